@@ -1,0 +1,1 @@
+"""Detection: Presidio's AnalyzerEngine on a spaCy pipeline, digests and masked previews."""

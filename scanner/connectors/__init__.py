@@ -1,0 +1,68 @@
+"""Connector plugins, found through the `dhscan.connectors` entry-point group.
+
+Built-in connectors are registered there exactly like third-party ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from scanner.errors import UsageError
+from scanner.uri import SourceURI, parse_source_uri
+
+ENTRY_POINT_GROUP = "dhscan.connectors"
+
+
+@dataclass(frozen=True)
+class InstalledConnector:
+    scheme: str
+    target: str  # "module:Class"
+    distribution: str
+    version: str
+
+    def load(self):
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name == self.scheme:
+                return ep.load()
+        raise UsageError(f"connector {self.scheme!r} is no longer installed")
+
+
+def installed_connectors() -> dict[str, InstalledConnector]:
+    found: dict[str, InstalledConnector] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        found.setdefault(ep.name, InstalledConnector(
+            scheme=ep.name, target=ep.value,
+            distribution=dist.name if dist else "?", version=dist.version if dist else "?"))
+    return dict(sorted(found.items()))
+
+
+def connector_for(uri: SourceURI):
+    """The connector class for a URI: by scheme, or for a bare path by its extension."""
+    available = installed_connectors()
+    if uri.scheme is not None:
+        if uri.scheme not in available:
+            raise UsageError(f"source {uri.raw!r}: unknown URI scheme {uri.scheme + ':'!r} "
+                             f"(installed: {', '.join(s + ':' for s in available)})")
+        return available[uri.scheme].load()
+    classes = [c.load() for c in available.values()]
+    return _pick_by_extension(uri, classes)
+
+
+def _pick_by_extension(uri: SourceURI, classes: list):
+    from scanner.connectors.files import guess_connector_name
+
+    name = guess_connector_name(uri, {c.name: c.extensions for c in classes},
+                                [c.name for c in classes if getattr(c, "claims_folder", None)])
+    for cls in classes:
+        if cls.name == name:
+            return cls
+    raise UsageError(f"source {uri.raw!r}: no installed connector reads it")
+
+
+def open_source(text: str):
+    """Parse a URI and build its connector; usage errors surface before any source is read."""
+    uri = parse_source_uri(text)
+    cls = connector_for(uri)
+    return cls(uri)

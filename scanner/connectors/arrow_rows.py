@@ -1,0 +1,106 @@
+"""Records from Arrow tables: string leaves of nested columns found with Arrow compute."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from scanner.connectors.base import Connector
+from scanner.connectors.files import SourceFile
+from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, join_path, parse_timestamp
+from scanner.records import Record
+
+Leaf = tuple[np.ndarray, list[str], list[str]]  # table rows, field paths, texts
+
+
+def string_leaves(arr: pa.Array, template: str, indices: list[np.ndarray], rows: np.ndarray,
+                  stringify: bool = False) -> Iterator[Leaf]:
+    """Every non-empty string under `arr`; list positions fill the `{}` slots of `template`."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        yield from string_leaves(arr.dictionary_decode(), template, indices, rows, stringify)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        mask = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False).to_numpy(zero_copy_only=False)
+        if not mask.any():
+            return
+        values = arr.filter(pa.array(mask)).to_pylist()
+        picked = [ix[mask] for ix in indices]
+        if picked:
+            paths = [template.format(*p) for p in zip(*(ix.tolist() for ix in picked))]
+        else:
+            paths = [template.format()] * len(values)
+        yield rows[mask], paths, values
+    elif pa.types.is_struct(t):
+        children = arr.flatten()  # applies the struct's own nulls to its children
+        for i, child in enumerate(children):
+            name = t.field(i).name.replace("{", "{{").replace("}", "}}")
+            yield from string_leaves(child, join_path(template, name), indices, rows, stringify)
+    elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or pa.types.is_map(t):
+        parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(arr)
+        rank = np.arange(len(parents)) - np.searchsorted(parents, parents, side="left")
+        yield from string_leaves(flat, template + "[{}]", [ix[parents] for ix in indices] + [rank],
+                                 rows[parents], stringify)
+    elif stringify and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
+        yield from string_leaves(pc.cast(arr, pa.string()), template, indices, rows, stringify)
+
+
+def _column(table: pa.Table, path: str):
+    """A top-level column, or a field inside struct columns named by a dotted path."""
+    head, *rest = path.split(".")
+    if head not in table.column_names:
+        return None
+    col = table.column(head).combine_chunks()
+    for part in rest:
+        if not pa.types.is_struct(col.type) or col.type.get_field_index(part) < 0:
+            return None
+        col = pc.struct_field(col, part)
+    return col
+
+
+def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_rows: np.ndarray) -> list[Record]:
+    """One Record per table row; `file_rows` are those rows' 0-based numbers in their file."""
+    n = table.num_rows
+    names = table.column_names
+    id_field = connector.id_field or detect_field(names, ID_FIELDS)
+    time_field = connector.time_field or detect_field(names, TIME_FIELDS)
+    ids = _column(table, id_field).to_pylist() if id_field and _column(table, id_field) is not None else [None] * n
+    times = _column(table, time_field).to_pylist() if time_field and _column(table, time_field) is not None else [None] * n
+
+    texts: list[dict[str, str]] = [{} for _ in range(n)]
+    rows = np.arange(n)
+    if connector.text_fields:
+        targets = [(name, _column(table, name), True) for name in connector.text_fields]
+    else:
+        targets = [(name, table.column(name), False) for name in names if name != time_field]
+    for name, column, stringify in targets:
+        if column is None:
+            continue
+        template = join_path("", name).replace("{", "{{").replace("}", "}}")
+        for leaf_rows, paths, values in string_leaves(column, template, [], rows, stringify):
+            for r, path, value in zip(leaf_rows.tolist(), paths, values):
+                texts[r][path] = value
+
+    records = []
+    for i in range(n):
+        row = int(file_rows[i])
+        record_id = ids[i]
+        if isinstance(record_id, (dict, list)) or record_id in (None, ""):
+            record_id = None
+        locator = {"file": file.relpath, "record": row + 1, "size": file.size, "mtime_ns": file.mtime_ns}
+        if record_id is not None:
+            locator["id_field"] = id_field
+        records.append(Record(
+            source=connector.source,
+            kind=connector.kind,
+            record_id=str(record_id) if record_id is not None else f"{file.relpath}#{row + 1}",
+            locator=locator,
+            texts=texts[i],
+            timestamp=parse_timestamp(times[i]),
+        ))
+    return records

@@ -1,0 +1,91 @@
+"""The connector base class: reads a source as Records for a sampling plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator
+
+from scanner.errors import SourceError, UsageError
+from scanner.records import Record, SkippedRecord
+from scanner.sampling import SamplePlan
+from scanner.uri import COMMON_OPTIONS, SourceURI
+
+
+class RecordUnreadable(Exception):
+    """One record cannot be read; it is skipped and counted, the source goes on."""
+
+
+@dataclass
+class Candidate:
+    """A record before it is read: where it is, and how to read it."""
+
+    file: str  # path relative to the source root
+    row: int  # 0-based record number in that file
+    load: Callable[[], Record]
+    line: int | None = None  # physical line, where it differs from row + 1
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line if self.line is not None else self.row + 1}"
+
+
+@dataclass
+class ReadReport:
+    """What a connector tells the pipeline while it reads."""
+
+    on_progress: Callable[[int, int | None], None] = lambda done, total: None
+    records_total: int | None = None
+    records_read: int = 0
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def skip(self, location: str, reason: str) -> None:
+        self.skipped.append(SkippedRecord(location, reason))
+
+    def advance(self, n: int = 1) -> None:
+        self.records_read += n
+        self.on_progress(self.records_read, self.records_total)
+
+
+class Connector:
+    """A source of Records. Subclasses set `name`, `extensions` and implement `candidates`."""
+
+    name: ClassVar[str] = ""
+    extensions: ClassVar[tuple[str, ...]] = ()
+    options: ClassVar[frozenset[str]] = frozenset()
+    description: ClassVar[str] = ""
+
+    def __init__(self, uri: SourceURI):
+        unknown = set(uri.options) - COMMON_OPTIONS - self.options
+        if unknown:
+            allowed = ", ".join(sorted(COMMON_OPTIONS | self.options))
+            raise UsageError(f"source {uri.raw!r}: unknown option(s) {', '.join(sorted(unknown))} "
+                             f"(allowed: {allowed})")
+        self.uri = uri
+        self.source = uri.name
+        self.kind = uri.kind
+        self.id_field = uri.options.get("id") or None
+        self.time_field = uri.options.get("time") or None
+        text = uri.options.get("text")
+        self.text_fields = [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+    def fail(self, problem: str) -> SourceError:
+        return SourceError(self.source, problem)
+
+    def candidates(self, report: ReadReport) -> Iterator[Candidate]:
+        raise NotImplementedError
+
+    def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
+        """The sampled records; unreadable ones are reported and skipped."""
+        def counted():
+            for candidate in self.candidates(report):
+                report.advance()
+                yield candidate
+
+        for candidate in plan.select(counted(), lambda c: (c.file, c.row)):
+            try:
+                yield candidate.load()
+            except RecordUnreadable as exc:
+                report.skip(candidate.location, str(exc))
+        if report.records_total is None:
+            report.records_total = report.records_read

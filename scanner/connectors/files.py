@@ -1,0 +1,147 @@
+"""Files of a source: local or S3 (pyarrow's S3 filesystem); a file, a folder or a glob."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+from dataclasses import dataclass
+
+import pyarrow.fs as pafs
+
+from scanner.errors import SourceError, UsageError, one_line
+from scanner.uri import SourceURI
+
+S3_OPTIONS = frozenset({"endpoint", "region", "anonymous", "access_key", "secret_key", "session_token"})
+HF_MARKERS = ("dataset_dict.json", "state.json")
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    relpath: str  # relative to the source root: part of record ids and sample keys
+    path: str  # as the filesystem knows it
+    size: int
+    mtime_ns: int | None
+
+
+def is_s3(path: str) -> bool:
+    return path.startswith("s3://")
+
+
+def filesystem(uri: SourceURI) -> tuple[pafs.FileSystem, str]:
+    """The filesystem holding the URI's path, and the path in that filesystem's terms."""
+    if not is_s3(uri.path):
+        return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(uri.path))
+    opts = uri.options
+    endpoint = opts.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    kwargs: dict = {
+        # An explicit region keeps pyarrow from asking the network which region a bucket is in.
+        "region": opts.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    }
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
+        kwargs["endpoint_override"] = host if host else endpoint
+        kwargs["scheme"] = scheme if host else "https"
+    if opts.get("anonymous", "").lower() in ("1", "true", "yes"):
+        kwargs["anonymous"] = True
+    if opts.get("access_key") or opts.get("secret_key"):
+        kwargs.update(access_key=opts.get("access_key"), secret_key=opts.get("secret_key"),
+                      session_token=opts.get("session_token"))
+    try:
+        return pafs.S3FileSystem(**kwargs), uri.path[len("s3://"):]
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad settings
+        raise UsageError(f"source {uri.raw!r}: cannot set up S3 access: {exc}") from None
+
+
+def _info(fs: pafs.FileSystem, path: str, source: str) -> pafs.FileInfo:
+    try:
+        return fs.get_file_info(path)
+    except OSError as exc:
+        raise SourceError(source, f"cannot read {path!r}: {one_line(exc)}") from None
+
+
+def _missing(fs: pafs.FileSystem, path: str, source: str, s3: bool) -> SourceError:
+    if s3:
+        bucket = path.split("/", 1)[0]
+        if _info(fs, bucket, source).type == pafs.FileType.NotFound:
+            return SourceError(source, f"S3 bucket {bucket!r} does not exist")
+    shown = f"s3://{path}" if s3 else path
+    return SourceError(source, f"no such file or folder: {shown}")
+
+
+def list_files(uri: SourceURI, source: str, extensions: tuple[str, ...]) -> tuple[pafs.FileSystem, list[SourceFile]]:
+    """The files a URI names, sorted by relative path. A named file is taken whatever its extension."""
+    fs, path = filesystem(uri)
+    s3 = is_s3(uri.path)
+    pattern = None
+    if _GLOB_CHARS & set(path):
+        parts = path.split("/")
+        cut = next(i for i, p in enumerate(parts) if _GLOB_CHARS & set(p))
+        root, pattern = "/".join(parts[:cut]) or "/", "/".join(parts[cut:])
+    else:
+        root = path.rstrip("/") or "/"
+    info = _info(fs, root, source)
+    if info.type == pafs.FileType.NotFound:
+        raise _missing(fs, root, source, s3)
+    if info.type == pafs.FileType.File and pattern is None:
+        return fs, [SourceFile(posixpath.basename(root), root, info.size, info.mtime_ns)]
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    except OSError as exc:
+        raise SourceError(source, f"cannot list {root!r}: {one_line(exc)}") from None
+    files = []
+    for entry in infos:
+        if entry.type != pafs.FileType.File:
+            continue
+        rel = posixpath.relpath(entry.path, root) if root != "/" else entry.path.lstrip("/")
+        if any(part.startswith((".", "_")) for part in rel.split("/")):
+            continue  # hidden files and markers such as _SUCCESS
+        if pattern is not None:
+            if not fnmatch.fnmatchcase(rel, pattern):
+                continue
+        elif not rel.endswith(extensions):
+            continue
+        files.append(SourceFile(rel, entry.path, entry.size, entry.mtime_ns))
+    if not files:
+        where = uri.path
+        raise SourceError(source, f"no {'/'.join(extensions)} files in {where}")
+    return fs, sorted(files, key=lambda f: f.relpath)
+
+
+def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]], folder_claimers: list[str]) -> str:
+    """The connector a bare path needs: by extension, or by what a folder holds."""
+    def by_extension(name: str) -> str | None:
+        best = None
+        for connector, exts in extensions.items():
+            for ext in exts:
+                if name.endswith(ext) and (best is None or len(ext) > best[1]):
+                    best = (connector, len(ext))
+        return best[0] if best else None
+
+    direct = by_extension(uri.path.rstrip("/"))
+    if direct:
+        return direct
+    fs, path = filesystem(uri)
+    info = _info(fs, path, uri.name)
+    if info.type == pafs.FileType.NotFound:
+        raise _missing(fs, path, uri.name, is_s3(uri.path))
+    if info.type != pafs.FileType.Directory:
+        raise UsageError(f"source {uri.raw!r}: cannot tell its format from the name; "
+                         f"prefix a connector, e.g. jsonl:{uri.path}")
+    for marker in HF_MARKERS:
+        if "hf" in folder_claimers and _info(fs, f"{path}/{marker}", uri.name).type == pafs.FileType.File:
+            return "hf"
+    found = set()
+    for entry in fs.get_file_info(pafs.FileSelector(path, recursive=True)):
+        if entry.type == pafs.FileType.File:
+            name = by_extension(entry.path)
+            if name:
+                found.add(name)
+    if len(found) == 1:
+        return found.pop()
+    if not found:
+        raise SourceError(uri.name, f"no readable files in {uri.path}")
+    raise UsageError(f"source {uri.raw!r}: folder holds {', '.join(sorted(found))} files; "
+                     f"name the connector, e.g. {sorted(found)[0]}:{uri.path}")
+

@@ -1,0 +1,100 @@
+"""Hugging Face `datasets` save_to_disk folders, read with pyarrow alone.
+
+A folder holds either one split (state.json) or several (dataset_dict.json and a folder per
+split); each split's data are the Arrow IPC stream files that its state.json lists.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.fs as pafs
+
+from scanner.connectors.arrow_rows import table_records
+from scanner.connectors.base import Connector, ReadReport
+from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
+from scanner.errors import UsageError, one_line
+from scanner.records import Record
+from scanner.sampling import SamplePlan
+
+RECORD_BATCH_ROWS = 2048
+
+
+class HfConnector(Connector):
+    name = "hf"
+    extensions = (".arrow",)
+    options = S3_OPTIONS | {"split"}
+    description = "Hugging Face datasets save_to_disk folders (all splits, or ?split=)"
+    claims_folder = True
+
+    def _read_json(self, fs, path: str) -> dict:
+        try:
+            with fs.open_input_stream(path) as stream:
+                return json.loads(stream.read())
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise self.fail(f"{posixpath.basename(path)}: unreadable: {one_line(exc)}") from None
+
+    def _data_files(self) -> tuple[pafs.FileSystem, list[SourceFile]]:
+        fs, root = filesystem(self.uri)
+        root = root.rstrip("/")
+        kind = fs.get_file_info(root).type
+        if kind == pafs.FileType.NotFound:
+            raise self.fail(f"no such folder: {self.uri.path}")
+        if fs.get_file_info(f"{root}/dataset_dict.json").type == pafs.FileType.File:
+            splits = self._read_json(fs, f"{root}/dataset_dict.json").get("splits", [])
+            split_dirs = [(s, f"{root}/{s}") for s in splits]
+        elif fs.get_file_info(f"{root}/state.json").type == pafs.FileType.File:
+            split_dirs = [("", root)]
+        else:
+            raise self.fail(f"{self.uri.path} is not a datasets save_to_disk folder "
+                            "(no dataset_dict.json or state.json)")
+        wanted = self.uri.options.get("split")
+        if wanted:
+            names = [s for s, _ in split_dirs]
+            if wanted not in names:
+                raise UsageError(f"source {self.uri.raw!r}: no split {wanted!r} (splits: {', '.join(names) or 'none'})")
+            split_dirs = [(s, d) for s, d in split_dirs if s == wanted]
+        files = []
+        for split, folder in split_dirs:
+            state = self._read_json(fs, f"{folder}/state.json")
+            for entry in state.get("_data_files", []):
+                path = f"{folder}/{entry['filename']}"
+                info = fs.get_file_info(path)
+                if info.type != pafs.FileType.File:
+                    raise self.fail(f"{split or '.'}/{entry['filename']}: listed in state.json but missing")
+                rel = posixpath.join(split, entry["filename"]) if split else entry["filename"]
+                files.append(SourceFile(rel, path, info.size, info.mtime_ns))
+        return fs, files
+
+    def _table(self, fs, file: SourceFile) -> pa.Table:
+        try:
+            if is_s3(self.uri.path):
+                with fs.open_input_stream(file.path) as stream:
+                    return pa.ipc.open_stream(stream).read_all()
+            # memory-mapped: the table's buffers keep the map open, and nothing is copied
+            return pa.ipc.open_stream(pa.memory_map(file.path)).read_all()
+        except (OSError, pa.ArrowException) as exc:
+            raise self.fail(f"{file.relpath}: not an Arrow stream or corrupt: {one_line(exc)}") from None
+
+    def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
+        fs, files = self._data_files()
+        tables = [(f, self._table(fs, f)) for f in files]
+        report.records_total = sum(t.num_rows for _, t in tables)
+        report.stats.update(files=len(files), bytes=sum(f.size for f in files))
+        chosen = plan.choose_rows([(f.relpath, t.num_rows) for f, t in tables])
+        for file, table in tables:
+            rows = chosen.get(file.relpath, np.empty(0, np.int64))
+            if len(rows) == 0:
+                continue
+            if len(rows) != table.num_rows:
+                table = table.take(pa.array(rows))
+            for at in range(0, table.num_rows, RECORD_BATCH_ROWS):
+                part = table.slice(at, RECORD_BATCH_ROWS)
+                yield from table_records(self, part, file, rows[at:at + RECORD_BATCH_ROWS])
+                report.advance(part.num_rows)

@@ -1,0 +1,85 @@
+"""JSON Lines and JSON files (also gzip-compressed). Lines are parsed one by one, so chat
+records whose `content` is sometimes a string and sometimes a list of parts read fine."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from scanner.connectors.base import Candidate, Connector, ReadReport, RecordUnreadable
+from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
+from scanner.connectors.rows import row_record
+from scanner.errors import one_line
+
+
+class JsonlConnector(Connector):
+    name = "jsonl"
+    extensions = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")
+    options = S3_OPTIONS
+    description = "JSON Lines or JSON array files, a folder or glob of them; local or s3://"
+
+    def candidates(self, report: ReadReport) -> Iterator[Candidate]:
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        report.stats["files"] = len(files)
+        report.stats["bytes"] = sum(f.size for f in files)
+        for file in files:
+            if file.size == 0:
+                report.skip(file.relpath, "empty file (0 bytes)")
+                continue
+            try:
+                with fs.open_input_stream(file.path) as stream:
+                    yield from self._file_candidates(stream, file, report)
+            except OSError as exc:
+                raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
+
+    def _file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
+        head = stream.read(1 << 16)
+        if head.lstrip()[:1] == b"[":  # one JSON document holding an array of records
+            data = head + stream.read()
+            try:
+                items = json.loads(data)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise self.fail(f"{file.relpath}: not valid JSON: {_json_problem(exc)}") from None
+            for row, item in enumerate(items):
+                yield Candidate(file.relpath, row, lambda item=item, row=row: row_record(self, file, row, item))
+            return
+        row = 0
+        for number, raw in enumerate(_lines(stream, head), start=1):
+            if not raw.strip():
+                continue
+            yield Candidate(file.relpath, row, lambda raw=raw, row=row, number=number: self._load(file, row, raw, number),
+                            line=number)
+            row += 1
+
+    def _load(self, file: SourceFile, row: int, raw: bytes, line: int):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RecordUnreadable(f"invalid UTF-8 at byte {exc.start}") from None
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            raise RecordUnreadable(f"not JSON: {_json_problem(exc)}") from None
+        return row_record(self, file, row, obj, line=line)
+
+
+def _lines(stream, prefix: bytes, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    buffer = prefix
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        yield from complete
+    if buffer:
+        yield buffer
+
+
+def _json_problem(exc: Exception) -> str:
+    # json's messages name a position, never the content, so they are safe to show.
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 at byte {exc.start}"
+    return one_line(exc)

@@ -1,0 +1,82 @@
+"""Parquet files. Row counts come from the metadata, so a sample reads only its row groups."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scanner.connectors.arrow_rows import table_records
+from scanner.connectors.base import Connector, ReadReport
+from scanner.connectors.files import S3_OPTIONS, list_files
+from scanner.errors import one_line
+from scanner.records import Record
+from scanner.sampling import SamplePlan
+
+# Rows turned into Records at a time, so a large row group is not held as Python objects at once.
+RECORD_BATCH_ROWS = 2048
+
+
+class ParquetConnector(Connector):
+    name = "parquet"
+    extensions = (".parquet", ".pq")
+    options = S3_OPTIONS
+    description = "Parquet files, a folder or glob of them; local or s3://"
+
+    def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        opened = []
+        for file in files:
+            if file.size == 0:
+                raise self.fail(f"{file.relpath}: empty file (0 bytes), not Parquet")
+            try:
+                parquet = pq.ParquetFile(fs.open_input_file(file.path))
+            except (OSError, pa.ArrowException) as exc:
+                raise self.fail(f"{file.relpath}: not a Parquet file or corrupt: {one_line(exc)}") from None
+            opened.append((file, parquet))
+        report.records_total = sum(p.metadata.num_rows for _, p in opened)
+        report.stats.update(files=len(files), bytes=sum(f.size for f in files), row_groups_total=0,
+                            row_groups_read=0, bytes_read=0)
+        chosen = plan.choose_rows([(f.relpath, p.metadata.num_rows) for f, p in opened])
+        for file, parquet in opened:
+            yield from self._file_records(file, parquet, chosen.get(file.relpath, np.empty(0, np.int64)), report)
+
+    def _file_records(self, file, parquet: pq.ParquetFile, rows: np.ndarray, report: ReadReport) -> Iterator[Record]:
+        meta = parquet.metadata
+        starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        report.stats["row_groups_total"] += meta.num_row_groups
+        columns = self._columns(parquet.schema_arrow.names)
+        for group in range(meta.num_row_groups):
+            lo, hi = np.searchsorted(rows, [starts[group], starts[group + 1]])
+            wanted = rows[lo:hi]
+            if len(wanted) == 0:
+                continue
+            try:
+                table = parquet.read_row_group(group, columns=columns)
+            except (OSError, pa.ArrowException) as exc:
+                raise self.fail(f"{file.relpath}: row group {group} unreadable (corrupt file?): {one_line(exc)}") from None
+            report.stats["row_groups_read"] += 1
+            report.stats["bytes_read"] += sum(
+                meta.row_group(group).column(c).total_compressed_size for c in range(meta.num_columns))
+            local = wanted - starts[group]
+            if len(local) != table.num_rows:
+                table = table.take(pa.array(local))
+            for at in range(0, table.num_rows, RECORD_BATCH_ROWS):
+                part = table.slice(at, RECORD_BATCH_ROWS)
+                yield from table_records(self, part, file, wanted[at:at + RECORD_BATCH_ROWS])
+                report.advance(part.num_rows)
+
+    def _columns(self, names: list[str]) -> list[str] | None:
+        """Only the columns the scan needs, when `text=` narrows it."""
+        if not self.text_fields:
+            return None
+        from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field
+
+        wanted = {t.split(".")[0] for t in self.text_fields}
+        for field, candidates in ((self.id_field, ID_FIELDS), (self.time_field, TIME_FIELDS)):
+            found = field or detect_field(names, candidates)
+            if found:
+                wanted.add(found.split(".")[0])
+        return [n for n in names if n in wanted]

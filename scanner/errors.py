@@ -1,0 +1,41 @@
+"""One exception base class and the exit codes the CLI maps errors to."""
+
+# Exit codes are public API (scheduled jobs branch on them): never renumber.
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # findings present and `--fail-on findings` given
+EXIT_USAGE = 2  # usage or configuration error
+EXIT_SOURCE_FAILED = 3  # one or more sources failed; the others finished
+
+
+class DhscanError(Exception):
+    """Base of every error dhscan reports to a user as one line."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(DhscanError):
+    """A bad option, URI or configuration file."""
+
+    exit_code = EXIT_USAGE
+
+
+class SourceError(DhscanError):
+    """A source could not be read; other sources still run."""
+
+    exit_code = EXIT_SOURCE_FAILED
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"source {source!r}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+class ModelNotInstalledError(DhscanError):
+    """The configured spaCy model is not installed (it is never downloaded)."""
+
+    exit_code = EXIT_USAGE
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message folded onto one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__

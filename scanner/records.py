@@ -1,0 +1,60 @@
+"""The core types that flow through dhscan: Record, Finding, SkippedRecord."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+KINDS = ("eval_dataset", "trace_log", "vector_index")
+
+
+@dataclass(frozen=True)
+class Record:
+    source: str
+    kind: str
+    record_id: str
+    locator: dict[str, Any]
+    texts: dict[str, str]
+    timestamp: datetime | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str
+    kind: str
+    record_id: str
+    field: str
+    entity_type: str
+    score: float
+    start: int
+    end: int
+    recognizer: str
+    digest: str
+    preview: str
+    production_match: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "record_id": self.record_id,
+            "field": self.field,
+            "entity_type": self.entity_type,
+            "score": round(self.score, 4),
+            "start": self.start,
+            "end": self.end,
+            "recognizer": self.recognizer,
+            "digest": self.digest,
+            "preview": self.preview,
+            "production_match": self.production_match,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A record a connector could not read: where it is and why (never its content)."""
+
+    location: str
+    reason: str

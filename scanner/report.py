@@ -1,0 +1,63 @@
+"""The human summary printed after a scan, and the progress bars on stderr."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scanner.scan import ScanRun
+from scanner.stats import prevalence_sentence
+
+
+def print_summary(run: ScanRun, console: Console) -> None:
+    table = Table(title="dhscan scan", show_lines=False)
+    for column in ("source", "kind", "records", "scanned", "with findings", "findings", "skipped", "status"):
+        table.add_column(column, justify="right" if column not in ("source", "kind", "status") else "left")
+    for name, s in run.summary["sources"].items():
+        total = "?" if s["records_total"] is None else f"{s['records_total']:,}"
+        table.add_row(name, s["kind"], total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
+                      f"{s['findings']:,}", f"{s['records_skipped']:,}", s["status"])
+    console.print(table)
+    entities = Table(title="findings by entity type")
+    entities.add_column("source")
+    entities.add_column("entity type")
+    entities.add_column("findings", justify="right")
+    for name, s in run.summary["sources"].items():
+        for entity, count in s["entity_counts"].items():
+            entities.add_row(name, entity, f"{count:,}")
+    if entities.row_count:
+        console.print(entities)
+    for name, s in run.summary["sources"].items():
+        if s["status"] == "failed":
+            console.print(f"{name}: FAILED: {s['error']}", markup=False)
+            continue
+        line = f"{name}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}."
+        if s["records_skipped"]:
+            line += f" {s['records_skipped']:,} unreadable record(s) skipped (see summary.json)."
+        console.print(line, markup=False, highlight=False)
+
+
+@contextmanager
+def progress_bars(enabled: bool):
+    """A bar per source on stderr when it is a terminal; a no-op callback otherwise."""
+    if not enabled:
+        yield lambda name, done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} records/s"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def update(name: str, done: int, total: int | None) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=total, rate="-")
+            task_id = tasks[name]
+            task = progress.tasks[task_id]
+            rate = f"{done / task.elapsed:,.0f}" if task.elapsed else "-"
+            if done % 64 == 0 or (total is not None and done >= total):
+                progress.update(task_id, completed=done, total=total, rate=rate)
+
+        yield update

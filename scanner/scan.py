@@ -1,0 +1,246 @@
+"""`dhscan scan`: sources -> sampled records -> findings -> findings.jsonl, summary.json, evidence.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from detectors.config import ScanConfig
+from scanner import __version__
+from scanner.connectors import open_source
+from scanner.connectors.base import Connector, ReadReport
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, SourceError, UsageError, one_line
+from scanner.outputs import atomic_write, json_line, write_json
+from scanner.sampling import SamplePlan
+from scanner.stats import prevalence
+
+# Skipped records listed one by one in summary.json; beyond this they are only counted.
+SKIPPED_LISTED = 100
+
+
+@dataclass
+class SourceResult:
+    name: str
+    uri: str
+    kind: str
+    connector: str
+    status: str = "ok"  # "ok" | "failed"
+    error: str | None = None
+    records_total: int | None = None
+    records_sampled: int = 0
+    records_with_findings: int = 0
+    findings: int = 0
+    entity_counts: Counter = field(default_factory=Counter)
+    skipped: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self, plan: SamplePlan) -> dict[str, Any]:
+        census = plan.mode == "full" and self.status == "ok"
+        reasons = Counter(s.reason.split(" at ")[0].split(":")[0] for s in self.skipped)
+        return {
+            "uri": self.uri,
+            "kind": self.kind,
+            "connector": self.connector,
+            "status": self.status,
+            "error": self.error,
+            "records_total": self.records_total,
+            "records_sampled": self.records_sampled,
+            "records_with_findings": self.records_with_findings,
+            "findings": self.findings,
+            "entity_counts": dict(sorted(self.entity_counts.items())),
+            "prevalence": prevalence(self.records_with_findings, self.records_sampled, self.records_total, census),
+            "records_skipped": len(self.skipped),
+            "skipped_reasons": dict(sorted(reasons.items())),
+            "skipped": [{"location": s.location, "reason": s.reason} for s in self.skipped[:SKIPPED_LISTED]],
+        }
+
+
+@dataclass
+class ScanRun:
+    plan: SamplePlan
+    results: list[SourceResult]
+    summary: dict
+    evidence: dict
+    exit_code: int
+
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _connectors(sources: list[str]) -> list[tuple[str, Connector | None, SourceError | None]]:
+    """Build every connector before reading anything, so a usage error costs no scan time."""
+    built = []
+    names: dict[str, str] = {}
+    for text in sources:
+        try:
+            connector = open_source(text)
+        except SourceError as exc:
+            built.append((text, None, exc))
+            continue
+        if connector.source in names:
+            raise UsageError(f"sources {names[connector.source]!r} and {text!r} are both named "
+                             f"{connector.source!r}; give one ?name=")
+        names[connector.source] = text
+        built.append((text, connector, None))
+    return built
+
+
+def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[[str], None],
+                progress: Progress, batch_size: int = 256) -> SourceResult:
+    from detectors.engine import batched
+
+    result = SourceResult(name=connector.source, uri=connector.uri.redacted(), kind=connector.kind,
+                          connector=connector.name)
+    report = ReadReport(on_progress=lambda done, total: progress(connector.source, done, total))
+    started = time.perf_counter()
+    try:
+        for batch in batched(connector.records(plan, report), batch_size):
+            findings = engine.detect(batch)
+            result.records_sampled += len(batch)
+            result.records_with_findings += len({f.record_id for f in findings})
+            result.findings += len(findings)
+            result.entity_counts.update(f.entity_type for f in findings)
+            for finding in findings:
+                write(json_line(finding.to_json()))
+        if report.records_total == 0:
+            first = report.skipped[0].reason if report.skipped else "no records"
+            raise connector.fail(f"no records to scan ({first})")
+    except SourceError as exc:
+        result.status, result.error = "failed", exc.problem
+    except OSError as exc:
+        result.status, result.error = "failed", f"read error: {one_line(exc)}"
+    except Exception as exc:  # noqa: BLE001 - one source's surprise must not sink the others
+        # The type only: a message of an unexpected error could quote data from the record.
+        result.status, result.error = "failed", f"unexpected {type(exc).__name__} while reading"
+        if os.environ.get("DHSCAN_DEBUG"):
+            raise
+    result.records_total = report.records_total
+    result.skipped = report.skipped
+    result.stats = report.stats
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
+             command_line: list[str], fail_on_findings: bool = False,
+             progress: Progress = lambda name, done, total: None,
+             on_source_done: Callable[[SourceResult], None] = lambda result: None,
+             engine=None) -> ScanRun:
+    started = datetime.now(timezone.utc)
+    built = _connectors(sources)
+    if engine is None:
+        engine = build_engine(config)
+    results: list[SourceResult] = []
+    with atomic_write(out_dir / "findings.jsonl") as findings_file:
+        for text, connector, error in built:
+            if connector is None:
+                result = SourceResult(name=error.source, uri=text, kind="?", connector="?",
+                                      status="failed", error=error.problem)
+            else:
+                result = scan_source(connector, engine, plan, findings_file.write, progress,
+                                     batch_size=max(64, config.detection.batch_size * 4))
+            results.append(result)
+            on_source_done(result)
+    finished = datetime.now(timezone.utc)
+    summary = build_summary(results, plan, started, finished)
+    evidence = build_evidence(results, plan, config, engine, started, finished, command_line)
+    write_json(out_dir / "summary.json", summary)
+    write_json(out_dir / "evidence.json", evidence)
+    if any(r.status == "failed" for r in results):
+        code = EXIT_SOURCE_FAILED
+    elif fail_on_findings and any(r.findings for r in results):
+        code = EXIT_FINDINGS
+    else:
+        code = EXIT_OK
+    return ScanRun(plan, results, summary, evidence, code)
+
+
+def build_engine(config: ScanConfig):
+    from detectors.engine import DetectionEngine
+    from detectors.keys import load_key
+
+    return DetectionEngine(config.detection, load_key())
+
+
+def build_summary(results: list[SourceResult], plan: SamplePlan, started, finished) -> dict:
+    return {
+        "tool": {"name": "dhscan", "version": __version__},
+        "command": "scan",
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+        "sampling": plan.describe(),
+        "covers_sample": plan.mode != "full",
+        "sources": {r.name: r.summary(plan) for r in results},
+    }
+
+
+def config_digest(config: ScanConfig, engine) -> str:
+    data = {"config": config.model_dump(mode="json"), "entities": engine.entities}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def build_evidence(results, plan, config, engine, started, finished, command_line) -> dict:
+    return {
+        "tool": {"name": "dhscan", "version": __version__},
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "detection": engine.describe(),
+        "config_digest": config_digest(config, engine),
+        "command_line": command_line,
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+        "seconds": round((finished - started).total_seconds(), 3),
+        "sampling": plan.describe(),
+        "sources": [
+            {
+                "name": r.name,
+                "uri": r.uri,
+                "connector": r.connector,
+                "status": r.status,
+                "records_total": r.records_total,
+                "records_sampled": r.records_sampled,
+                "seed": plan.seed,
+                "size": r.stats,
+                "seconds": round(r.seconds, 3),
+            }
+            for r in results
+        ],
+    }
+
+
+def redact_command_line(argv: list[str]) -> list[str]:
+    """The command line as evidence may show it: URI secrets and list terms hidden."""
+    from scanner.uri import parse_source_uri
+
+    hidden_values = {"--allow-list", "--deny-list"}
+    shown = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            shown.append("***")
+            hide_next = False
+            continue
+        if arg in hidden_values:
+            shown.append(arg)
+            hide_next = True
+            continue
+        if any(arg.startswith(f"{flag}=") for flag in hidden_values):
+            shown.append(arg.split("=", 1)[0] + "=***")
+            continue
+        if "?" in arg and not arg.startswith("-"):
+            try:
+                arg = parse_source_uri(arg).redacted()
+            except DhscanError:
+                pass
+        shown.append(arg)
+    return shown

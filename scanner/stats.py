@@ -1,0 +1,52 @@
+"""Prevalence of records with findings, with a Clopper-Pearson interval."""
+
+from __future__ import annotations
+
+from scipy.stats import beta
+
+CONFIDENCE = 0.95
+
+
+def prevalence(with_findings: int, sampled: int, total: int | None, census: bool) -> dict | None:
+    """Estimate and interval of the share of records with findings.
+
+    At 0 (or all) records with findings the bound is one-sided at the full 5% (0 of 1,000:
+    below 0.30%), the usual statement of an upper bound. A census (every record scanned)
+    has no sampling error, so its interval is the estimate itself.
+    """
+    if sampled == 0:
+        return None
+    x, n = with_findings, sampled
+    estimate = x / n
+    alpha = 1 - CONFIDENCE
+    if census and total is not None and n >= total:
+        low = high = estimate
+        method = "census"
+    elif x == 0:
+        low, high, method = 0.0, 1 - alpha ** (1 / n), "clopper-pearson"
+    elif x == n:
+        low, high, method = alpha ** (1 / n), 1.0, "clopper-pearson"
+    else:
+        low = float(beta.ppf(alpha / 2, x, n - x + 1))
+        high = float(beta.ppf(1 - alpha / 2, x + 1, n - x))
+        method = "clopper-pearson"
+    return {"estimate": estimate, "low": low, "high": high, "confidence": CONFIDENCE, "method": method}
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def prevalence_sentence(with_findings: int, sampled: int, prev: dict | None) -> str:
+    if prev is None:
+        return "no records were scanned"
+    if prev["method"] == "census":
+        return (f"{with_findings:,} of {sampled:,} records have findings "
+                f"({_pct(prev['estimate'])}; every record scanned)")
+    head = f"{with_findings:,} of {sampled:,} sampled records have findings"
+    conf = f"{prev['confidence'] * 100:.0f}%"
+    if with_findings == 0:
+        return f"{head}: prevalence below {_pct(prev['high'])} ({conf})"
+    if with_findings == sampled:
+        return f"{head}: prevalence above {_pct(prev['low'])} ({conf})"
+    return f"{head}: prevalence {_pct(prev['estimate'])} ({conf} CI {_pct(prev['low'])}–{_pct(prev['high'])})"

@@ -1,0 +1,82 @@
+"""Source URIs: `scheme:path?option=value`, or a bare path whose extension picks the connector."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import parse_qsl, urlencode
+
+from scanner.errors import UsageError
+from scanner.records import KINDS
+
+# Options every connector accepts; a connector adds its own in `Connector.options`.
+COMMON_OPTIONS = frozenset({"name", "id", "time", "text", "kind"})
+# Option values that are secrets: redacted wherever a URI is written out.
+SECRET_OPTIONS = frozenset({"secret_key", "access_key", "session_token", "api_key", "token", "password"})
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9]*(?:\+[a-z0-9]+)?):")
+# Schemes of storage locations, not connectors: `s3://bucket/x.jsonl` is a bare path.
+_STORAGE_SCHEMES = frozenset({"s3", "file"})
+
+
+@dataclass(frozen=True)
+class SourceURI:
+    raw: str
+    scheme: str | None  # connector name; None for a bare path
+    path: str
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.options.get("kind", "eval_dataset")
+
+    @property
+    def name(self) -> str:
+        if "name" in self.options:
+            return self.options["name"]
+        return default_name(self.path)
+
+    def redacted(self) -> str:
+        """The URI as it can be written to evidence and logs: secrets replaced."""
+        opts = {k: ("***" if k in SECRET_OPTIONS else v) for k, v in self.options.items()}
+        prefix = f"{self.scheme}:" if self.scheme else ""
+        query = f"?{urlencode(opts, safe='/:,*')}" if opts else ""
+        return f"{prefix}{self.path}{query}"
+
+
+def default_name(path: str) -> str:
+    """The source name a path implies: the file name without extensions, or the folder name."""
+    stripped = path.rstrip("/")
+    if "://" in stripped:
+        stripped = stripped.split("://", 1)[1]
+    base = PurePosixPath(stripped).name or stripped
+    base = re.sub(r"[*?\[].*$", "", base) or PurePosixPath(stripped).parent.name
+    for ext in (".gz", ".jsonl", ".json", ".csv", ".parquet", ".arrow"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    return base or "source"
+
+
+def parse_source_uri(text: str) -> SourceURI:
+    """Split a URI into scheme, path and options; the scheme is not checked here."""
+    if not text.strip():
+        raise UsageError("empty source URI")
+    scheme = None
+    rest = text
+    m = _SCHEME.match(text)
+    if m and m.group(1) not in _STORAGE_SCHEMES:
+        scheme = m.group(1)
+        rest = text[m.end():]
+    path, _, query = rest.partition("?")
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key in options:
+            raise UsageError(f"source {text!r}: option {key!r} given twice")
+        options[key] = value
+    if not path:
+        raise UsageError(f"source {text!r}: no path")
+    kind = options.get("kind", "eval_dataset")
+    if kind not in KINDS:
+        raise UsageError(f"source {text!r}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    return SourceURI(raw=text, scheme=scheme, path=path, options=options)
