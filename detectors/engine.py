@@ -10,6 +10,7 @@ from typing import Iterable
 
 import yaml
 
+from detectors.filters import FILTERS, apply_filters
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from detectors.keys import DigestKey
 from detectors.masking import mask
@@ -77,6 +78,7 @@ class DetectionEngine:
         self.spacy_meta = dict(nlp.meta)
         registry = RecognizerRegistry(supported_languages=[config.language])
         registry.load_predefined_recognizers(languages=[config.language], nlp_engine=self.nlp_engine)
+        _case_sensitive_iban(registry)
         if config.deny_list:
             registry.add_recognizer(PatternRecognizer(
                 supported_entity=DENY_LIST_ENTITY, deny_list=config.deny_list,
@@ -119,6 +121,8 @@ class DetectionEngine:
             "entities": self.entities,
             "recognizers": self.recognizers,
             "min_score": self.config.min_score,
+            "filters": [f.__name__ for f in FILTERS],
+            "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)"],
             "normalization_version": NORMALIZATION_VERSION,
             "key_id": self.key.key_id,
         }
@@ -164,8 +168,20 @@ class DetectionEngine:
             score_threshold=self.config.min_score, context=context or None,
             allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
         floors = self.config.entity_min_scores
-        kept = [r for r in results if r.score >= floors.get(r.entity_type, 0.0)]
+        kept = [r for r in apply_filters(text, results) if r.score >= floors.get(r.entity_type, 0.0)]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
+
+
+def _case_sensitive_iban(registry) -> None:
+    """Give IbanRecognizer back its own case-sensitive flags.
+
+    The registry loads it with the global IGNORECASE flag, so 'ES07… please' matches as one
+    IBAN running into the next word, fails the checksum, and the real IBAN is lost.
+    """
+    for recognizer in registry.recognizers:
+        if recognizer.name == "IbanRecognizer":
+            flags = recognizer.global_regex_flags
+            recognizer.global_regex_flags = type(flags)(int(flags) & ~int(re.IGNORECASE))
 
 
 def _recognizer_name(result) -> str:
