@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from importlib import resources
 from pathlib import Path
@@ -58,6 +59,8 @@ class DetectionEngine:
 
     def __init__(self, config: DetectionConfig, key: DigestKey):
         ensure_offline()
+        # Presidio logs a warning per recognizer of another language; users need none of it.
+        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         if not model_installed(config.model):
             raise ModelNotInstalledError(
                 f"spaCy model {config.model!r} is not installed (dhscan never downloads models); "

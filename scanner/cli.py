@@ -13,6 +13,12 @@ from scanner import __version__
 from scanner.errors import DhscanError
 
 
+def _stdout_console() -> Console:
+    # Piped output (logs of scheduled jobs) is not cut to 80 columns.
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 def _fail(exc: DhscanError) -> None:
     click.echo(f"dhscan: error: {exc}", err=True)
     sys.exit(exc.exit_code)
@@ -86,7 +92,7 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
     if as_json:
         click.echo(json.dumps(run.summary, indent=2))
     else:
-        print_summary(run, Console(soft_wrap=True))
+        print_summary(run, _stdout_console())
     sys.exit(run.exit_code)
 
 
@@ -114,7 +120,7 @@ def connectors(as_json) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(row["scheme"], row["distribution"], row["description"])
-    Console(soft_wrap=True).print(table)
+    _stdout_console().print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

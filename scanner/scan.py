@@ -165,11 +165,19 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
     return ScanRun(plan, results, summary, evidence, code)
 
 
+_ENGINES: dict[tuple[str, bytes], Any] = {}
+
+
 def build_engine(config: ScanConfig):
+    """The detection engine for a config, built once per process (loading spaCy takes seconds)."""
     from detectors.engine import DetectionEngine
     from detectors.keys import load_key
 
-    return DetectionEngine(config.detection, load_key())
+    key = load_key()
+    cache_key = (config.detection.model_dump_json(), key.secret)
+    if cache_key not in _ENGINES:
+        _ENGINES[cache_key] = DetectionEngine(config.detection, key)
+    return _ENGINES[cache_key]
 
 
 def build_summary(results: list[SourceResult], plan: SamplePlan, started, finished) -> dict:

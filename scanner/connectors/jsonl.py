@@ -64,14 +64,13 @@ class JsonlConnector(Connector):
 
 
 def _lines(stream, prefix: bytes, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    buffer = prefix
-    while True:
-        chunk = stream.read(chunk_size)
-        if not chunk:
-            break
+    chunk = prefix or stream.read(chunk_size)
+    buffer = b""
+    while chunk:
         buffer += chunk
         *complete, buffer = buffer.split(b"\n")
         yield from complete
+        chunk = stream.read(chunk_size)
     if buffer:
         yield buffer
 

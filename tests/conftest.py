@@ -1,0 +1,64 @@
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fixtures.generate import IDENTIFIER_TYPES, generate, load_truth
+from scanner.cli import main
+
+TEST_KEY = "dhscan-test-key-0123456789abcdef"
+RECORDS = 120  # per dataset: enough for every planted type, small enough for a fast suite
+
+
+@pytest.fixture(autouse=True)
+def _isolated_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("DHSCAN_KEY", TEST_KEY)
+    monkeypatch.setenv("DHSCAN_KEY_FILE", str(tmp_path / "unused-key"))
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    generate(root, records=RECORDS, seed=7)
+    return root
+
+
+@pytest.fixture(scope="session")
+def truth(demo_data) -> list[dict]:
+    return load_truth(demo_data)
+
+
+def dataset_args(root: Path) -> list[str]:
+    return [str(root / "support_eval.jsonl"), str(root / "qa_eval.csv"), str(root / "chat_eval.parquet"),
+            str(root / "hf_eval")]
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def identifier_keys(findings, sources=None) -> set[tuple]:
+    return {(f["source"], f["record_id"], f["field"], f["entity_type"], f["digest"]) for f in findings
+            if f["entity_type"] in IDENTIFIER_TYPES and (sources is None or f["source"] in sources)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def expected_identifiers(truth, sources=None) -> set[tuple]:
+    """The ground truth as findings would show it: the planted value's keyed digest, never the value."""
+    from detectors.normalize import digest
+
+    return {(t["source"], t["record_id"], t["field"], t["entity_type"],
+             digest(TEST_KEY.encode(), t["entity_type"], t["value"]))
+            for t in truth if t["entity_type"] in IDENTIFIER_TYPES and (sources is None or t["source"] in sources)}
