@@ -24,7 +24,19 @@ def _fail(exc: DhscanError) -> None:
     sys.exit(exc.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _RecordingGroup(click.Group):
+    """Keeps the raw arguments, so evidence.json can show the command line (redacted)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["dhscan.argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def _command_line() -> list[str]:
+    return ["dhscan", *click.get_current_context().find_root().meta.get("dhscan.argv", sys.argv[1:])]
+
+
+@click.group(cls=_RecordingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dhscan")
 def main() -> None:
     """dhscan: find personal data in ML eval datasets, trace logs and vector indexes."""
@@ -75,7 +87,7 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
         stderr = Console(stderr=True)
         with progress_bars(stderr.is_terminal) as progress:
             run = run_scan(list(sources), plan, config, Path(out_dir),
-                           command_line=redact_command_line(["dhscan", *sys.argv[1:]]),
+                           command_line=redact_command_line(_command_line()),
                            fail_on_findings=fail_on == "findings", progress=progress)
     except DhscanError as exc:
         _fail(exc)

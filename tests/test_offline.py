@@ -1,0 +1,56 @@
+"""No network call at run time: the model, the suffix list and everything else load offline."""
+
+import socket
+
+import pytest
+
+from conftest import dataset_args, read_jsonl, run_cli
+from scanner import scan
+from scanner.errors import EXIT_OK
+
+
+@pytest.fixture
+def network_attempts(monkeypatch, tmp_path):
+    """Record (and refuse) every attempt to resolve a name or open an internet socket."""
+    attempts = []
+
+    def refuse(what):
+        def blocked(*args, **kwargs):
+            attempts.append((what, args[1:2] if what == "connect" else args[:1]))
+            raise OSError(f"network blocked by test: {what}")
+        return blocked
+
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if sock.family == socket.AF_UNIX:
+            return real_connect(sock, address)
+        return refuse("connect")(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", lambda sock, address: connect(sock, address))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    # An empty suffix-list cache: tldextract's default would try to download the list here.
+    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "tldextract-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    return attempts
+
+
+def test_a_scan_makes_no_network_call(network_attempts, demo_data, tmp_path, monkeypatch):
+    from detectors.offline import offline_tldextract
+
+    monkeypatch.setattr(scan, "_ENGINES", {})  # load the model inside the blocked window
+    offline_tldextract.cache_clear()
+    result = run_cli("scan", *dataset_args(demo_data), "--full", "--out", tmp_path)
+    assert result.exit_code == EXIT_OK, result.output
+    assert network_attempts == []
+    emails = [f for f in read_jsonl(tmp_path / "findings.jsonl") if f["entity_type"] == "EMAIL_ADDRESS"]
+    assert emails  # the email recognizer, which consults the suffix list, did run
+
+
+def test_the_guard_would_see_a_suffix_list_download(network_attempts):
+    import tldextract
+
+    tldextract.TLDExtract(cache_dir=None)("someone@example.co.uk")  # the library's default: online
+    assert network_attempts

@@ -1,0 +1,155 @@
+"""Pieces with exact expected behaviour: sampling, statistics, masking, digests, keys, URIs, fields."""
+
+import os
+import stat
+from datetime import datetime, timezone
+
+import pytest
+
+from detectors.engine import field_context, split_text
+from detectors.keys import load_key
+from detectors.masking import mask
+from detectors.normalize import digest, normalize
+from scanner.errors import UsageError
+from scanner.fields import extract_texts, parse_timestamp
+from scanner.sampling import SamplePlan, splitmix64, splitmix64_array
+from scanner.stats import prevalence, prevalence_sentence
+from scanner.uri import default_name, parse_source_uri
+
+
+def positions(files):
+    return [(f, r) for f, n in files for r in range(n)]
+
+
+def test_bottom_k_sample_ignores_read_order_and_matches_up_front_choice():
+    plan = SamplePlan("count", seed=11, count=17)
+    files = [("a.jsonl", 40), ("b/c.jsonl", 25), ("d.jsonl", 3)]
+    items = positions(files)
+    forward = list(plan.select(items, lambda x: x))
+    backward = list(plan.select(list(reversed(items)), lambda x: x))
+    assert forward == backward and len(forward) == 17
+    chosen = plan.choose_rows(files)
+    assert sorted((f, int(r)) for f, rows in chosen.items() for r in rows) == sorted(forward)
+    assert forward != list(SamplePlan("count", seed=12, count=17).select(items, lambda x: x))
+
+
+def test_rate_sample_is_seeded_and_agrees_between_streaming_and_up_front():
+    plan = SamplePlan("rate", seed=3, rate=0.3)
+    files = [("x.parquet", 500)]
+    streamed = [r for _, r in plan.select(positions(files), lambda x: x)]
+    assert 100 < len(streamed) < 200
+    assert streamed == plan.choose_rows(files)["x.parquet"].tolist()
+
+
+def test_sample_larger_than_source_takes_everything():
+    plan = SamplePlan("count", seed=0, count=1000)
+    items = positions([("a", 5)])
+    assert list(plan.select(items, lambda x: x)) == items
+    assert plan.choose_rows([("a", 5)])["a"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_sample_keys_are_stable_across_machines():
+    # Fixed values: a change here changes every user's sample for a given seed.
+    assert splitmix64(0) == 0xE220A8397B1DCDAF
+    assert SamplePlan("count", seed=7, count=1).key("support_eval.jsonl", 0) == \
+        int(SamplePlan("count", seed=7, count=1).keys("support_eval.jsonl", 1)[0])
+    import numpy as np
+    assert int(splitmix64_array(np.array([0], dtype=np.uint64))[0]) == 0xE220A8397B1DCDAF
+
+
+@pytest.mark.parametrize("mode,kwargs", [("count", {"count": 0}), ("rate", {"rate": 0}), ("rate", {"rate": 2})])
+def test_bad_sampling_settings_are_usage_errors(mode, kwargs):
+    with pytest.raises(UsageError):
+        SamplePlan(mode, **kwargs)
+
+
+def test_prevalence_bounds():
+    zero = prevalence(0, 1000, None, census=False)
+    assert zero["high"] == pytest.approx(0.002991, abs=1e-6)  # one-sided 95%: "below 0.30%"
+    assert prevalence_sentence(0, 1000, zero) == "0 of 1,000 sampled records have findings: prevalence below 0.30% (95%)"
+    mid = prevalence(10, 100, 5000, census=False)
+    assert mid["low"] == pytest.approx(0.04900, abs=1e-4) and mid["high"] == pytest.approx(0.17622, abs=1e-4)
+    census = prevalence(3, 50, 50, census=True)
+    assert census["low"] == census["high"] == 0.06 and census["method"] == "census"
+    assert prevalence(0, 0, 0, census=True) is None
+
+
+def test_masks_hide_the_value():
+    assert mask("EMAIL_ADDRESS", "john.doe@example.com") == "j***@example.com"
+    assert mask("PHONE_NUMBER", "(212) 555-0199") == "(***) ***-0199"
+    assert mask("CREDIT_CARD", "4111 1111 1111 1234") == "**** **** **** 1234"
+    assert mask("US_SSN", "123-45-6789") == "***-**-6789"
+    assert mask("PERSON", "Jane Q Doe") == "J*** Q*** D***"
+    assert mask("IP_ADDRESS", "203.0.113.9") == "203.***"
+    assert mask("IBAN_CODE", "DE89370400440532013000") == "DE****************3000"
+    assert mask("US_DRIVER_LICENSE", "abc") == "***"
+
+
+def test_normalization_makes_equal_identifiers_digest_equal():
+    key = b"k" * 32
+    assert digest(key, "EMAIL_ADDRESS", " Jane.Doe@Example.com ") == digest(key, "EMAIL_ADDRESS", "jane.doe@example.com")
+    assert normalize("PHONE_NUMBER", "(212) 555-0199") == "+12125550199" == normalize("PHONE_NUMBER", "+1 212 555 0199")
+    assert normalize("CREDIT_CARD", "4111-1111 1111-1111") == "4111111111111111"
+    assert normalize("PERSON", "  Jane   DOE ") == "jane doe"
+    assert digest(key, "PERSON", "Jane Doe") != digest(b"j" * 32, "PERSON", "Jane Doe")
+
+
+def test_key_file_is_made_once_with_0600(tmp_path, monkeypatch):
+    monkeypatch.delenv("DHSCAN_KEY")
+    path = tmp_path / "conf" / "key"
+    monkeypatch.setenv("DHSCAN_KEY_FILE", str(path))
+    first = load_key()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert load_key().secret == first.secret and first.origin == f"file:{path}"
+    assert len(first.key_id) == 16 and first.key_id not in first.secret.decode()
+
+
+def test_short_key_is_refused(monkeypatch):
+    monkeypatch.setenv("DHSCAN_KEY", "short")
+    with pytest.raises(UsageError, match="at least 16 bytes"):
+        load_key()
+
+
+def test_uri_parsing_and_redaction():
+    uri = parse_source_uri("parquet:s3://evals/support/?name=support-v3&secret_key=abc&kind=trace_log")
+    assert (uri.scheme, uri.path, uri.name, uri.kind) == ("parquet", "s3://evals/support/", "support-v3", "trace_log")
+    assert "abc" not in uri.redacted() and "secret_key=***" in uri.redacted()
+    bare = parse_source_uri("s3://evals/x/data.jsonl.gz")
+    assert bare.scheme is None and bare.name == "data"
+    assert parse_source_uri("qdrant+http://127.0.0.1:6333?collection=kb").scheme == "qdrant+http"
+    assert default_name("data/support_eval.jsonl") == "support_eval"
+    assert default_name("data/hf_eval/") == "hf_eval"
+    with pytest.raises(UsageError, match="kind must be"):
+        parse_source_uri("jsonl:x.jsonl?kind=nope")
+
+
+def test_text_extraction_paths():
+    row = {"id": 1, "created_at": "2026-01-01", "messages": [{"role": "user", "content": "hi"}],
+           "meta": {"a.b": "x", "n": 5}, "empty": ""}
+    assert extract_texts(row, None, {"created_at"}) == {
+        "messages[0].role": "user", "messages[0].content": "hi", 'meta["a.b"]': "x"}
+    assert extract_texts(row, ["meta.n", "id"], set()) == {"meta.n": "5", "id": "1"}
+
+
+def test_timestamps():
+    utc = timezone.utc
+    assert parse_timestamp("2026-03-01T10:00:00Z") == datetime(2026, 3, 1, 10, tzinfo=utc)
+    assert parse_timestamp("2026-03-01") == datetime(2026, 3, 1, tzinfo=utc)
+    assert parse_timestamp(1767225600) == datetime(2026, 1, 1, tzinfo=utc)
+    assert parse_timestamp(1767225600000) == datetime(2026, 1, 1, tzinfo=utc)
+    assert parse_timestamp("1767225600") == datetime(2026, 1, 1, tzinfo=utc)
+    assert parse_timestamp("yesterday") is None and parse_timestamp(None) is None
+
+
+def test_long_texts_are_split_with_overlap_and_offsets():
+    text = ("word " * 400).strip()
+    chunks = split_text(text, 300, overlap=50)
+    assert all(len(c) <= 300 for _, c in chunks)
+    assert all(text[o:o + len(c)] == c for o, c in chunks)
+    assert chunks[-1][0] + len(chunks[-1][1]) == len(text)
+    assert split_text("short", 300) == [(0, "short")]
+
+
+def test_field_context_words():
+    assert field_context("customer.email_address") == ["customer", "email", "address"]
+    assert field_context("messages[2].content") == ["messages", "content"]
