@@ -130,32 +130,32 @@ class DetectionEngine:
             "key_id": self.key.key_id,
         }
 
-    def detect(self, records: list[Record]) -> list[Finding]:
-        """Findings of a batch of records, in record, field and position order."""
-        items = []  # (record, field, offset, chunk)
-        for record in records:
+    def detect(self, records: list[Record]) -> list[list[Finding]]:
+        """Findings of each record of a batch (aligned with `records`), in field and position order."""
+        items = []  # (record index, field, offset, chunk)
+        for index, record in enumerate(records):
             for field, text in record.texts.items():
                 for offset, chunk in split_text(text, self.config.max_text_length):
-                    items.append((record, field, offset, chunk))
+                    items.append((index, field, offset, chunk))
         unique = list(dict.fromkeys(chunk for _, _, _, chunk in items))
         artifacts = dict(self.nlp_engine.process_batch(unique, self.config.language,
                                                        batch_size=self.config.batch_size))
         cache: dict[tuple[str, str], list] = {}
-        findings: list[Finding] = []
+        findings: list[list[Finding]] = [[] for _ in records]
         seen: set[tuple] = set()
-        for record, field, offset, chunk in items:
+        for index, field, offset, chunk in items:
+            record = records[index]
             context_key = (chunk, field)
             if context_key not in cache:
                 cache[context_key] = self._analyze(chunk, field, artifacts[chunk])
             for result in cache[context_key]:
                 start, end = result.start + offset, result.end + offset
-                identity = (record.record_id, record.locator.get("file"), record.locator.get("record"),
-                            field, result.entity_type, start, end)
+                identity = (index, field, result.entity_type, start, end)
                 if identity in seen:  # found twice where chunks overlap
                     continue
                 seen.add(identity)
                 value = chunk[result.start:result.end]
-                findings.append(Finding(
+                findings[index].append(Finding(
                     source=record.source, kind=record.kind, record_id=record.record_id, field=field,
                     entity_type=result.entity_type, score=float(result.score), start=start, end=end,
                     recognizer=_recognizer_name(result),

@@ -57,4 +57,5 @@ class SkippedRecord:
     """A record a connector could not read: where it is and why (never its content)."""
 
     location: str
+    category: str  # groups skips in summary.json: not_json, invalid_utf8, wrong_column_count, ...
     reason: str

@@ -57,7 +57,6 @@ def progress_bars(enabled: bool):
             task_id = tasks[name]
             task = progress.tasks[task_id]
             rate = f"{done / task.elapsed:,.0f}" if task.elapsed else "-"
-            if done % 64 == 0 or (total is not None and done >= total):
-                progress.update(task_id, completed=done, total=total, rate=rate)
+            progress.update(task_id, completed=done, total=total, rate=rate)
 
         yield update

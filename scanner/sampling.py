@@ -10,6 +10,7 @@ the same seed on the same data gives the same sample on any machine and in any r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ _TWO64 = float(1 << 64)
 T = TypeVar("T")
 
 
+@functools.lru_cache(maxsize=4096)
 def file_salt(seed: int, file: str) -> int:
     digest = hashlib.blake2b(f"{seed}\x00{file}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")

@@ -46,7 +46,7 @@ class SourceResult:
 
     def summary(self, plan: SamplePlan) -> dict[str, Any]:
         census = plan.mode == "full" and self.status == "ok"
-        reasons = Counter(s.reason.split(" at ")[0].split(":")[0] for s in self.skipped)
+        reasons = Counter(s.category for s in self.skipped)
         return {
             "uri": self.uri,
             "kind": self.kind,
@@ -61,7 +61,8 @@ class SourceResult:
             "prevalence": prevalence(self.records_with_findings, self.records_sampled, self.records_total, census),
             "records_skipped": len(self.skipped),
             "skipped_reasons": dict(sorted(reasons.items())),
-            "skipped": [{"location": s.location, "reason": s.reason} for s in self.skipped[:SKIPPED_LISTED]],
+            "skipped": [{"location": s.location, "category": s.category, "reason": s.reason}
+                        for s in self.skipped[:SKIPPED_LISTED]],
         }
 
 
@@ -101,20 +102,24 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
 
     result = SourceResult(name=connector.source, uri=connector.uri.redacted(), kind=connector.kind,
                           connector=connector.name)
-    report = ReadReport(on_progress=lambda done, total: progress(connector.source, done, total))
+    report = ReadReport()
     started = time.perf_counter()
     try:
         for batch in batched(connector.records(plan, report), batch_size):
-            findings = engine.detect(batch)
-            result.records_sampled += len(batch)
-            result.records_with_findings += len({f.record_id for f in findings})
-            result.findings += len(findings)
-            result.entity_counts.update(f.entity_type for f in findings)
-            for finding in findings:
-                write(json_line(finding.to_json()))
+            progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
+            for findings in engine.detect(batch):
+                result.records_sampled += 1
+                result.records_with_findings += bool(findings)
+                result.findings += len(findings)
+                result.entity_counts.update(f.entity_type for f in findings)
+                write("".join(json_line(f.to_json()) for f in findings))
+        progress(connector.source, result.records_sampled, result.records_sampled)
         if report.records_total == 0:
             first = report.skipped[0].reason if report.skipped else "no records"
             raise connector.fail(f"no records to scan ({first})")
+        if result.records_sampled == 0 and report.skipped:
+            raise connector.fail(f"no readable records: {len(report.skipped)} skipped, the first at "
+                                 f"{report.skipped[0].location}: {report.skipped[0].reason}")
     except SourceError as exc:
         result.status, result.error = "failed", exc.problem
     except OSError as exc:
@@ -129,6 +134,13 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     result.stats = report.stats
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _expected(plan: SamplePlan, records_total: int | None) -> int | None:
+    """How many records a source will scan, when that is known yet (for the progress bar)."""
+    if records_total is None or plan.mode == "rate":
+        return None
+    return records_total if plan.mode == "full" else min(plan.count, records_total)
 
 
 def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,

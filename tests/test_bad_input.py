@@ -189,3 +189,30 @@ def test_outputs_of_a_failed_run_stay_valid(demo_data, tmp_path):
     assert result.exit_code == EXIT_USAGE
     assert (out / "findings.jsonl").read_text() == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
+
+
+def test_skip_categories_are_counted(tmp_path):
+    data = tmp_path / "cats.jsonl"
+    data.write_bytes(b'{"q": "fine"}\nnot json\nalso not\n"a string"\n')
+    run_cli("scan", data, "--full", "--out", tmp_path / "out")
+    s = summary(tmp_path / "out")["sources"]["cats"]
+    assert s["skipped_reasons"] == {"not_json": 2, "not_object": 1}
+
+
+def test_a_source_with_no_readable_record_fails(tmp_path):
+    data = tmp_path / "binary.jsonl"
+    data.write_bytes(b"\x00\x01\x02 garbage\n\xff\xfe more\n")
+    result = run_cli("scan", data, "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_SOURCE_FAILED
+    assert "no readable records: 2 skipped, the first at binary.jsonl:1" in error_lines(result.output)[0]
+
+
+def test_json_documents_array_object_and_lines(tmp_path):
+    (tmp_path / "array.json").write_text(json.dumps([{"id": "a1", "q": "mail a@example.com"}, {"id": "a2", "q": "x"}]))
+    (tmp_path / "object.json").write_text(json.dumps({"id": "o1", "q": "mail o@example.com"}, indent=2))
+    (tmp_path / "lines.json").write_text('{"id": "l1", "q": "mail l@example.com"}\n{"id": "l2", "q": "y"}\n')
+    result = run_cli("scan", f"jsonl:{tmp_path}", "--full", "--entities", "EMAIL_ADDRESS", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK, result.output
+    s = summary(tmp_path / "out")["sources"][tmp_path.name]
+    assert s["records_total"] == 5 and s["records_skipped"] == 0
+    assert {f["record_id"] for f in read_jsonl(tmp_path / "out" / "findings.jsonl")} == {"a1", "o1", "l1"}

@@ -210,3 +210,59 @@ def test_installed_dhscan_command_runs_a_scan(demo_data, tmp_path):
     assert proc.stderr == ""  # not a terminal: no progress bars, and nothing went wrong
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["sources"]["support_eval"]["records_sampled"] == 40
+
+
+def test_parquet_never_reads_vector_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = 200
+    table = pa.table({
+        "id": [f"c{i}" for i in range(rows)],
+        "text": [f"chunk {i}: write to user{i}@example.com" for i in range(rows)],
+        "embedding": pa.array([[float(i)] * 256 for i in range(rows)], type=pa.list_(pa.float32())),
+    })
+    pq.write_table(table, tmp_path / "kb.parquet", row_group_size=50)
+    result = run_cli("scan", tmp_path / "kb.parquet", "--full", "--entities", "EMAIL_ADDRESS", "--out", tmp_path / "o")
+    assert result.exit_code == EXIT_OK
+    size = json.loads((tmp_path / "o" / "evidence.json").read_text())["sources"][0]["size"]
+    assert size["row_groups_read"] == 4
+    meta = pq.ParquetFile(tmp_path / "kb.parquet").metadata
+    vectors = sum(meta.row_group(g).column(2).total_compressed_size for g in range(4))
+    assert size["bytes_read"] < size["bytes"] - vectors + 1
+    assert len(read_jsonl(tmp_path / "o" / "findings.jsonl")) == rows
+
+
+def test_progress_bars_on_a_terminal(demo_data, tmp_path):
+    import pty
+    import re
+    import threading
+
+    master, slave = pty.openpty()
+    dhscan = shutil.which("dhscan") or os.path.join(os.path.dirname(sys.executable), "dhscan")
+    proc = subprocess.Popen([dhscan, "scan", str(demo_data / "support_eval.jsonl"), str(demo_data / "chat_eval.parquet"),
+                             "--full", "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=slave,
+                            env=dict(os.environ, DHSCAN_KEY=TEST_KEY, COLUMNS="120"))
+    os.close(slave)
+    chunks = []
+
+    def drain():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    stdout, _ = proc.communicate(timeout=300)
+    reader.join(timeout=10)
+    os.close(master)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert proc.returncode == EXIT_OK
+    assert re.search(r"support_eval .*120/120 .*records/s", screen)
+    assert re.search(r"chat_eval .*120/120 .*records/s", screen)
+    assert b"records/s" not in stdout  # progress goes to stderr only

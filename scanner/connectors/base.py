@@ -12,7 +12,14 @@ from scanner.uri import COMMON_OPTIONS, SourceURI
 
 
 class RecordUnreadable(Exception):
-    """One record cannot be read; it is skipped and counted, the source goes on."""
+    """One record cannot be read; it is skipped and counted, the source goes on.
+
+    The message names positions and fields only, never content: it is shown to users.
+    """
+
+    def __init__(self, category: str, reason: str):
+        super().__init__(reason)
+        self.category = category
 
 
 @dataclass
@@ -33,18 +40,16 @@ class Candidate:
 class ReadReport:
     """What a connector tells the pipeline while it reads."""
 
-    on_progress: Callable[[int, int | None], None] = lambda done, total: None
     records_total: int | None = None
     records_read: int = 0
     skipped: list[SkippedRecord] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def skip(self, location: str, reason: str) -> None:
-        self.skipped.append(SkippedRecord(location, reason))
+    def skip(self, location: str, category: str, reason: str) -> None:
+        self.skipped.append(SkippedRecord(location, category, reason))
 
     def advance(self, n: int = 1) -> None:
         self.records_read += n
-        self.on_progress(self.records_read, self.records_total)
 
 
 class Connector:
@@ -86,6 +91,6 @@ class Connector:
             try:
                 yield candidate.load()
             except RecordUnreadable as exc:
-                report.skip(candidate.location, str(exc))
+                report.skip(candidate.location, exc.category, str(exc))
         if report.records_total is None:
             report.records_total = report.records_read

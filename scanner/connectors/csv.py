@@ -28,7 +28,7 @@ class CsvConnector(Connector):
         report.stats["bytes"] = sum(f.size for f in files)
         for file in files:
             if file.size == 0:
-                report.skip(file.relpath, "empty file (0 bytes)")
+                report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
                 continue
             try:
                 with fs.open_input_stream(file.path) as stream:
@@ -57,10 +57,10 @@ class CsvConnector(Connector):
 
     def _load(self, file: SourceFile, header: list[str], cells: list[str], row: int, line: int):
         if len(cells) != len(header):
-            raise RecordUnreadable(f"expected {len(header)} columns, got {len(cells)}")
+            raise RecordUnreadable("wrong_column_count", f"expected {len(header)} columns, got {len(cells)}")
         for name, cell in zip(header, cells):
             try:
                 cell.encode("utf-8")
             except UnicodeEncodeError:
-                raise RecordUnreadable(f"invalid UTF-8 in column {name!r}") from None
+                raise RecordUnreadable("invalid_utf8", f"invalid UTF-8 in column {name!r}") from None
         return row_record(self, file, row, dict(zip(header, cells)), line=line)

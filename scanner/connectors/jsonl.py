@@ -24,7 +24,7 @@ class JsonlConnector(Connector):
         report.stats["bytes"] = sum(f.size for f in files)
         for file in files:
             if file.size == 0:
-                report.skip(file.relpath, "empty file (0 bytes)")
+                report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
                 continue
             try:
                 with fs.open_input_stream(file.path) as stream:
@@ -34,15 +34,22 @@ class JsonlConnector(Connector):
 
     def _file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
         head = stream.read(1 << 16)
-        if head.lstrip()[:1] == b"[":  # one JSON document holding an array of records
+        first = head.lstrip()[:1]
+        whole_document = first == b"[" or (first == b"{" and _is_json_name(file.relpath))
+        if whole_document:
             data = head + stream.read()
             try:
-                items = json.loads(data)
+                document = json.loads(data)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise self.fail(f"{file.relpath}: not valid JSON: {_json_problem(exc)}") from None
-            for row, item in enumerate(items):
-                yield Candidate(file.relpath, row, lambda item=item, row=row: row_record(self, file, row, item))
-            return
+                if first == b"[":
+                    raise self.fail(f"{file.relpath}: not valid JSON: {_json_problem(exc)}") from None
+                document = None  # a .json file holding JSON Lines
+            if document is not None:
+                items = document if isinstance(document, list) else [document]
+                for row, item in enumerate(items):
+                    yield Candidate(file.relpath, row, lambda item=item, row=row: row_record(self, file, row, item))
+                return
+            head, stream = data, _Empty()
         row = 0
         for number, raw in enumerate(_lines(stream, head), start=1):
             if not raw.strip():
@@ -55,12 +62,21 @@ class JsonlConnector(Connector):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise RecordUnreadable(f"invalid UTF-8 at byte {exc.start}") from None
+            raise RecordUnreadable("invalid_utf8", f"invalid UTF-8 at byte {exc.start}") from None
         try:
             obj = json.loads(text)
         except ValueError as exc:
-            raise RecordUnreadable(f"not JSON: {_json_problem(exc)}") from None
+            raise RecordUnreadable("not_json", f"not JSON: {_json_problem(exc)}") from None
         return row_record(self, file, row, obj, line=line)
+
+
+def _is_json_name(relpath: str) -> bool:
+    return relpath.endswith((".json", ".json.gz"))
+
+
+class _Empty:
+    def read(self, size: int = -1) -> bytes:
+        return b""
 
 
 def _lines(stream, prefix: bytes, chunk_size: int = 1 << 20) -> Iterator[bytes]:

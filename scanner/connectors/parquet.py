@@ -47,7 +47,8 @@ class ParquetConnector(Connector):
         meta = parquet.metadata
         starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
         report.stats["row_groups_total"] += meta.num_row_groups
-        columns = self._columns(parquet.schema_arrow.names)
+        columns = self._columns(parquet.schema_arrow)
+        leaf_columns = [c for c in range(meta.num_columns) if meta.schema.column(c).path.split(".")[0] in columns]
         for group in range(meta.num_row_groups):
             lo, hi = np.searchsorted(rows, [starts[group], starts[group + 1]])
             wanted = rows[lo:hi]
@@ -59,7 +60,7 @@ class ParquetConnector(Connector):
                 raise self.fail(f"{file.relpath}: row group {group} unreadable (corrupt file?): {one_line(exc)}") from None
             report.stats["row_groups_read"] += 1
             report.stats["bytes_read"] += sum(
-                meta.row_group(group).column(c).total_compressed_size for c in range(meta.num_columns))
+                meta.row_group(group).column(c).total_compressed_size for c in leaf_columns)
             local = wanted - starts[group]
             if len(local) != table.num_rows:
                 table = table.take(pa.array(local))
@@ -68,15 +69,34 @@ class ParquetConnector(Connector):
                 yield from table_records(self, part, file, wanted[at:at + RECORD_BATCH_ROWS])
                 report.advance(part.num_rows)
 
-    def _columns(self, names: list[str]) -> list[str] | None:
-        """Only the columns the scan needs, when `text=` narrows it."""
-        if not self.text_fields:
-            return None
+    def _columns(self, schema: pa.Schema) -> list[str]:
+        """The columns the scan needs: text-bearing ones (or those named in `text=`), the id and the time.
+
+        Embedding vectors and other numeric columns are never read.
+        """
         from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field
 
-        wanted = {t.split(".")[0] for t in self.text_fields}
+        names = schema.names
+        if self.text_fields:
+            wanted = {t.split(".")[0] for t in self.text_fields}
+        else:
+            wanted = {f.name for f in schema if _holds_strings(f.type)}
         for field, candidates in ((self.id_field, ID_FIELDS), (self.time_field, TIME_FIELDS)):
             found = field or detect_field(names, candidates)
             if found:
                 wanted.add(found.split(".")[0])
         return [n for n in names if n in wanted]
+
+
+def _holds_strings(t: pa.DataType) -> bool:
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return True
+    if pa.types.is_dictionary(t):
+        return _holds_strings(t.value_type)
+    if pa.types.is_struct(t):
+        return any(_holds_strings(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_map(t):
+        return _holds_strings(t.key_type) or _holds_strings(t.item_type)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _holds_strings(t.value_type)
+    return False

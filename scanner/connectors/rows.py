@@ -12,7 +12,7 @@ from scanner.records import Record
 
 def row_record(connector: Connector, file: SourceFile, row: int, obj: Any, line: int | None = None) -> Record:
     if not isinstance(obj, dict):
-        raise RecordUnreadable(f"not a JSON object but {type(obj).__name__}")
+        raise RecordUnreadable("not_object", f"not a JSON object but {type(obj).__name__}")
     id_field = connector.id_field or detect_field(obj, ID_FIELDS)
     id_value = obj.get(id_field) if id_field else None
     if isinstance(id_value, (dict, list)) or id_value in (None, ""):
