@@ -216,3 +216,13 @@ def test_json_documents_array_object_and_lines(tmp_path):
     s = summary(tmp_path / "out")["sources"][tmp_path.name]
     assert s["records_total"] == 5 and s["records_skipped"] == 0
     assert {f["record_id"] for f in read_jsonl(tmp_path / "out" / "findings.jsonl")} == {"a1", "o1", "l1"}
+
+
+def test_csv_quote_left_open_swallows_the_rest_as_one_skipped_row(tmp_path):
+    data = tmp_path / "quote.csv"
+    data.write_bytes(b'q,a\nmail jo@example.com,ok\n"open quote,x\nmail mo@example.com,y\n')
+    result = run_cli("scan", data, "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK
+    s = summary(tmp_path / "out")["sources"]["quote"]
+    assert s["records_total"] == 2 and s["skipped_reasons"] == {"wrong_column_count": 1}
+    assert "quote.csv:4: expected 2 columns, got 1; skipped" in result.output

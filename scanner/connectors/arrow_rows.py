@@ -8,10 +8,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scanner.connectors.base import Connector
+from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import SourceFile
 from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, join_path, parse_timestamp
 from scanner.records import Record
+
+# Rows turned into Records at a time, so a large table is not held as Python objects at once.
+RECORD_BATCH_ROWS = 2048
 
 Leaf = tuple[np.ndarray, list[str], list[str]]  # table rows, field paths, texts
 
@@ -104,3 +107,14 @@ def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_
             timestamp=parse_timestamp(times[i]),
         ))
     return records
+
+
+def chosen_records(connector: Connector, table: pa.Table, file: SourceFile, file_rows: np.ndarray,
+                   report: ReadReport) -> Iterator[Record]:
+    """Records of the rows `file_rows` (0-based in the file) of `table`, which holds those rows or all of the file's."""
+    if len(file_rows) != table.num_rows:
+        raise ValueError("table and rows disagree")
+    for at in range(0, table.num_rows, RECORD_BATCH_ROWS):
+        part = table.slice(at, RECORD_BATCH_ROWS)
+        yield from table_records(connector, part, file, file_rows[at:at + RECORD_BATCH_ROWS])
+        report.advance(part.num_rows)

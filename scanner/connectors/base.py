@@ -94,3 +94,27 @@ class Connector:
                 report.skip(candidate.location, exc.category, str(exc))
         if report.records_total is None:
             report.records_total = report.records_read
+
+
+class FileConnector(Connector):
+    """A connector reading each file of the source as a stream (JSONL, CSV)."""
+
+    def candidates(self, report: ReadReport) -> Iterator[Candidate]:
+        from scanner.connectors.files import list_files
+        from scanner.errors import one_line
+
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        report.stats["files"] = len(files)
+        report.stats["bytes"] = sum(f.size for f in files)
+        for file in files:
+            if file.size == 0:
+                report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
+                continue
+            try:
+                with fs.open_input_stream(file.path) as stream:
+                    yield from self.file_candidates(stream, file)
+            except OSError as exc:
+                raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
+
+    def file_candidates(self, stream, file) -> Iterator[Candidate]:
+        raise NotImplementedError

@@ -14,14 +14,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from scanner.connectors.arrow_rows import table_records
+from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
 from scanner.errors import UsageError, one_line
 from scanner.records import Record
 from scanner.sampling import SamplePlan
-
-RECORD_BATCH_ROWS = 2048
 
 
 class HfConnector(Connector):
@@ -94,7 +92,4 @@ class HfConnector(Connector):
                 continue
             if len(rows) != table.num_rows:
                 table = table.take(pa.array(rows))
-            for at in range(0, table.num_rows, RECORD_BATCH_ROWS):
-                part = table.slice(at, RECORD_BATCH_ROWS)
-                yield from table_records(self, part, file, rows[at:at + RECORD_BATCH_ROWS])
-                report.advance(part.num_rows)
+            yield from chosen_records(self, table, file, rows, report)

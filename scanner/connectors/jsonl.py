@@ -6,33 +6,19 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from scanner.connectors.base import Candidate, Connector, ReadReport, RecordUnreadable
-from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
+from scanner.connectors.base import Candidate, FileConnector, RecordUnreadable
+from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.rows import row_record
 from scanner.errors import one_line
 
 
-class JsonlConnector(Connector):
+class JsonlConnector(FileConnector):
     name = "jsonl"
     extensions = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")
     options = S3_OPTIONS
     description = "JSON Lines or JSON array files, a folder or glob of them; local or s3://"
 
-    def candidates(self, report: ReadReport) -> Iterator[Candidate]:
-        fs, files = list_files(self.uri, self.source, self.extensions)
-        report.stats["files"] = len(files)
-        report.stats["bytes"] = sum(f.size for f in files)
-        for file in files:
-            if file.size == 0:
-                report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
-                continue
-            try:
-                with fs.open_input_stream(file.path) as stream:
-                    yield from self._file_candidates(stream, file, report)
-            except OSError as exc:
-                raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
-
-    def _file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
+    def file_candidates(self, stream, file: SourceFile) -> Iterator[Candidate]:
         head = stream.read(1 << 16)
         first = head.lstrip()[:1]
         whole_document = first == b"[" or (first == b"{" and _is_json_name(file.relpath))

@@ -8,15 +8,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scanner.connectors.arrow_rows import table_records
+from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, list_files
 from scanner.errors import one_line
 from scanner.records import Record
 from scanner.sampling import SamplePlan
-
-# Rows turned into Records at a time, so a large row group is not held as Python objects at once.
-RECORD_BATCH_ROWS = 2048
 
 
 class ParquetConnector(Connector):
@@ -64,10 +61,7 @@ class ParquetConnector(Connector):
             local = wanted - starts[group]
             if len(local) != table.num_rows:
                 table = table.take(pa.array(local))
-            for at in range(0, table.num_rows, RECORD_BATCH_ROWS):
-                part = table.slice(at, RECORD_BATCH_ROWS)
-                yield from table_records(self, part, file, wanted[at:at + RECORD_BATCH_ROWS])
-                report.advance(part.num_rows)
+            yield from chosen_records(self, table, file, wanted, report)
 
     def _columns(self, schema: pa.Schema) -> list[str]:
         """The columns the scan needs: text-bearing ones (or those named in `text=`), the id and the time.
