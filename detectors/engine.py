@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 import logging
 import re
 from importlib import resources
@@ -162,7 +164,18 @@ class DetectionEngine:
                     digest=digest(self.key.secret, result.entity_type, value),
                     preview=mask(result.entity_type, value),
                 ))
-        return findings
+        return [self._pseudonymous_id(records[i], found) for i, found in enumerate(findings)]
+
+    def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
+        """Replace a record id that is itself personal data (an email as `id`) by its keyed digest.
+
+        The id would otherwise reach every output; the locator still finds the record.
+        """
+        id_field = record.locator.get("id_field")
+        if not id_field or not any(f.field == id_field for f in findings):
+            return findings
+        pseudonym = "hmac:" + hmac.new(self.key.secret, record.record_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return [dataclasses.replace(f, record_id=pseudonym) for f in findings]
 
     def _analyze(self, text: str, field: str, artifacts) -> list:
         context = field_context(field) + self.config.context_words.get(field, [])

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -122,6 +121,8 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                                  f"{report.skipped[0].location}: {report.skipped[0].reason}")
     except SourceError as exc:
         result.status, result.error = "failed", exc.problem
+    except DhscanError as exc:
+        result.status, result.error = "failed", str(exc)
     except OSError as exc:
         result.status, result.error = "failed", f"read error: {one_line(exc)}"
     except Exception as exc:  # noqa: BLE001 - one source's surprise must not sink the others
@@ -150,6 +151,7 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
              engine=None) -> ScanRun:
     started = datetime.now(timezone.utc)
     built = _connectors(sources)
+    _check_writable(out_dir)
     if engine is None:
         engine = build_engine(config)
     results: list[SourceResult] = []
@@ -178,6 +180,16 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
 
 
 _ENGINES: dict[tuple[str, bytes], Any] = {}
+
+
+def _check_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(out_dir / ".dhscan-write-check"):
+            pass
+        (out_dir / ".dhscan-write-check").unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to output folder {out_dir}: {exc.strerror or one_line(exc)}") from None
 
 
 def build_engine(config: ScanConfig):

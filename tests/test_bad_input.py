@@ -226,3 +226,35 @@ def test_csv_quote_left_open_swallows_the_rest_as_one_skipped_row(tmp_path):
     s = summary(tmp_path / "out")["sources"]["quote"]
     assert s["records_total"] == 2 and s["skipped_reasons"] == {"wrong_column_count": 1}
     assert "quote.csv:4: expected 2 columns, got 1; skipped" in result.output
+
+
+def test_missing_hf_split_fails_that_source(demo_data, tmp_path):
+    result = run_cli("scan", f"hf:{demo_data / 'hf_eval'}?split=validation", demo_data / "qa_eval.csv", "--full",
+                     "--out", tmp_path)
+    assert result.exit_code == EXIT_SOURCE_FAILED
+    [line] = error_lines(result.output)
+    assert "no split 'validation' (splits: train, test)" in line
+    s = summary(tmp_path)["sources"]
+    assert s["qa_eval"]["status"] == "ok"
+    result = run_cli("scan", f"hf:{demo_data / 'hf_eval'}?split=test", "--full", "--out", tmp_path / "t")
+    assert summary(tmp_path / "t")["sources"]["hf_eval"]["records_total"] == 30
+
+
+def test_unwritable_output_folder_is_a_usage_error(demo_data, tmp_path):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: use a path under a file instead
+            target = tmp_path / "a-file"
+            target.write_text("x")
+            out = target / "out"
+        else:
+            out = locked / "out"
+        result = run_cli("scan", demo_data / "qa_eval.csv", "--out", out)
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == EXIT_USAGE
+    assert "cannot write to output folder" in error_lines(result.output)[0]

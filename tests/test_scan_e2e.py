@@ -266,3 +266,16 @@ def test_progress_bars_on_a_terminal(demo_data, tmp_path):
     assert re.search(r"support_eval .*120/120 .*records/s", screen)
     assert re.search(r"chat_eval .*120/120 .*records/s", screen)
     assert b"records/s" not in stdout  # progress goes to stderr only
+
+
+def test_a_record_id_that_is_personal_data_is_replaced_by_its_digest(tmp_path):
+    data = tmp_path / "users.jsonl"
+    data.write_text('{"id": "jane.roe@example.org", "q": "Call 212-555-0147"}\n{"id": "u-2", "q": "mail bo@example.com"}\n')
+    result = run_cli("scan", data, "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK
+    ids = {f["record_id"] for f in read_jsonl(tmp_path / "out" / "findings.jsonl")}
+    assert "u-2" in ids
+    [pseudonym] = ids - {"u-2"}
+    assert pseudonym.startswith("hmac:") and len(pseudonym) == 37
+    for path in (tmp_path / "out").iterdir():
+        assert "jane.roe" not in path.read_text()
