@@ -22,6 +22,8 @@ from detectors.offline import ensure_offline
 from scanner.errors import ModelNotInstalledError, UsageError
 from scanner.records import Finding, Record
 
+# Entity types that come from the NER model rather than a pattern.
+NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
 # spaCy components NER and Presidio's lemma-based context do not use.
 UNUSED_PIPES = ("parser",)
 _WORD = re.compile(r"[A-Za-z]+")
@@ -128,6 +130,8 @@ class DetectionEngine:
             "min_score": self.config.min_score,
             "filters": [f.__name__ for f in FILTERS],
             "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)"],
+            "field_rules": ["id field: identifiers only, no NER entity types",
+                            "id field holding personal data: record_id written as hmac:<digest>"],
             "normalization_version": NORMALIZATION_VERSION,
             "key_id": self.key.key_id,
         }
@@ -150,7 +154,10 @@ class DetectionEngine:
             context_key = (chunk, field)
             if context_key not in cache:
                 cache[context_key] = self._analyze(chunk, field, artifacts[chunk])
+            is_id = field == record.locator.get("id_field")
             for result in cache[context_key]:
+                if is_id and result.entity_type in NER_ENTITY_TYPES:
+                    continue  # NER reads codes such as conv-00172 as names; ids are checked for identifiers only
                 start, end = result.start + offset, result.end + offset
                 identity = (index, field, result.entity_type, start, end)
                 if identity in seen:  # found twice where chunks overlap

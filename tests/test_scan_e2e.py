@@ -279,3 +279,11 @@ def test_a_record_id_that_is_personal_data_is_replaced_by_its_digest(tmp_path):
     assert pseudonym.startswith("hmac:") and len(pseudonym) == 37
     for path in (tmp_path / "out").iterdir():
         assert "jane.roe" not in path.read_text()
+
+
+def test_id_codes_are_not_read_as_names(tmp_path):
+    data = tmp_path / "codes.jsonl"
+    data.write_text("".join(f'{{"id": "conv-{i:05d}", "q": "What is two plus two?"}}\n' for i in range(1, 200)))
+    result = run_cli("scan", data, "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK
+    assert read_jsonl(tmp_path / "out" / "findings.jsonl") == []
