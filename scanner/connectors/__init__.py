@@ -54,7 +54,7 @@ def _pick_by_extension(uri: SourceURI, classes: list):
     from scanner.connectors.files import guess_connector_name
 
     name = guess_connector_name(uri, {c.name: c.extensions for c in classes},
-                                [c.name for c in classes if getattr(c, "claims_folder", None)])
+                                {c.name: c.folder_markers for c in classes if c.folder_markers})
     for cls in classes:
         if cls.name == name:
             return cls

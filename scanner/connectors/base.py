@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
-from scanner.errors import SourceError, UsageError
+from scanner.connectors.files import list_files
+from scanner.errors import SourceError, UsageError, one_line
 from scanner.records import Record, SkippedRecord
 from scanner.sampling import SamplePlan
 from scanner.uri import COMMON_OPTIONS, SourceURI
@@ -59,6 +60,8 @@ class Connector:
     extensions: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[frozenset[str]] = frozenset()
     description: ClassVar[str] = ""
+    # Files whose presence in a folder given as a bare path makes it this connector's.
+    folder_markers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, uri: SourceURI):
         unknown = set(uri.options) - COMMON_OPTIONS - self.options
@@ -100,9 +103,6 @@ class FileConnector(Connector):
     """A connector reading each file of the source as a stream (JSONL, CSV)."""
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
-        from scanner.connectors.files import list_files
-        from scanner.errors import one_line
-
         fs, files = list_files(self.uri, self.source, self.extensions)
         report.stats["files"] = len(files)
         report.stats["bytes"] = sum(f.size for f in files)

@@ -13,7 +13,6 @@ from scanner.errors import SourceError, UsageError, one_line
 from scanner.uri import SourceURI
 
 S3_OPTIONS = frozenset({"endpoint", "region", "anonymous", "access_key", "secret_key", "session_token"})
-HF_MARKERS = ("dataset_dict.json", "state.json")
 _GLOB_CHARS = set("*?[")
 
 
@@ -109,7 +108,8 @@ def list_files(uri: SourceURI, source: str, extensions: tuple[str, ...]) -> tupl
     return fs, sorted(files, key=lambda f: f.relpath)
 
 
-def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]], folder_claimers: list[str]) -> str:
+def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]],
+                         folder_markers: dict[str, tuple[str, ...]]) -> str:
     """The connector a bare path needs: by extension, or by what a folder holds."""
     def by_extension(name: str) -> str | None:
         best = None
@@ -129,9 +129,9 @@ def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]],
     if info.type != pafs.FileType.Directory:
         raise UsageError(f"source {uri.raw!r}: cannot tell its format from the name; "
                          f"prefix a connector, e.g. jsonl:{uri.path}")
-    for marker in HF_MARKERS:
-        if "hf" in folder_claimers and _info(fs, f"{path}/{marker}", uri.name).type == pafs.FileType.File:
-            return "hf"
+    for connector, markers in folder_markers.items():
+        if any(_info(fs, f"{path}/{m}", uri.name).type == pafs.FileType.File for m in markers):
+            return connector
     found = set()
     for entry in fs.get_file_info(pafs.FileSelector(path, recursive=True)):
         if entry.type == pafs.FileType.File:

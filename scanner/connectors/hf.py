@@ -17,6 +17,8 @@ import pyarrow.fs as pafs
 from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
+
+HF_MARKERS = ("dataset_dict.json", "state.json")
 from scanner.errors import UsageError, one_line
 from scanner.records import Record
 from scanner.sampling import SamplePlan
@@ -27,7 +29,7 @@ class HfConnector(Connector):
     extensions = (".arrow",)
     options = S3_OPTIONS | {"split"}
     description = "Hugging Face datasets save_to_disk folders (all splits, or ?split=)"
-    claims_folder = True
+    folder_markers = HF_MARKERS
 
     def _read_json(self, fs, path: str) -> dict:
         try:
