@@ -154,7 +154,7 @@ class DetectionEngine:
             context_key = (chunk, field)
             if context_key not in cache:
                 cache[context_key] = self._analyze(chunk, field, artifacts[chunk])
-            is_id = field == record.locator.get("id_field")
+            is_id = field in record.id_fields
             for result in cache[context_key]:
                 if is_id and result.entity_type in NER_ENTITY_TYPES:
                     continue  # NER reads codes such as conv-00172 as names; ids are checked for identifiers only

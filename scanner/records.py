@@ -18,6 +18,11 @@ class Record:
     texts: dict[str, str]
     timestamp: datetime | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    # Fields holding identifiers (ids, user and session ids): scanned for emails, phones and
+    # the like, not by NER, which reads codes such as conv-00172 as names.
+    id_fields: frozenset[str] = frozenset()
+    # False for a trace span whose prompts and completions were not captured: not clean, unknown.
+    has_content: bool = True
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ def print_summary(run: ScanRun, console: Console) -> None:
             console.print(f"{name}: FAILED: {s['error']}", markup=False)
             continue
         line = f"{name}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}."
+        if s["records_no_content"]:
+            line += (f" {s['records_no_content']:,} of the scanned records carry no content (for spans: prompts and"
+                     " completions were not captured), so nothing is known about them: not clean, unknown.")
         if s["records_skipped"]:
             line += f" {s['records_skipped']:,} unreadable record(s) skipped (see summary.json)."
         console.print(line, markup=False, highlight=False)

@@ -37,6 +37,7 @@ class SourceResult:
     records_total: int | None = None
     records_sampled: int = 0
     records_with_findings: int = 0
+    records_no_content: int = 0
     findings: int = 0
     entity_counts: Counter = field(default_factory=Counter)
     skipped: list = field(default_factory=list)
@@ -55,6 +56,7 @@ class SourceResult:
             "records_total": self.records_total,
             "records_sampled": self.records_sampled,
             "records_with_findings": self.records_with_findings,
+            "records_no_content": self.records_no_content,
             "findings": self.findings,
             "entity_counts": dict(sorted(self.entity_counts.items())),
             "prevalence": prevalence(self.records_with_findings, self.records_sampled, self.records_total, census),
@@ -106,8 +108,9 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     try:
         for batch in batched(connector.records(plan, report), batch_size):
             progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
-            for findings in engine.detect(batch):
+            for record, findings in zip(batch, engine.detect(batch)):
                 result.records_sampled += 1
+                result.records_no_content += not (record.has_content and record.texts)
                 result.records_with_findings += bool(findings)
                 result.findings += len(findings)
                 result.entity_counts.update(f.entity_type for f in findings)

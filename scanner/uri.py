@@ -28,10 +28,6 @@ class SourceURI:
     options: dict[str, str] = field(default_factory=dict)
 
     @property
-    def kind(self) -> str:
-        return self.options.get("kind", "eval_dataset")
-
-    @property
     def name(self) -> str:
         if "name" in self.options:
             return self.options["name"]

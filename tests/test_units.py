@@ -112,7 +112,8 @@ def test_short_key_is_refused(monkeypatch):
 
 def test_uri_parsing_and_redaction():
     uri = parse_source_uri("parquet:s3://evals/support/?name=support-v3&secret_key=abc&kind=trace_log")
-    assert (uri.scheme, uri.path, uri.name, uri.kind) == ("parquet", "s3://evals/support/", "support-v3", "trace_log")
+    assert (uri.scheme, uri.path, uri.name, uri.options["kind"]) == ("parquet", "s3://evals/support/", "support-v3",
+                                                                     "trace_log")
     assert "abc" not in uri.redacted() and "secret_key=***" in uri.redacted()
     bare = parse_source_uri("s3://evals/x/data.jsonl.gz")
     assert bare.scheme is None and bare.name == "data"

@@ -105,6 +105,7 @@ def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_
             locator=locator,
             texts=texts[i],
             timestamp=parse_timestamp(times[i]),
+            id_fields=frozenset({id_field}) if record_id is not None else frozenset(),
         ))
     return records
 

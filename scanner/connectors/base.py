@@ -60,6 +60,7 @@ class Connector:
     extensions: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[frozenset[str]] = frozenset()
     description: ClassVar[str] = ""
+    default_kind: ClassVar[str] = "eval_dataset"
     # Files whose presence in a folder given as a bare path makes it this connector's.
     folder_markers: ClassVar[tuple[str, ...]] = ()
 
@@ -71,7 +72,7 @@ class Connector:
                              f"(allowed: {allowed})")
         self.uri = uri
         self.source = uri.name
-        self.kind = uri.kind
+        self.kind = uri.options.get("kind") or self.default_kind
         self.id_field = uri.options.get("id") or None
         self.time_field = uri.options.get("time") or None
         text = uri.options.get("text")
@@ -112,9 +113,9 @@ class FileConnector(Connector):
                 continue
             try:
                 with fs.open_input_stream(file.path) as stream:
-                    yield from self.file_candidates(stream, file)
+                    yield from self.file_candidates(stream, file, report)
             except OSError as exc:
                 raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
 
-    def file_candidates(self, stream, file) -> Iterator[Candidate]:
+    def file_candidates(self, stream, file, report: ReadReport) -> Iterator[Candidate]:
         raise NotImplementedError

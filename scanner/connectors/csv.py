@@ -6,9 +6,9 @@ import csv
 import sys
 from typing import Iterator
 
-from scanner.connectors.base import Candidate, FileConnector, RecordUnreadable
+from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.files import S3_OPTIONS, SourceFile
-from scanner.connectors.jsonl import _lines
+from scanner.connectors.jsonvalues import lines
 from scanner.connectors.rows import row_record
 
 # Eval exports put whole conversations in one cell; the csv module's 128 KiB default is too small.
@@ -21,11 +21,11 @@ class CsvConnector(FileConnector):
     options = S3_OPTIONS | {"delimiter"}
     description = "CSV files with a header row, a folder or glob of them; local or s3://"
 
-    def file_candidates(self, stream, file: SourceFile) -> Iterator[Candidate]:
+    def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
         delimiter = self.uri.options.get("delimiter") or ("\t" if file.relpath.endswith(".tsv") else ",")
         # surrogateescape keeps invalid UTF-8 bytes visible to the row check instead of failing the file
-        lines = (raw.decode("utf-8", "surrogateescape") + "\n" for raw in _lines(stream, b""))
-        reader = csv.reader(lines, delimiter=delimiter)
+        decoded = (raw.decode("utf-8", "surrogateescape") + "\n" for raw in lines(stream))
+        reader = csv.reader(decoded, delimiter=delimiter)
         try:
             header = next(reader, None)
             if header is None:

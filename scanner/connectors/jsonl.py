@@ -1,15 +1,16 @@
 """JSON Lines and JSON files (also gzip-compressed). Lines are parsed one by one, so chat
-records whose `content` is sometimes a string and sometimes a list of parts read fine."""
+records whose `content` is sometimes a string and sometimes a list of parts read fine;
+a JSON array, or pretty-printed objects one after another, read too."""
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
-from scanner.connectors.base import Candidate, FileConnector, RecordUnreadable
+from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.files import S3_OPTIONS, SourceFile
+from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values
 from scanner.connectors.rows import row_record
-from scanner.errors import one_line
+from scanner.records import Record
 
 
 class JsonlConnector(FileConnector):
@@ -18,69 +19,19 @@ class JsonlConnector(FileConnector):
     options = S3_OPTIONS
     description = "JSON Lines or JSON array files, a folder or glob of them; local or s3://"
 
-    def file_candidates(self, stream, file: SourceFile) -> Iterator[Candidate]:
-        head = stream.read(1 << 16)
-        first = head.lstrip()[:1]
-        whole_document = first == b"[" or (first == b"{" and _is_json_name(file.relpath))
-        if whole_document:
-            data = head + stream.read()
-            try:
-                document = json.loads(data)
-            except (ValueError, UnicodeDecodeError) as exc:
-                if first == b"[":
-                    raise self.fail(f"{file.relpath}: not valid JSON: {_json_problem(exc)}") from None
-                document = None  # a .json file holding JSON Lines
-            if document is not None:
-                items = document if isinstance(document, list) else [document]
-                for row, item in enumerate(items):
-                    yield Candidate(file.relpath, row, lambda item=item, row=row: row_record(self, file, row, item))
-                return
-            head, stream = data, _Empty()
-        row = 0
-        for number, raw in enumerate(_lines(stream, head), start=1):
-            if not raw.strip():
-                continue
-            yield Candidate(file.relpath, row, lambda raw=raw, row=row, number=number: self._load(file, row, raw, number),
-                            line=number)
-            row += 1
-
-    def _load(self, file: SourceFile, row: int, raw: bytes, line: int):
+    def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RecordUnreadable("invalid_utf8", f"invalid UTF-8 at byte {exc.start}") from None
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            raise RecordUnreadable("not_json", f"not JSON: {_json_problem(exc)}") from None
-        return row_record(self, file, row, obj, line=line)
+            for row, (line, value) in enumerate(json_values(stream)):
+                yield Candidate(file.relpath, row, lambda value=value, row=row, line=line:
+                                self._load(file, row, value, line), line=line)
+        except WholeFileError as exc:
+            raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
 
+    def _load(self, file: SourceFile, row: int, value, line: int) -> Record:
+        if isinstance(value, BadValue):
+            raise RecordUnreadable(value.category, value.problem)
+        return self.build_record(file, row, value, line)
 
-def _is_json_name(relpath: str) -> bool:
-    return relpath.endswith((".json", ".json.gz"))
-
-
-class _Empty:
-    def read(self, size: int = -1) -> bytes:
-        return b""
-
-
-def _lines(stream, prefix: bytes, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    chunk = prefix or stream.read(chunk_size)
-    buffer = b""
-    while chunk:
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        yield from complete
-        chunk = stream.read(chunk_size)
-    if buffer:
-        yield buffer
-
-
-def _json_problem(exc: Exception) -> str:
-    # json's messages name a position, never the content, so they are safe to show.
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at column {exc.colno}"
-    if isinstance(exc, UnicodeDecodeError):
-        return f"invalid UTF-8 at byte {exc.start}"
-    return one_line(exc)
+    def build_record(self, file: SourceFile, row: int, value, line: int) -> Record:
+        """One JSON value as a Record; connectors for JSON exports of other tools override this."""
+        return row_record(self, file, row, value, line=line)

@@ -32,4 +32,5 @@ def row_record(connector: Connector, file: SourceFile, row: int, obj: Any, line:
         locator=locator,
         texts=extract_texts(obj, connector.text_fields, exclude),
         timestamp=parse_timestamp(obj.get(time_field)) if time_field else None,
+        id_fields=frozenset({id_field}) if id_value is not None else frozenset(),
     )
