@@ -46,7 +46,7 @@ def connector_for(uri: SourceURI):
             raise UsageError(f"source {uri.raw!r}: unknown URI scheme {uri.scheme + ':'!r} "
                              f"(installed: {', '.join(s + ':' for s in available)})")
         return available[uri.scheme].load()
-    classes = [c.load() for c in available.values()]
+    classes = [cls for cls in (c.load() for c in available.values()) if cls.picks_bare_paths]
     return _pick_by_extension(uri, classes)
 
 

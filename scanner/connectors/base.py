@@ -61,6 +61,9 @@ class Connector:
     options: ClassVar[frozenset[str]] = frozenset()
     description: ClassVar[str] = ""
     default_kind: ClassVar[str] = "eval_dataset"
+    # Whether a bare path with one of `extensions` picks this connector; formats that share an
+    # extension with a general one (OTLP files are .jsonl too) need their scheme named.
+    picks_bare_paths: ClassVar[bool] = True
     # Files whose presence in a folder given as a bare path makes it this connector's.
     folder_markers: ClassVar[tuple[str, ...]] = ()
 

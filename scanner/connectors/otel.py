@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from scanner.fields import parse_timestamp, string_leaves
@@ -106,7 +106,8 @@ def nanos_to_datetime(value: Any) -> datetime | None:
         return parse_timestamp(value)
     if nanos <= 0:
         return None
-    return datetime.fromtimestamp(nanos / 1e9, tz=timezone.utc)
+    seconds, rest = divmod(nanos, 1_000_000_000)  # integer arithmetic: floats lose microseconds here
+    return datetime.fromtimestamp(seconds, tz=timezone.utc) + timedelta(microseconds=rest // 1000)
 
 
 def _leaves(path: str, value: Any, parse_json: bool) -> list[tuple[str, str]]:

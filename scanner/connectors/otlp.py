@@ -29,6 +29,7 @@ class OtlpConnector(FileConnector):
     description = "OpenTelemetry OTLP/JSON trace and log exports, and console-exporter spans"
 
     default_kind = "trace_log"
+    picks_bare_paths = False
 
     def __init__(self, uri: SourceURI):
         super().__init__(uri)
