@@ -158,3 +158,21 @@ def test_trace_formats_need_their_scheme(trace_data, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())["sources"]["traces"]
     assert summary["connector"] == "jsonl"  # a bare .jsonl path is read as plain JSON Lines
     assert result.exit_code == EXIT_OK
+
+
+def test_gzipped_exports_in_a_folder(trace_data, tmp_path):
+    import gzip
+
+    root, _ = trace_data
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "traces.jsonl.gz").write_bytes(gzip.compress((root / "traces.jsonl").read_bytes()))
+    (folder / "logs.jsonl").write_bytes((root / "genai_events.jsonl").read_bytes())
+    result = run_cli("scan", f"otlp:{folder}/?tenant=service.name", "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK
+    source = json.loads((tmp_path / "out" / "summary.json").read_text())["sources"]["exports"]
+    assert source["records_total"] == 66 + 31
+    ids = {f["record_id"] for f in read_jsonl(tmp_path / "out" / "findings.jsonl")}
+    truth = {t["record_id"] for t in read_jsonl(root / "ground_truth.jsonl")
+             if t["source"] in ("traces", "genai_events") and t["entity_type"] == "EMAIL_ADDRESS"}
+    assert truth and truth <= ids
