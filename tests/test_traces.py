@@ -167,7 +167,7 @@ def test_gzipped_exports_in_a_folder(trace_data, tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
     (folder / "traces.jsonl.gz").write_bytes(gzip.compress((root / "traces.jsonl").read_bytes()))
-    (folder / "logs.jsonl").write_bytes((root / "genai_events.jsonl").read_bytes())
+    (folder / "genai_events.jsonl").write_bytes((root / "genai_events.jsonl").read_bytes())
     result = run_cli("scan", f"otlp:{folder}/?tenant=service.name", "--full", "--out", tmp_path / "out")
     assert result.exit_code == EXIT_OK
     source = json.loads((tmp_path / "out" / "summary.json").read_text())["sources"]["exports"]
