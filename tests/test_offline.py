@@ -54,3 +54,24 @@ def test_the_guard_would_see_a_suffix_list_download(network_attempts):
 
     tldextract.TLDExtract(cache_dir=None)("someone@example.co.uk")  # the library's default: online
     assert network_attempts
+
+
+def test_vector_store_scans_make_no_network_call(tmp_path, monkeypatch):
+    from fixtures.vectors import generate_vectors
+
+    paths = generate_vectors(tmp_path / "stores", n=60, seed=3)  # built before the guard goes up
+    attempts = []
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if sock.family == socket.AF_UNIX:
+            return real_connect(sock, address)
+        attempts.append(address)
+        raise OSError("network blocked by test")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: attempts.append(a) or (_ for _ in ()).throw(OSError()))
+    result = run_cli("scan", f"qdrant:{paths['qdrant']}?collection=support_kb",
+                     f"chroma:{paths['chroma']}?collection=support_kb&name=kb-chroma", "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK, result.output
+    assert attempts == []

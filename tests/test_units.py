@@ -154,3 +154,20 @@ def test_long_texts_are_split_with_overlap_and_offsets():
 def test_field_context_words():
     assert field_context("customer.email_address") == ["customer", "email", "address"]
     assert field_context("messages[2].content") == ["messages", "content"]
+
+
+def test_named_filters():
+    from presidio_analyzer import RecognizerResult
+
+    from detectors.filters import ner_name_with_digits, phone_overlapping_validated_identifier
+
+    text = "doc kb-0123 by Jane Doe, card 4111111111111111"
+    results = [RecognizerResult("PERSON", 4, 11, 0.85), RecognizerResult("PERSON", 15, 23, 0.85),
+               RecognizerResult("CREDIT_CARD", 30, 46, 1.0), RecognizerResult("PHONE_NUMBER", 30, 40, 0.4)]
+    kept = phone_overlapping_validated_identifier(text, ner_name_with_digits(text, results))
+    assert [(r.entity_type, r.start) for r in kept] == [("PERSON", 15), ("CREDIT_CARD", 30)]
+    from detectors.filters import phone_with_too_few_digits
+
+    address = "Ship it to 12 Main St, HI 01642 or call 212-555-0147"
+    phones = [RecognizerResult("PHONE_NUMBER", 26, 31, 0.4), RecognizerResult("PHONE_NUMBER", 40, 52, 0.4)]
+    assert [r.start for r in phone_with_too_few_digits(address, phones)] == [40]

@@ -1,0 +1,167 @@
+"""Chroma collections through chromadb: a persistent folder or a server. Never reads embeddings;
+telemetry is off, so no call leaves the machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from scanner.connectors.base import Connector, ReadReport
+from scanner.connectors.vectors import PAGE, guarded, pages, payload_record, sample_ids
+from scanner.errors import UsageError
+from scanner.records import Record
+from scanner.sampling import SamplePlan
+from scanner.uri import SourceURI
+
+
+class ChromaConnector(Connector):
+    name = "chroma"
+    options = frozenset({"collection", "token_env", "token_header", "tenant_name", "database"})
+    description = "Chroma: a persistent folder (chroma:PATH) or a server (chroma+http://HOST:PORT, chroma+https://)"
+    default_kind = "vector_index"
+    picks_bare_paths = False
+
+    def __init__(self, uri: SourceURI):
+        super().__init__(uri)
+        self.collection = uri.options.get("collection") or None
+        if self.collection and "name" not in uri.options:
+            self.source = self.collection  # a server address or store folder says less than the collection
+        self.server = uri.scheme in ("chroma+http", "chroma+https")
+        if self.server:
+            self.url = f"{uri.scheme.split('+')[1]}:{uri.path}"
+        token_env = uri.options.get("token_env")
+        if token_env and token_env not in os.environ:
+            raise UsageError(f"source {uri.raw!r}: token_env names {token_env}, which is not set")
+        self._client = None
+
+    def client(self):
+        if self._client is not None:
+            return self._client
+        # Before chromadb is imported: its telemetry must never start.
+        os.environ["ANONYMIZED_TELEMETRY"] = "False"
+        try:
+            import chromadb
+            from chromadb.config import Settings
+        except ImportError:
+            raise UsageError("the chroma connector needs chromadb: pip install 'dhscan[chroma]'") from None
+        settings = Settings(anonymized_telemetry=False)
+        extra = {k: self.uri.options[o] for k, o in (("tenant", "tenant_name"), ("database", "database"))
+                 if self.uri.options.get(o)}
+        if self.server:
+            parts = urlsplit(self.url)
+            headers = {}
+            token_env = self.uri.options.get("token_env")
+            if token_env:
+                header = self.uri.options.get("token_header") or "Authorization"
+                token = os.environ[token_env]
+                headers[header] = f"Bearer {token}" if header.lower() == "authorization" else token
+            self._client = guarded(self.source, f"connect to {self.url}", lambda: chromadb.HttpClient(
+                host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https", headers=headers, settings=settings, **extra))
+            return self._client
+        path = Path(self.uri.path).expanduser()
+        if not (path / "chroma.sqlite3").is_file():
+            raise self.fail(f"{self.uri.path} is not a Chroma persistent store (no chroma.sqlite3)"
+                            if path.exists() else f"no such folder: {self.uri.path}")
+        self._client = guarded(self.source, "open the store",
+                               lambda: chromadb.PersistentClient(path=str(path), settings=settings, **extra))
+        return self._client
+
+    def _where(self, what: str) -> str:
+        return f"{what} at {self.url}" if self.server else what
+
+    def collections(self) -> list[str]:
+        listed = guarded(self.source, self._where("list collections"), lambda: self.client().list_collections())
+        names = sorted(c if isinstance(c, str) else c.name for c in listed)
+        if self.collection is None:
+            if not names:
+                raise self.fail("the store has no collections")
+            return names
+        if self.collection not in names:
+            raise self.fail(f"no collection {self.collection!r} (collections: {', '.join(names) or 'none'})")
+        return [self.collection]
+
+    def _collection(self, name: str):
+        # No embedding function: dhscan never embeds, and the default one would fetch a model.
+        return guarded(self.source, self._where(f"open collection {name!r}"),
+                       lambda: self.client().get_collection(name, embedding_function=None))
+
+    def _record_id(self, collection: str, item_id: str) -> str:
+        return item_id if self.collection else f"{collection}/{item_id}"
+
+    def _records(self, collection: str, result: dict) -> Iterator[Record]:
+        store = self.url if self.server else str(Path(self.uri.path).expanduser().resolve())
+        for item_id, document, metadata in zip(result["ids"], result["documents"] or [None] * len(result["ids"]),
+                                              result["metadatas"] or [None] * len(result["ids"])):
+            documents = [("document", document)] if isinstance(document, str) and document else []
+            yield payload_record(self, self._record_id(collection, item_id),
+                                 {"collection": collection, "id": item_id, "store": store},
+                                 dict(metadata or {}), "metadata.", documents)
+
+    def _ids(self, collection) -> list[str]:
+        ids, offset = [], 0
+        while True:
+            page = guarded(self.source, self._where(f"list ids of {collection.name!r}"),
+                           lambda: collection.get(limit=1000, offset=offset, include=[]))["ids"]
+            ids.extend(page)
+            if len(page) < 1000:
+                return ids
+            offset += len(page)
+
+    def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
+        collections = {name: self._collection(name) for name in self.collections()}
+        report.stats["collections"] = list(collections)
+        if plan.mode == "full":
+            report.records_total = sum(guarded(self.source, self._where("count"), c.count) for c in collections.values())
+            for name, collection in collections.items():
+                offset = 0
+                while True:
+                    result = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(
+                        limit=PAGE, offset=offset, include=["documents", "metadatas"]))
+                    for record in self._records(name, result):
+                        report.advance()
+                        yield record
+                    if len(result["ids"]) < PAGE:
+                        break
+                    offset += PAGE
+            return
+        everything = [(name, item_id) for name, c in collections.items() for item_id in self._ids(c)]
+        report.records_total = len(everything)
+        for batch in pages(sample_ids(plan, everything)):
+            by_collection: dict[str, list[str]] = {}
+            for name, item_id in batch:
+                by_collection.setdefault(name, []).append(item_id)
+            for name, ids in by_collection.items():
+                result = guarded(self.source, self._where(f"read {name!r}"), lambda: collections[name].get(
+                    ids=ids, include=["documents", "metadatas"]))
+                order = {item_id: i for i, item_id in enumerate(ids)}
+                for record in sorted(self._records(name, result), key=lambda r: order[r.locator["id"]]):
+                    report.advance()
+                    yield record
+
+    def _split(self, record_ids: list[str]) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for record_id in record_ids:
+            if self.collection is not None:
+                grouped.setdefault(self.collection, []).append(record_id)
+            else:
+                collection, _, item_id = record_id.partition("/")
+                grouped.setdefault(collection, []).append(item_id)
+        return grouped
+
+    def delete(self, record_ids: list[str]) -> None:
+        for name, ids in self._split(record_ids).items():
+            collection = self._collection(name)
+            guarded(self.source, self._where(f"delete from {name!r}"), lambda: collection.delete(ids=ids))
+
+    def verify_absent(self, record_ids: list[str]) -> list[str]:
+        present = []
+        for name, ids in self._split(record_ids).items():
+            collection = self._collection(name)
+            found = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(ids=ids, include=[]))
+            present.extend(self._record_id(name, item_id) for item_id in found["ids"])
+        return sorted(present)
+
+

@@ -1,0 +1,179 @@
+"""Qdrant collections through qdrant-client: a local folder (embedded mode) or a server.
+
+Points are paged with scroll and never with their vectors. A sample is chosen from the point
+ids by their seeded keys (Qdrant's own random sampling cannot be seeded), then fetched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from scanner.connectors.base import Connector, ReadReport
+from scanner.connectors.vectors import PAGE, guarded, pages, payload_record, sample_ids
+from scanner.errors import SourceError, UsageError
+from scanner.records import Record
+from scanner.sampling import SamplePlan
+from scanner.uri import SourceURI
+
+
+class QdrantConnector(Connector):
+    name = "qdrant"
+    options = frozenset({"collection", "api_key_env", "timeout"})
+    description = "Qdrant: a local folder (qdrant:PATH) or a server (qdrant+http://HOST:PORT, qdrant+https://)"
+    default_kind = "vector_index"
+    picks_bare_paths = False
+
+    def __init__(self, uri: SourceURI):
+        super().__init__(uri)
+        self.collection = uri.options.get("collection") or None
+        if self.collection and "name" not in uri.options:
+            self.source = self.collection  # a server address or store folder says less than the collection
+        self.server = uri.scheme in ("qdrant+http", "qdrant+https")
+        if self.server:
+            self.url = f"{uri.scheme.split('+')[1]}:{uri.path}"
+        key_env = uri.options.get("api_key_env")
+        if key_env and key_env not in os.environ:
+            raise UsageError(f"source {uri.raw!r}: api_key_env names {key_env}, which is not set")
+        self._client = None
+
+    def client(self):
+        """The qdrant-client QdrantClient; local mode takes a lock on the folder."""
+        if self._client is not None:
+            return self._client
+        try:
+            from qdrant_client import QdrantClient
+        except ImportError:
+            raise UsageError("the qdrant connector needs qdrant-client: pip install 'dhscan[qdrant]'") from None
+        if self.server:
+            key_env = self.uri.options.get("api_key_env")
+            # check_compatibility=False: building the client must not call the server; the calls that
+            # follow fail clearly if it is down or incompatible.
+            self._client = QdrantClient(url=self.url, api_key=os.environ[key_env] if key_env else None,
+                                        timeout=int(self.uri.options.get("timeout", 30)), check_compatibility=False)
+            return self._client
+        path = Path(self.uri.path).expanduser()
+        if not (path / "meta.json").is_file():
+            raise self.fail(f"{self.uri.path} is not a Qdrant local store (no meta.json)"
+                            if path.exists() else f"no such folder: {self.uri.path}")
+        try:
+            self._client = QdrantClient(path=str(path))
+        except RuntimeError as exc:
+            if "already accessed" in str(exc):
+                raise self.fail(f"{self.uri.path} is open in another process (a Qdrant local store takes one "
+                                "client at a time): stop the application using it, or scan a copy") from None
+            raise
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def collections(self) -> list[str]:
+        names = sorted(c.name for c in guarded(self.source, self._where("list collections"),
+                                               lambda: self.client().get_collections().collections))
+        if self.collection is None:
+            if not names:
+                raise self.fail("the store has no collections")
+            return names
+        if self.collection not in names:
+            raise self.fail(f"no collection {self.collection!r} (collections: {', '.join(names) or 'none'})")
+        return [self.collection]
+
+    def _where(self, what: str) -> str:
+        return f"{what} at {self.url}" if self.server else what
+
+    def _record_id(self, collection: str, point_id: Any) -> str:
+        return str(point_id) if self.collection else f"{collection}/{point_id}"
+
+    def _record(self, collection: str, point) -> Record:
+        locator = {"collection": collection, "point_id": point.id,
+                   "store": self.url if self.server else str(Path(self.uri.path).expanduser().resolve())}
+        return payload_record(self, self._record_id(collection, point.id), locator, point.payload or {}, "payload.")
+
+    def _point_ids(self, collection: str) -> list[Any]:
+        ids, offset = [], None
+        while True:
+            points, offset = guarded(self.source, self._where(f"scroll {collection!r}"), lambda: self.client().scroll(
+                collection, limit=1000, offset=offset, with_payload=False, with_vectors=False))
+            ids.extend(p.id for p in points)
+            if offset is None:
+                return ids
+
+    def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
+        try:
+            collections = self.collections()
+            report.stats["collections"] = collections
+            if plan.mode == "full":
+                report.records_total = sum(
+                    guarded(self.source, self._where("count"), lambda c=c: self.client().count(c, exact=True).count)
+                    for c in collections)
+                for collection in collections:
+                    yield from self._scroll_all(collection, report)
+                return
+            everything = [(c, point_id) for c in collections for point_id in self._point_ids(c)]
+            report.records_total = len(everything)
+            chosen = sample_ids(plan, everything)
+            for batch in pages(chosen):
+                by_collection: dict[str, list] = {}
+                for collection, point_id in batch:
+                    by_collection.setdefault(collection, []).append(point_id)
+                for collection, ids in by_collection.items():
+                    points = guarded(self.source, self._where(f"retrieve from {collection!r}"), lambda: self.client()
+                                     .retrieve(collection, ids=ids, with_payload=True, with_vectors=False))
+                    found = {p.id: p for p in points}
+                    for point_id in ids:
+                        if point_id in found:  # deleted since it was listed: gone, nothing to scan
+                            report.advance()
+                            yield self._record(collection, found[point_id])
+        finally:
+            self.close()
+
+    def _scroll_all(self, collection: str, report: ReadReport) -> Iterator[Record]:
+        offset = None
+        while True:
+            points, offset = guarded(self.source, self._where(f"scroll {collection!r}"), lambda: self.client().scroll(
+                collection, limit=PAGE, offset=offset, with_payload=True, with_vectors=False))
+            for point in points:
+                report.advance()
+                yield self._record(collection, point)
+            if offset is None:
+                return
+
+    def _split(self, record_ids: list[str]) -> dict[str, list[Any]]:
+        """Record ids back to (collection, typed point id): Qdrant ids are unsigned integers or UUIDs."""
+        grouped: dict[str, list[Any]] = {}
+        for record_id in record_ids:
+            if self.collection is not None:
+                collection, raw = self.collection, record_id
+            else:
+                collection, _, raw = record_id.rpartition("/")
+            if not collection:
+                raise SourceError(self.source, f"record id {record_id!r} names no collection")
+            grouped.setdefault(collection, []).append(int(raw) if raw.isdigit() else raw)
+        return grouped
+
+    def delete(self, record_ids: list[str]) -> None:
+        """Delete points by record id (apply calls this in batches)."""
+        from qdrant_client import models
+
+        try:
+            for collection, ids in self._split(record_ids).items():
+                guarded(self.source, self._where(f"delete from {collection!r}"), lambda: self.client().delete(
+                    collection, points_selector=models.PointIdsList(points=ids), wait=True))
+        finally:
+            self.close()
+
+    def verify_absent(self, record_ids: list[str]) -> list[str]:
+        """The record ids that are still in the store."""
+        present = []
+        try:
+            for collection, ids in self._split(record_ids).items():
+                points = guarded(self.source, self._where(f"retrieve from {collection!r}"), lambda: self.client()
+                                 .retrieve(collection, ids=ids, with_payload=False, with_vectors=False))
+                present.extend(self._record_id(collection, p.id) for p in points)
+        finally:
+            self.close()
+        return sorted(present)
