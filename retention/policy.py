@@ -1,0 +1,105 @@
+"""Retention policy files: rules that match records and say when they are deleted or retained."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import datetime
+from typing import Literal
+
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from retention.durations import parse_duration
+from scanner.records import Finding, Record
+
+
+class Match(BaseModel):
+    """Every criterion given must hold; lists are 'any of'."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: list[str] | None = None  # globs on the source name
+    kinds: list[Literal["eval_dataset", "trace_log", "vector_index"]] | None = None
+    entities: list[str] | None = None
+    production_match: bool | None = None
+    attributes: dict[str, list[str]] | None = None
+    min_score: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _values_as_lists(cls, value):
+        if isinstance(value, dict):
+            return {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()}
+        return value
+
+    def matches(self, record: Record, findings: list[Finding]) -> bool:
+        if self.sources is not None and not any(fnmatch.fnmatchcase(record.source, g) for g in self.sources):
+            return False
+        if self.kinds is not None and record.kind not in self.kinds:
+            return False
+        counted = [f for f in findings if self.min_score is None or f.score >= self.min_score]
+        if self.entities is not None and not any(f.entity_type in self.entities for f in counted):
+            return False
+        if self.entities is None and self.min_score is not None and not counted:
+            return False
+        if self.production_match is not None and any(f.production_match for f in counted) != self.production_match:
+            return False
+        if self.attributes is not None:
+            for key, allowed in self.attributes.items():
+                if record.attributes.get(key) not in allowed:
+                    return False
+        return True
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    id: str = Field(min_length=1)
+    description: str = ""
+    match: Match = Field(default_factory=Match)
+    action: Literal["delete", "retain", "review"]
+    max_age: relativedelta | None = None
+    min_age: relativedelta | None = None
+    inherit_age: bool = False  # copied-production lineage; takes effect once lineage exists
+
+    @field_validator("max_age", "min_age", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _ages_fit_the_action(self):
+        if self.max_age is not None and self.action == "retain":
+            raise ValueError(f"rule {self.id}: a retain rule takes min_age, not max_age")
+        if self.min_age is not None and self.action != "retain":
+            raise ValueError(f"rule {self.id}: min_age belongs to retain rules")
+        return self
+
+    def due(self, timestamp: datetime | None) -> datetime | None:
+        """When a matching delete rule falls due: at once (None) or at timestamp + max_age."""
+        if self.max_age is None or timestamp is None:
+            return None
+        return timestamp + self.max_age
+
+    def retains(self, timestamp: datetime | None, now: datetime) -> bool:
+        """A retain rule blocks deletion until the record is min_age old (always, without min_age)."""
+        if self.min_age is None or timestamp is None:
+            return True
+        return timestamp + self.min_age > now
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1]
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        seen = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+

@@ -1,0 +1,223 @@
+"""`dhscan sweep`: every record of every source against the retention policy and the legal holds."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from detectors.config import ScanConfig
+from retention.evaluate import Decision, Evaluator
+from retention.holds import Hold
+from retention.policy import Policy
+from retention.worklists import DELETION_COLUMNS, LEGAL_HOLD_COLUMNS, Worklist
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED
+from scanner.outputs import atomic_write, write_json
+from scanner.records import Finding, Record
+from scanner.sampling import SamplePlan
+from scanner.scan import (SourceResult, _check_writable, _connectors, build_engine, build_evidence, build_summary,
+                          scan_source)
+
+LISTED = 100  # undated and suppressed records listed one by one in summary.json
+AGE_BUCKETS_DAYS = (7, 30, 90, 180, 365, 730)
+
+
+@dataclass
+class RuleTally:
+    matched: int = 0
+    deleted: int = 0
+    suppressed_by_hold: int = 0
+    retained: int = 0
+    undated: int = 0
+    upcoming: int = 0
+    next_due: datetime | None = None
+    last_due: datetime | None = None
+    ages: Counter = field(default_factory=Counter)  # age bucket -> records the rule matched
+
+    def summary(self) -> dict[str, Any]:
+        return {"matched": self.matched, "deleted": self.deleted, "suppressed_by_hold": self.suppressed_by_hold,
+                "blocked_by_retention": self.retained, "undated": self.undated,
+                "upcoming": {"records": self.upcoming,
+                             "next_due": self.next_due.isoformat() if self.next_due else None,
+                             "last_due": self.last_due.isoformat() if self.last_due else None}}
+
+
+@dataclass
+class SweepTally:
+    """Counts and short lists gathered as decisions are made, for summary.json and the report."""
+
+    policy: Policy
+    holds: list[Hold]
+    now: datetime
+    by_source: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    rules: dict[str, RuleTally] = field(default_factory=dict)
+    holds_count: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    undated: list[dict] = field(default_factory=list)
+    undated_total: int = 0
+    suppressed: list[dict] = field(default_factory=list)
+    suppressed_total: int = 0
+    ages: Counter = field(default_factory=Counter)  # age bucket -> records
+
+    def __post_init__(self):
+        self.rules = {rule.id: RuleTally() for rule in self.policy.rules}
+
+    def add(self, decision: Decision) -> None:
+        record = decision.record
+        self.by_source[record.source][decision.action] += 1
+        bucket = age_bucket(record.timestamp, self.now)
+        self.ages[bucket] += 1
+        for rule_id in decision.matched_rules:
+            tally = self.rules[rule_id]
+            tally.matched += 1
+            tally.ages[bucket] += 1
+        if record.timestamp is None:
+            self.by_source[record.source]["undated"] += 1
+            self.undated_total += 1
+            if len(self.undated) < LISTED:
+                self.undated.append({"source": record.source, "record_id": record.record_id,
+                                     "rules": decision.undated_rules})
+        for rule_id in decision.undated_rules:
+            self.rules[rule_id].undated += 1
+        for rule_id, when in decision.upcoming:
+            tally = self.rules[rule_id]
+            tally.upcoming += 1
+            tally.next_due = min(filter(None, (tally.next_due, when)))
+            tally.last_due = max(filter(None, (tally.last_due, when)))
+        if decision.rule is not None:
+            tally = self.rules[decision.rule.id]
+            if decision.action == "delete":
+                tally.deleted += 1
+            elif decision.suppressed_rule_id:
+                tally.suppressed_by_hold += 1
+            elif decision.retained_by:
+                tally.retained += 1
+        for match in decision.holds:
+            self.holds_count[match.hold.id][record.source] += 1
+        if decision.suppressed_rule_id:
+            self.suppressed_total += 1
+            if len(self.suppressed) < LISTED:
+                self.suppressed.append({"source": record.source, "record_id": record.record_id,
+                                        "rule_id": decision.suppressed_rule_id,
+                                        "hold_ids": [m.hold.id for m in decision.holds]})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "decisions_by_source": {s: dict(sorted(c.items())) for s, c in self.by_source.items()},
+            "rules": {rule_id: tally.summary() for rule_id, tally in self.rules.items()},
+            "holds": {hold.id: {"matter": hold.matter, "status": hold.status,
+                                "records": sum(self.holds_count[hold.id].values()),
+                                "by_source": dict(sorted(self.holds_count[hold.id].items()))}
+                      for hold in self.holds},
+            "undated": {"records": self.undated_total, "listed": self.undated},
+            "deletions_suppressed_by_holds": {"records": self.suppressed_total, "listed": self.suppressed},
+        }
+
+
+def age_bucket(timestamp: datetime | None, now: datetime) -> str:
+    if timestamp is None:
+        return "undated"
+    days = (now - timestamp).total_seconds() / 86400
+    for limit in AGE_BUCKETS_DAYS:
+        if days <= limit:
+            return f"<= {limit}d"
+    return f"> {AGE_BUCKETS_DAYS[-1]}d"
+
+
+def deletion_row(decision: Decision, now: datetime) -> dict[str, Any]:
+    record = decision.record
+    age = (now - record.timestamp).total_seconds() / 86400 if record.timestamp else None
+    return {"source": record.source, "kind": record.kind, "record_id": record.record_id, "locator": record.locator,
+            "rule_id": decision.rule.id, "reason": decision.reason, "entity_types": decision.entity_types,
+            "production_match": decision.production_match,
+            "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
+            "age_days": round(age, 2) if age is not None else None,
+            "due_since": decision.due_since.isoformat() if decision.due_since else None}
+
+
+def hold_rows(decision: Decision) -> list[dict[str, Any]]:
+    record = decision.record
+    return [{"hold_id": m.hold.id, "matter": m.hold.matter, "source": record.source, "kind": record.kind,
+             "record_id": record.record_id, "locator": record.locator, "matched_on": m.matched_on,
+             "suppressed_rule_id": decision.suppressed_rule_id} for m in decision.holds]
+
+
+@dataclass
+class SweepRun:
+    results: list[SourceResult]
+    summary: dict
+    evidence: dict
+    exit_code: int
+    deletion_rows: list[dict]
+    hold_rows: list[dict]
+
+
+def file_digest(path: str | Path | None) -> str | None:
+    if path is None:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: Policy, holds: list[Hold],
+              out_dir: Path, now: datetime | None, command_line: list[str], *, parquet: bool = False,
+              fail_on: str | None = None, policy_path: str | None = None, holds_path: str | None = None,
+              progress: Callable[[str, int, int | None], None] = lambda name, done, total: None) -> SweepRun:
+    from retention.report import write_report
+
+    started = datetime.now(timezone.utc)
+    now = now or started
+    built = _connectors(sources)
+    _check_writable(out_dir)
+    engine = build_engine(config)
+    for hold in holds:
+        hold.seal(engine.key.secret)
+    evaluator = Evaluator(policy, holds, now, engine.key.secret)
+    tally = SweepTally(policy, holds, now)
+    first_rows: dict[str, list[dict]] = {"deletion": [], "hold": []}
+    results: list[SourceResult] = []
+    with ExitStack() as stack:
+        findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
+        deletions = Worklist(stack, out_dir, "deletion_worklist", DELETION_COLUMNS, parquet)
+        held = Worklist(stack, out_dir, "legal_hold_worklist", LEGAL_HOLD_COLUMNS, parquet)
+
+        def on_record(record: Record, findings: list[Finding]) -> None:
+            decision = evaluator.decide(record, findings)
+            tally.add(decision)
+            if decision.action == "delete":
+                row = deletion_row(decision, now)
+                deletions.add(row)
+                if len(first_rows["deletion"]) < 20:
+                    first_rows["deletion"].append(row)
+            for row in hold_rows(decision):
+                held.add(row)
+                if len(first_rows["hold"]) < 20:
+                    first_rows["hold"].append(row)
+
+        for text, connector, error in built:
+            if connector is None:
+                results.append(SourceResult(name=error.source, uri=text, kind="?", connector="?", status="failed",
+                                            error=error.problem))
+                continue
+            results.append(scan_source(connector, engine, plan, findings_file.write, progress,
+                                       batch_size=max(64, config.detection.batch_size * 4), on_record=on_record))
+    finished = datetime.now(timezone.utc)
+    summary = build_summary(results, plan, started, finished)
+    summary["command"] = "sweep"
+    summary["sweep"] = tally.summary()
+    summary["sweep"]["deletion_worklist_rows"] = deletions.rows
+    summary["sweep"]["legal_hold_worklist_rows"] = held.rows
+    evidence = build_evidence(results, plan, config, engine, started, finished, command_line)
+    evidence["sweep"] = {"now": now.isoformat(), "policy_sha256": file_digest(policy_path),
+                         "holds_sha256": file_digest(holds_path), "rules": [r.id for r in policy.rules],
+                         "holds": [{"id": h.id, "status": h.status} for h in holds]}
+    write_json(out_dir / "summary.json", summary)
+    write_json(out_dir / "evidence.json", evidence)
+    write_report(out_dir / "report.html", summary, evidence, first_rows, policy, tally)
+    failed = any(r.status == "failed" for r in results)
+    wanted = {"deletions": deletions.rows, "holds": held.rows, "findings": sum(r.findings for r in results)}
+    code = EXIT_SOURCE_FAILED if failed else EXIT_FINDINGS if fail_on and wanted[fail_on] else EXIT_OK
+    return SweepRun(results, summary, evidence, code, first_rows["deletion"], first_rows["hold"])

@@ -1,0 +1,78 @@
+"""Strict YAML configuration: validated by a pydantic model, errors name the file, the line and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from scanner.errors import UsageError
+
+M = TypeVar("M", bound=BaseModel)
+Location = tuple[Any, ...]
+
+
+def _construct(node: yaml.Node, where: Location, lines: dict[Location, int], loader: yaml.SafeLoader) -> Any:
+    lines[where] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in result:
+                raise UsageError(f"line {key_node.start_mark.line + 1}: key {key!r} given twice")
+            lines[(*where, key)] = key_node.start_mark.line + 1
+            result[key] = _construct(value_node, (*where, key), lines, loader)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(child, (*where, i), lines, loader) for i, child in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def load_yaml(path: str | Path) -> tuple[Any, dict[Location, int]]:
+    """The document and the line each key and item starts on."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[Location, int] = {}
+        data = _construct(node, (), lines, loader) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise UsageError(f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML: {exc.problem}") from None
+    except UsageError as exc:
+        raise UsageError(f"{path}:{str(exc).removeprefix('line ')}") from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def line_of(lines: dict[Location, int], where: Location) -> int | None:
+    """The line of the nearest enclosing key or item that was given."""
+    for cut in range(len(where), -1, -1):
+        if tuple(where[:cut]) in lines:
+            return lines[tuple(where[:cut])]
+    return None
+
+
+def validate(model: type[M], data: Any, path: str | Path, lines: dict[Location, int], base: Location = ()) -> M:
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = (*base, *error["loc"])
+        line = line_of(lines, where)
+        field = ".".join(str(part) for part in where) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        raise UsageError(f"{path}:{line or '?'}: {field}: {message}") from None
+
+
+def load_model(model: type[M], path: str | Path) -> M:
+    data, lines = load_yaml(path)
+    return validate(model, data, path, lines)
