@@ -31,6 +31,9 @@ class DetectionConfig(BaseModel):
     phone_region: str = "US"
     batch_size: int = Field(64, ge=1)
     max_text_length: int = Field(100_000, ge=100)  # longer texts are split, not passed whole to spaCy
+    fingerprints: str | None = None  # a production fingerprint file (dhscan fingerprint build)
+    production_traces: list[str] = Field(default_factory=list)  # sources whose near-copies are flagged
+    near_dup_threshold: float = Field(0.8, gt=0, le=1)
 
     @field_validator("entity_min_scores")
     @classmethod

@@ -107,7 +107,24 @@ class DetectionEngine:
             self.entities = sorted(supported - set(DEFAULT_EXCLUDED_ENTITIES))
         if config.deny_list and DENY_LIST_ENTITY not in self.entities:
             self.entities.append(DENY_LIST_ENTITY)
+        self.fingerprints = None
+        if config.fingerprints:
+            self._load_fingerprints(registry)
         self.recognizers = sorted(r.name for r in registry.recognizers)
+
+    def _load_fingerprints(self, registry) -> None:
+        """Production fingerprints: every finding is looked up; id fields with a regex find PRODUCTION_ID."""
+        from presidio_analyzer import Pattern, PatternRecognizer
+
+        from detectors.fingerprints import PRODUCTION_ID, FingerprintSet
+
+        self.fingerprints = FingerprintSet.load(self.config.fingerprints, self.key)
+        patterns = [Pattern(name=name, regex=regex, score=0.5) for name, regex in self.fingerprints.id_patterns]
+        if patterns:
+            registry.add_recognizer(PatternRecognizer(supported_entity=PRODUCTION_ID, patterns=patterns,
+                                                      name="ProductionIdRecognizer",
+                                                      supported_language=self.config.language))
+            self.entities.append(PRODUCTION_ID)
 
     def describe(self) -> dict:
         """What evidence.json records about detection."""
@@ -134,6 +151,7 @@ class DetectionEngine:
                             "id field holding personal data: record_id written as hmac:<digest>"],
             "normalization_version": NORMALIZATION_VERSION,
             "key_id": self.key.key_id,
+            "fingerprints": self.fingerprints.describe(self.config.fingerprints) if self.fingerprints else None,
         }
 
     def detect(self, records: list[Record]) -> list[list[Finding]]:
@@ -164,12 +182,17 @@ class DetectionEngine:
                     continue
                 seen.add(identity)
                 value = chunk[result.start:result.end]
+                value_digest = digest(self.key.secret, result.entity_type, value, self.config.phone_region)
+                production = self.fingerprints is not None and self.fingerprints.contains(value_digest)
+                if result.entity_type == "PRODUCTION_ID" and not production:
+                    continue  # an id pattern alone says nothing: only ids in the fingerprint set are reported
                 findings[index].append(Finding(
                     source=record.source, kind=record.kind, record_id=record.record_id, field=field,
                     entity_type=result.entity_type, score=float(result.score), start=start, end=end,
                     recognizer=_recognizer_name(result),
-                    digest=digest(self.key.secret, result.entity_type, value),
+                    digest=value_digest,
                     preview=mask(result.entity_type, value),
+                    production_match=production,
                 ))
         return [self._pseudonymous_id(records[i], found) for i, found in enumerate(findings)]
 

@@ -36,6 +36,6 @@ def normalize(entity_type: str, value: str, phone_region: str = DEFAULT_PHONE_RE
     return value
 
 
-def digest(key: bytes, entity_type: str, value: str) -> str:
+def digest(key: bytes, entity_type: str, value: str, phone_region: str = DEFAULT_PHONE_REGION) -> str:
     """Keyed HMAC-SHA256 of the normalized value, hex."""
-    return hmac.new(key, normalize(entity_type, value).encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, normalize(entity_type, value, phone_region).encode("utf-8"), hashlib.sha256).hexdigest()

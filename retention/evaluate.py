@@ -7,6 +7,7 @@ from datetime import datetime
 
 from retention.holds import Hold
 from retention.policy import Policy, Rule
+from scanner.fields import parse_timestamp
 from scanner.records import Finding, Record
 
 
@@ -48,7 +49,7 @@ class Evaluator:
         self.key = key
 
     def decide(self, record: Record, findings: list[Finding]) -> Decision:
-        timestamp = record.timestamp
+        inherited = parse_timestamp((record.copied_from or {}).get("timestamp"))
         decision = Decision(record=record, action="keep", reason="no rule applies",
                             entity_types=sorted({f.entity_type for f in findings}),
                             production_match=any(f.production_match for f in findings))
@@ -56,6 +57,8 @@ class Evaluator:
         for order, rule in enumerate(self.policy.rules):
             if not rule.match.matches(record, findings):
                 continue
+            # lineage: a copy of a production trace is as old as the trace, for rules that say so
+            timestamp = inherited if rule.inherit_age and inherited else record.timestamp
             decision.matched_rules.append(rule.id)
             if rule.action == "retain":
                 if rule.retains(timestamp, self.now):
@@ -82,6 +85,8 @@ class Evaluator:
         elif decision.rule is not None and not decision.retained_by:
             decision.action = "delete"
             decision.reason = _delete_reason(decision.rule, decision.entity_types)
+            if decision.rule.inherit_age and inherited:
+                decision.reason += "; age inherited from the production record it copies"
         elif decision.rule is not None:
             decision.reason = f"{decision.rule.id} is due, but retained by {', '.join(decision.retained_by)}"
         elif decision.review_rules:

