@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from retention.holds import Hold
+from retention.holds import Hold, RecordFacts
 from retention.policy import Policy, Rule
 from scanner.fields import parse_timestamp
 from scanner.records import Finding, Record
@@ -32,6 +32,7 @@ class Decision:
     upcoming: list[tuple[str, datetime]] = field(default_factory=list)  # delete rules not due yet
     undated_rules: list[str] = field(default_factory=list)  # delete rules with max_age, record has no time
     matched_rules: list[str] = field(default_factory=list)
+    facts: RecordFacts | None = None  # the digests a hold is matched on, written to the worklist for apply
 
     @property
     def suppressed_rule_id(self) -> str | None:
@@ -77,7 +78,9 @@ class Evaluator:
                     decision.upcoming.append((rule.id, when))
         if due:
             _, decision.due_since, _, decision.rule = min(due, key=lambda d: (d[0], d[1] or self.now, d[2]))
-        decision.holds = [HoldMatch(h, on) for h in self.holds if (on := h.matched_on(record, findings, self.key))]
+        facts = RecordFacts.of(record, findings, self.key)
+        decision.holds = [HoldMatch(h, on) for h in self.holds if (on := h.matched_on(facts, self.key))]
+        decision.facts = facts
 
         if decision.holds:
             decision.action = "hold"

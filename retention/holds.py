@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+from dataclasses import dataclass
 import hmac
 from datetime import date, datetime, time, timezone
 from typing import Literal
@@ -22,7 +23,25 @@ SUBJECT_ATTRIBUTES = ("user", "session", "tenant")
 
 
 def attribute_digest(key: bytes, value: str) -> str:
-    return hmac.new(key, b"attribute\x00" + value.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, b"attribute\x00" + str(value).strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """What a hold scope looks at, as digests: from a record and its findings at sweep time, or
+    from a worklist row at apply time (which must not carry raw values)."""
+
+    source: str
+    kind: str
+    timestamp: datetime | None
+    attribute_digests: dict[str, str]
+    finding_digests: frozenset[str]
+
+    @classmethod
+    def of(cls, record: Record, findings: list[Finding], key: bytes) -> "RecordFacts":
+        return cls(record.source, record.kind, record.timestamp,
+                   {k: attribute_digest(key, v) for k, v in record.attributes.items()},
+                   frozenset(f.digest for f in findings))
 
 
 class TimeRange(BaseModel):
@@ -97,34 +116,32 @@ class Hold(BaseModel):
         self._subject_digests = sealed
         self.scope = self.scope.model_copy(update={"subjects": [{kind: "***"} for _, kind, _ in sealed] or None})
 
-    def matched_on(self, record: Record, findings: list[Finding], key: bytes) -> list[str] | None:
+    def matched_on(self, facts: "RecordFacts", key: bytes) -> list[str] | None:
         """What made the scope match (never a raw value), or None when it does not."""
         if self.status != "active":
             return None
         scope, reasons = self.scope, []
         if scope.sources is not None:
-            if not any(fnmatch.fnmatchcase(record.source, g) for g in scope.sources):
+            if not any(fnmatch.fnmatchcase(facts.source, g) for g in scope.sources):
                 return None
             reasons.append("source")
         if scope.kinds is not None:
-            if record.kind not in scope.kinds:
+            if facts.kind not in scope.kinds:
                 return None
             reasons.append("kind")
         if scope.attributes is not None:
             for name, allowed in scope.attributes.items():
-                if record.attributes.get(name) not in allowed:
+                if facts.attribute_digests.get(name) not in {attribute_digest(key, v) for v in allowed}:
                     return None
                 reasons.append(f"attribute:{name}")
         if scope.time_range is not None:
-            if not scope.time_range.covers(record.timestamp):
+            if not scope.time_range.covers(facts.timestamp):
                 return None
-            reasons.append("time_range" if record.timestamp else "time_range(undated)")
+            reasons.append("time_range" if facts.timestamp else "time_range(undated)")
         if self._subject_digests:
-            digests = {f.digest for f in findings}
             hits = [f"subject[{i}]:{kind}" for i, kind, d in self._subject_digests
-                    if (kind in SUBJECT_ENTITIES and d in digests)
-                    or (kind in SUBJECT_ATTRIBUTES and record.attributes.get(kind) is not None
-                        and attribute_digest(key, record.attributes[kind]) == d)]
+                    if (kind in SUBJECT_ENTITIES and d in facts.finding_digests)
+                    or (kind in SUBJECT_ATTRIBUTES and facts.attribute_digests.get(kind) == d)]
             if not hits:
                 return None
             reasons.extend(hits)

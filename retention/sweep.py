@@ -137,7 +137,10 @@ def deletion_row(decision: Decision, now: datetime) -> dict[str, Any]:
             "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
             "age_days": round(age, 2) if age is not None else None,
             "due_since": decision.due_since.isoformat() if decision.due_since else None,
-            "copied_from": record.copied_from}
+            "copied_from": record.copied_from,
+            # digests only: apply re-checks holds added after the sweep against these
+            "attribute_digests": decision.facts.attribute_digests,
+            "finding_digests": sorted(decision.facts.finding_digests)}
 
 
 def hold_rows(decision: Decision) -> list[dict[str, Any]]:
@@ -167,7 +170,8 @@ def file_digest(path: str | Path | None) -> str | None:
 def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: Policy, holds: list[Hold],
               out_dir: Path, now: datetime | None, command_line: list[str], *, parquet: bool = False,
               fail_on: str | None = None, policy_path: str | None = None, holds_path: str | None = None,
-              progress: Callable[[str, int, int | None], None] = lambda name, done, total: None) -> SweepRun:
+              progress: Callable[[str, int, int | None], None] = lambda name, done, total: None,
+              evaluator_factory: Callable[..., Evaluator] | None = None) -> SweepRun:
     from retention.report import write_report
 
     started = datetime.now(timezone.utc)
@@ -178,7 +182,7 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     lineage = build_lineage(config, progress)
     for hold in holds:
         hold.seal(engine.key.secret)
-    evaluator = Evaluator(policy, holds, now, engine.key.secret)
+    evaluator = (evaluator_factory or Evaluator)(policy, holds, now, engine.key.secret)
     tally = SweepTally(policy, holds, now)
     first_rows: dict[str, list[dict]] = {"deletion": [], "hold": []}
     results: list[SourceResult] = []

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from scanner import __version__
-from scanner.errors import DhscanError
+from scanner.errors import EXIT_USAGE, DhscanError
 
 
 def _stdout_console() -> Console:
@@ -167,6 +167,109 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
                             settings.out_dir, settings.now, redact_command_line(_command_line()),
                             parquet=settings.parquet, fail_on=settings.fail_on, policy_path=settings.policy_path,
                             holds_path=settings.holds_path, progress=progress)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    _report_sources(run.results)
+    if as_json:
+        click.echo(json.dumps(run.summary, indent=2))
+    else:
+        print_sweep_summary(run, _stdout_console())
+    sys.exit(run.exit_code)
+
+
+@main.command()
+@click.argument("worklist", type=click.Path(dir_okay=False))
+@click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None,
+              help="Legal holds, read again now: held records are skipped.")
+@click.option("--execute", is_flag=True, help="Delete; without it, a dry run that changes nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting (scheduled jobs).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
+              help="Apply log (JSON Lines, appended); re-running with the same log finishes a killed run.")
+@click.option("--source", "source_overrides", multiple=True,
+              help="NAME=URI: where a source is, when evidence.json beside the worklist does not say.")
+@click.option("--batch-size", type=int, default=500, show_default=True, help="Records deleted per store request.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome counts as JSON.")
+def apply(worklist, holds_path, execute, yes, log_path, source_overrides, batch_size, as_json) -> None:
+    """Carry out a deletion WORKLIST (a dry run unless --execute)."""
+    from detectors.keys import load_key
+    from retention.holds import HoldsFile
+    from scanner.apply import apply_worklist
+    from scanner.report import print_apply_summary
+    from scanner.yamlconfig import load_model
+
+    try:
+        overrides = {}
+        for spec in source_overrides:
+            name, sep, uri = spec.partition("=")
+            if not sep or not name or not uri:
+                raise click.UsageError(f"--source {spec!r}: use NAME=URI")
+            overrides[name] = uri
+        key = load_key()
+        holds = load_model(HoldsFile, holds_path).holds if holds_path else []
+        for hold in holds:
+            hold.seal(key.secret)
+        if execute and not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError("--execute without --yes asks for confirmation, and there is no terminal")
+            preview = apply_worklist(Path(worklist), holds, key.secret, False, None, overrides, batch_size)
+            print_apply_summary(preview, _stdout_console())
+            if not click.confirm("Delete these records?", default=False):
+                sys.exit(EXIT_USAGE)
+        result = apply_worklist(Path(worklist), holds, key.secret, execute,
+                                Path(log_path) if log_path else None, overrides, batch_size)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps({"dry_run": not execute, "outcomes": dict(result.outcomes),
+                               "residue": result.residue}, indent=2))
+    else:
+        print_apply_summary(result, _stdout_console(), dry_run=not execute)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--subject", "subjects", multiple=True,
+              help="KIND=VALUE: an identifier of the data subject (email, phone, name, ssn, card, iban, ip, user, "
+                   "session, tenant); repeatable.")
+@click.option("--request", "request_path", type=click.Path(dir_okay=False), default=None,
+              help="A request file: id and subjects.")
+@click.option("--id", "request_id", default=None, help="The request id (the rule id in the worklist).")
+@click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None, help="Legal holds YAML.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@detection_options
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
+def erase(sources, subjects, request_path, request_id, holds_path, out_dir, entities, min_score, allow_list,
+          deny_list, model, fingerprints, production_traces, near_dup_threshold, as_json) -> None:
+    """Find every record of SOURCES about a data subject: a deletion worklist for apply."""
+    from detectors.config import DetectionConfig, ScanConfig
+    from retention.erase import ErasureEvaluator, erasure_policy, request_from, selector
+    from retention.holds import HoldsFile
+    from retention.sweep import run_sweep
+    from scanner.report import print_sweep_summary, progress_bars
+    from scanner.sampling import SamplePlan
+    from scanner.scan import redact_command_line
+    from scanner.yamlconfig import load_model
+
+    try:
+        request = request_from(request_path, list(subjects), request_id)
+        target = selector(request)
+        policy = erasure_policy(request)
+        holds = load_model(HoldsFile, holds_path).holds if holds_path else []
+        overrides = _detection_overrides(entities, min_score, allow_list, deny_list, model, fingerprints,
+                                         production_traces, near_dup_threshold)
+        config = ScanConfig(detection=DetectionConfig(**{k: v for k, v in overrides.items() if v is not None}))
+
+        def evaluator(policy, holds, now, key):
+            target.seal(key)
+            return ErasureEvaluator(target, policy, holds, now, key)
+
+        with progress_bars(Console(stderr=True).is_terminal) as progress:
+            run = run_sweep(list(sources), SamplePlan("full"), config, policy, holds, Path(out_dir), None,
+                            redact_command_line(_command_line()), holds_path=holds_path, progress=progress,
+                            evaluator_factory=evaluator)
     except DhscanError as exc:
         _fail(exc)
         return

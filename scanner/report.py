@@ -106,3 +106,18 @@ def print_sweep_summary(run, console: Console) -> None:
             lines.append(f"{name}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}.")
     for line in lines:
         console.print(line, markup=False, highlight=False)
+
+
+def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
+    from scanner.apply import OUTCOMES
+
+    table = Table(title="dhscan apply" + (" (dry run: nothing was changed)" if dry_run else ""))
+    table.add_column("source")
+    for outcome in OUTCOMES:
+        table.add_column(outcome if not (dry_run and outcome == "deleted") else "would delete", justify="right")
+    for source, counts in result.by_source.items():
+        table.add_row(source, *(f"{counts.get(o, 0):,}" for o in OUTCOMES))
+    console.print(table)
+    for residue in result.residue:
+        console.print(f"{residue['source']}: {residue['records']} of {residue['of']} deleted documents still in the "
+                      f"store's files. {residue['advice']}", markup=False, highlight=False)

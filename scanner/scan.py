@@ -309,7 +309,7 @@ def redact_command_line(argv: list[str]) -> list[str]:
     """The command line as evidence may show it: URI secrets and list terms hidden."""
     from scanner.uri import parse_source_uri
 
-    hidden_values = {"--allow-list", "--deny-list"}
+    hidden_values = {"--allow-list", "--deny-list", "--subject"}
     shown = []
     hide_next = False
     for arg in argv:

@@ -62,3 +62,39 @@ def expected_identifiers(truth, sources=None) -> set[tuple]:
     return {(t["source"], t["record_id"], t["field"], t["entity_type"],
              digest(TEST_KEY.encode(), t["entity_type"], t["value"]))
             for t in truth if t["entity_type"] in IDENTIFIER_TYPES and (sources is None or t["source"] in sources)}
+
+
+def start_chroma(path: Path):
+    """A real Chroma server on 127.0.0.1 over the store at `path`; returns (process, port)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    chroma = shutil.which("chroma") or os.path.join(os.path.dirname(sys.executable), "chroma")
+    process = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, ANONYMIZED_TELEMETRY="False"))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).read()
+            return process, port
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("chroma server did not start")
+            time.sleep(0.2)
+
+
+def stop(process) -> None:
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()

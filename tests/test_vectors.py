@@ -5,12 +5,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import TEST_KEY, free_port, read_jsonl, run_cli
+from conftest import TEST_KEY, free_port, read_jsonl, run_cli, start_chroma, stop
 from detectors.normalize import digest
 from fixtures.generate import IDENTIFIER_TYPES
 from fixtures.vectors import generate_vectors
@@ -197,27 +195,9 @@ def test_a_server_that_is_down_fails_that_source_only(demo_data, tmp_path):
 def chroma_server(stores, tmp_path):
     _, paths = stores
     path = copy_store(paths["chroma"], tmp_path)
-    port = free_port()
-    chroma = shutil.which("chroma") or os.path.join(os.path.dirname(sys.executable), "chroma")
-    process = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, ANONYMIZED_TELEMETRY="False"))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("chroma server did not start")
-            time.sleep(0.2)
+    process, port = start_chroma(path)
     yield process, port, path
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)
 
 
 @pytest.mark.slow

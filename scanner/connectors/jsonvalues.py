@@ -61,6 +61,12 @@ def _parse(raw: bytes) -> Any:
 
 def json_values(stream) -> Iterator[tuple[int, Any]]:
     """(line, value) for every JSON value in the stream; elements of a top-level array one by one."""
+    for line, value, _ in json_values_raw(stream):
+        yield line, value
+
+
+def json_values_raw(stream) -> Iterator[tuple[int, Any, bytes | None]]:
+    """As json_values, with each value's bytes (None for the elements of a top-level array)."""
     head = stream.read(1 << 16)
     if head.lstrip()[:1] == b"[":
         data = head + stream.read()
@@ -69,9 +75,9 @@ def json_values(stream) -> Iterator[tuple[int, Any]]:
             raise WholeFileError(document.problem)
         if isinstance(document, list):
             for item in document:
-                yield 1, item
+                yield 1, item, None
         else:
-            yield 1, document
+            yield 1, document, data
         return
     pending: list[bytes] = []  # lines of a pretty-printed value (its first line is "{" or "[")
     pending_bytes = 0
@@ -81,12 +87,13 @@ def json_values(stream) -> Iterator[tuple[int, Any]]:
             pending.append(raw)
             pending_bytes += len(raw)
             if raw.rstrip() in (b"}", b"]"):  # a closing bracket at column 0 ends a top-level value
-                value = _parse(b"\n".join(pending))
+                raw_value = b"\n".join(pending)
+                value = _parse(raw_value)
                 if not isinstance(value, BadValue) or pending_bytes > MAX_DOCUMENT_BYTES:
-                    yield start, value
+                    yield start, value, raw_value
                     pending = []
             elif pending_bytes > MAX_DOCUMENT_BYTES:
-                yield start, BadValue("not_json", "not JSON: a value larger than 256 MiB")
+                yield start, BadValue("not_json", "not JSON: a value larger than 256 MiB"), b"\n".join(pending)
                 pending = []
             continue
         stripped = raw.strip()
@@ -95,6 +102,6 @@ def json_values(stream) -> Iterator[tuple[int, Any]]:
         if stripped in (b"{", b"["):
             pending, pending_bytes, start = [raw], len(raw), number
             continue
-        yield number, _parse(raw)
+        yield number, _parse(raw), raw
     if pending:
-        yield start, BadValue("not_json", "not JSON: the file ends inside a value")
+        yield start, BadValue("not_json", "not JSON: the file ends inside a value"), b"\n".join(pending)

@@ -1,0 +1,293 @@
+"""`dhscan apply`: carry out a deletion worklist, safely.
+
+Holds are read again at execution time; files are rewritten only when they are still the files
+the sweep read; every outcome is appended to a log that is fsynced per batch. For each file the
+log first records the intent (the rewritten file's SHA-256) and only then is the file renamed
+into place, so a run killed at any point is finished by running it again: a file already
+rewritten is recognised by its digest and its records are reported as already absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from retention.holds import Hold, RecordFacts
+from scanner.connectors import connector_for
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
+from scanner.fields import parse_timestamp
+from scanner.rewrite import StaleFile, remove_stale_temporaries, replace, rewrite, sha256_of
+from scanner.uri import SourceURI, parse_source_uri
+
+OUTCOMES = ("deleted", "already_absent", "skipped_hold", "stale", "error")
+VECTOR_CONNECTORS = ("qdrant", "chroma")
+# What to tell the user when a soft-deleted document is still in Chroma's files.
+CHROMA_ADVICE = ("Chroma's deletes are soft (chroma-core/chroma#3793, #7659): deleted documents stay in the "
+                 "write-ahead log (embeddings_queue in chroma.sqlite3) and their vectors in the HNSW files, and "
+                 "`chroma vacuum --path {path} --force` is not guaranteed to remove them. To erase them, rebuild "
+                 "the collection: copy the remaining records into a new store, replace {path} with it, and "
+                 "destroy the old files and their backups; then run apply again to check.")
+
+
+def read_worklist(path: Path) -> list[dict]:
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError:
+                        raise UsageError(f"{path}:{number}: not a JSON worklist row") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, row in enumerate(rows, start=1):
+        missing = {"source", "record_id", "locator", "rule_id"} - set(row)
+        if missing:
+            raise UsageError(f"{path}: row {number} lacks {', '.join(sorted(missing))}: not a deletion worklist")
+    return rows
+
+
+def source_uris(worklist: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """Where each source is: `--source NAME=URI`, else the evidence.json written beside the worklist."""
+    uris: dict[str, str] = {}
+    evidence = worklist.parent / "evidence.json"
+    if evidence.exists():
+        for source in json.loads(evidence.read_text(encoding="utf-8")).get("sources", []):
+            uris[source["name"]] = source["uri"]
+    uris.update(overrides)
+    return uris
+
+
+class ApplyLog:
+    """JSON Lines, appended and fsynced per batch; read back to finish a run that was killed."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.pending: list[dict] = []
+        self.intents: dict[tuple[str, str], set[str | None]] = defaultdict(set)
+        if path is not None and path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a kill; everything before it is intact
+                if entry.get("event") == "file_intent":
+                    self.intents[(entry["source"], entry["file"])].add(entry.get("to_sha256"))
+
+    def add(self, entry: dict) -> None:
+        self.pending.append({"time": datetime.now(timezone.utc).isoformat(), **entry})
+
+    def flush(self) -> None:
+        if self.path is None or not self.pending:
+            self.pending = []
+            return
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(e, default=str) + "\n" for e in self.pending))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.pending = []
+
+
+@dataclass
+class ApplyResult:
+    outcomes: Counter = field(default_factory=Counter)
+    by_source: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    rows: list[dict] = field(default_factory=list)  # every row's outcome, in worklist order
+    residue: list[dict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcomes["error"]:
+            return EXIT_SOURCE_FAILED
+        if self.outcomes["skipped_hold"] or self.outcomes["stale"]:
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+
+def facts_of(row: dict) -> RecordFacts:
+    return RecordFacts(row["source"], row.get("kind", ""), parse_timestamp(row.get("record_timestamp")),
+                       row.get("attribute_digests") or {}, frozenset(row.get("finding_digests") or []))
+
+
+class Applier:
+    def __init__(self, rows: list[dict], uris: dict[str, str], holds: list[Hold], key: bytes, execute: bool,
+                 log: ApplyLog, batch_size: int = 500, on_batch: Callable[[], None] = lambda: None):
+        self.rows, self.uris, self.holds, self.key = rows, uris, holds, key
+        self.execute, self.log, self.batch_size, self.on_batch = execute, log, batch_size, on_batch
+        self.result = ApplyResult()
+
+    def outcome(self, row: dict, outcome: str, reason: str) -> None:
+        self.result.outcomes[outcome] += 1
+        self.result.by_source[row["source"]][outcome] += 1
+        entry = {"event": "row", "source": row["source"], "record_id": row["record_id"], "rule_id": row["rule_id"],
+                 "outcome": outcome, "reason": reason, "dry_run": not self.execute}
+        self.result.rows.append(entry)
+        self.log.add(entry)
+
+    def run(self) -> ApplyResult:
+        by_source: dict[str, list[dict]] = defaultdict(list)
+        for row in self.rows:
+            held = [h.id for h in self.holds if h.matched_on(facts_of(row), self.key)]
+            if held:
+                self.outcome(row, "skipped_hold", f"covered by legal hold {', '.join(held)}")
+            else:
+                by_source[row["source"]].append(row)
+        self.log.flush()
+        for source, rows in by_source.items():
+            try:
+                uri = parse_source_uri(self.uris[source]) if source in self.uris else None
+                if uri is None:
+                    raise UsageError(f"source {source!r} is not in evidence.json beside the worklist: "
+                                     f"give --source {source}=URI")
+                connector = connector_for(uri)(uri)
+                if connector.name in VECTOR_CONNECTORS:
+                    self._vector(connector, rows)
+                else:
+                    self._files(connector, uri, rows)
+            except DhscanError as exc:
+                decided = {r["record_id"] for r in self.result.rows if r["source"] == source}
+                for row in rows:
+                    if row["record_id"] not in decided:
+                        self.outcome(row, "error", str(exc))
+            self.log.flush()
+        self.log.add({"event": "summary", "dry_run": not self.execute, "outcomes": dict(self.result.outcomes),
+                      "residue": self.result.residue})
+        self.log.flush()
+        return self.result
+
+    # -- vector stores: by id, in batches, then verified --------------------------------------------
+    def _vector(self, connector, rows: list[dict]) -> None:
+        for at in range(0, len(rows), self.batch_size):
+            batch = rows[at:at + self.batch_size]
+            ids = [r["record_id"] for r in batch]
+            present = set(connector.verify_absent(ids))
+            documents = self._chroma_documents(connector, ids, present) if self.execute else {}
+            if self.execute and present:
+                connector.delete(sorted(present))
+                left = set(connector.verify_absent(sorted(present)))
+            else:
+                left = set()
+            for row in batch:
+                record_id = row["record_id"]
+                if record_id not in present:
+                    self.outcome(row, "already_absent", "not in the store")
+                elif record_id in left:
+                    self.outcome(row, "error", "still present after delete")
+                else:
+                    self.outcome(row, "deleted", "deleted by id" if self.execute else "would be deleted by id")
+            self.log.flush()
+            self.on_batch()
+            if documents:
+                self._chroma_residue(connector, documents)
+
+    def _chroma_documents(self, connector, ids: list[str], present: set[str]) -> dict[str, str]:
+        """What to look for in a local Chroma store's files once the records are deleted: the
+        documents about to go (kept in memory only), or for records already gone, their ids."""
+        if connector.name != "chroma" or connector.server or not ids:
+            return {}
+        documents = {i: i for i in ids}
+        for name, item_ids in connector._split(sorted(present)).items():
+            got = connector._collection(name).get(ids=item_ids, include=["documents"])
+            documents.update({i: d for i, d in zip(got["ids"], got["documents"] or []) if d})
+        return documents
+
+    def _chroma_residue(self, connector, documents: dict[str, str]) -> None:
+        store = Path(connector.uri.path).expanduser().resolve()
+        blobs = {str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+        found, where = [], set()
+        for record_id, document in documents.items():
+            hits = [name for name, blob in blobs.items() if document.encode("utf-8")[:200] in blob]
+            if hits:
+                found.append(record_id)
+                where.update(hits)
+        if found:
+            entry = {"source": connector.source, "records": len(found), "of": len(documents), "files": sorted(where),
+                     "advice": CHROMA_ADVICE.format(path=store)}
+            self.result.residue.append(entry)
+            self.log.add({"event": "residue", **entry})
+            self.log.flush()
+
+    # -- files: rewritten without the records, when still the files the sweep read ----------------
+    def _files(self, connector, uri: SourceURI, rows: list[dict]) -> None:
+        from scanner.connectors.files import is_s3, list_files
+
+        if is_s3(uri.path):
+            raise UsageError(f"source {connector.source!r}: apply to S3 sources is not supported yet")
+        _, files = list_files(uri, connector.source, connector.extensions)
+        current = {f.relpath: f for f in files}
+        by_file: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_file[row["locator"].get("file", "")].append(row)
+        for relpath, file_rows in by_file.items():
+            self._file(connector, current.get(relpath), relpath, file_rows, uri)
+            self.log.flush()
+            self.on_batch()
+
+    def _file(self, connector, file, relpath: str, rows: list[dict], uri: SourceURI) -> None:
+        source = connector.source
+        if file is None:
+            done = (source, relpath) in self.log.intents
+            for row in rows:
+                self.outcome(row, "already_absent" if done else "stale",
+                             "the file was removed by an earlier apply" if done else "the file is gone")
+            return
+        path = Path(file.path)
+        expected = rows[0]["locator"]
+        if (file.size, file.mtime_ns) != (expected.get("size"), expected.get("mtime_ns")):
+            if sha256_of(path) in self.log.intents.get((source, relpath), set()):
+                for row in rows:
+                    self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
+            else:
+                for row in rows:
+                    self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
+            return
+        drop = {int(r["locator"]["record"]) for r in rows}
+        ids = {int(r["locator"]["record"]): check for r in rows if (check := _id_check(connector.name, r))}
+        try:
+            if not self.execute:
+                for row in rows:
+                    self.outcome(row, "deleted", f"would be removed from {relpath}")
+                return
+            remove_stale_temporaries(path)
+            result = rewrite(connector.name, path, drop, ids)
+        except StaleFile as exc:
+            for row in rows:
+                self.outcome(row, "stale", str(exc))
+            return
+        except OSError as exc:
+            for row in rows:
+                self.outcome(row, "error", f"{relpath}: {one_line(exc)}")
+            return
+        # The intent is durable before the file changes: a killed run recognises the result.
+        self.log.add({"event": "file_intent", "source": source, "file": relpath,
+                      "from": {"size": file.size, "mtime_ns": file.mtime_ns}, "to_sha256": result.sha256,
+                      "records": sorted(drop)})
+        self.log.flush()
+        self.log.intents[(source, relpath)].add(result.sha256)
+        replace(result.temp, path)
+        for row in rows:
+            self.outcome(row, "deleted", f"removed from {relpath}" + ("; the file had no other record, removed"
+                                                                      if result.temp is None else ""))
+
+
+def _id_check(connector: str, row: dict) -> tuple[str, str] | None:
+    locator = row["locator"]
+    if locator.get("id_field"):
+        return locator["id_field"], row["record_id"]
+    if connector in ("langfuse", "langsmith") and locator.get("id"):
+        return "id", str(locator["id"])
+    return None
+
+
+def apply_worklist(worklist: Path, holds: list[Hold], key: bytes, execute: bool, log_path: Path | None,
+                   overrides: dict[str, str], batch_size: int = 500) -> ApplyResult:
+    rows = read_worklist(worklist)
+    log = ApplyLog(log_path)
+    return Applier(rows, source_uris(worklist, overrides), holds, key, execute, log, batch_size).run()
+

@@ -1,0 +1,216 @@
+"""dhscan apply and dhscan erase against real files and stores: exactly the listed records go."""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_KEY, read_jsonl, run_cli
+from fixtures.generate import generate
+from fixtures.traces import generate_traces
+from fixtures.vectors import generate_vectors
+from scanner.connectors import open_source
+from scanner.connectors.base import ReadReport
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from scanner.sampling import SamplePlan
+
+POLICY = "version: 1\nrules:\n  - id: no-emails\n    match: {entities: [EMAIL_ADDRESS]}\n    action: delete\n"
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory):
+    root = tmp_path_factory.mktemp("apply-originals")
+    generate(root / "evals", records=60, seed=21)
+    generate_traces(root / "traces", spans=30, seed=21)
+    generate_vectors(root / "vectors", n=150, seed=21)
+    return root
+
+
+def sources(root: Path) -> list[str]:
+    return [str(root / "evals" / "support_eval.jsonl"), str(root / "evals" / "qa_eval.csv"),
+            str(root / "evals" / "chat_eval.parquet"), f"otlp:{root / 'traces' / 'traces.jsonl'}",
+            f"qdrant:{root / 'vectors' / 'qdrant_data'}?collection=support_kb&name=kb-qdrant",
+            f"chroma:{root / 'vectors' / 'chroma_db'}?collection=support_kb&name=kb-chroma"]
+
+
+@pytest.fixture
+def swept(originals, tmp_path):
+    """A fresh copy of every source, swept: the worklist lists the records holding an email."""
+    root = tmp_path / "data"
+    shutil.copytree(originals, root)
+    (root / "policy.yaml").write_text(POLICY)
+    result = run_cli("sweep", *sources(root), "--policy", root / "policy.yaml", "--out", root / "sweep")
+    assert result.exit_code == EXIT_OK, result.output
+    return root
+
+
+def contents(root: Path) -> dict[str, Counter]:
+    """Every source's records as a multiset of their texts (ids of CSV rows are positions and move)."""
+    found = {}
+    for uri in sources(root):
+        connector = open_source(uri)
+        found[connector.source] = Counter(json.dumps(r.texts, sort_keys=True)
+                                          for r in connector.records(SamplePlan("full"), ReadReport()))
+    return found
+
+
+def texts_by_id(root: Path) -> dict[tuple[str, str], str]:
+    found = {}
+    for uri in sources(root):
+        for r in open_source(uri).records(SamplePlan("full"), ReadReport()):
+            found[(r.source, r.record_id)] = json.dumps(r.texts, sort_keys=True)
+    return found
+
+
+def expected_after(root: Path, listed: list[dict]) -> dict[str, Counter]:
+    before, by_id = contents(root), texts_by_id(root)
+    for row in listed:
+        before[row["source"]][by_id[(row["source"], row["record_id"])]] -= 1
+    return {source: +counts for source, counts in before.items()}
+
+
+def test_apply_deletes_exactly_the_listed_records_and_is_idempotent(swept):
+    rows = read_jsonl(swept / "sweep" / "deletion_worklist.jsonl")
+    assert {r["source"] for r in rows} == {"support_eval", "qa_eval", "chat_eval", "traces", "kb-qdrant", "kb-chroma"}
+    want = expected_after(swept, rows)
+    dry = run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl")
+    assert dry.exit_code == EXIT_OK and "dry run" in dry.output
+    assert contents(swept) != want  # the dry run changed nothing
+    log = swept / "apply.jsonl"
+    result = run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes", "--log", log)
+    assert result.exit_code == EXIT_OK, result.output
+    assert contents(swept) == want
+    outcomes = Counter(e["outcome"] for e in read_jsonl(log) if e["event"] == "row")
+    assert outcomes == {"deleted": len(rows)}
+    files = {p: p.read_bytes() for p in (swept / "evals").iterdir() if p.is_file()}
+    again = run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes", "--log", log, "--json")
+    assert again.exit_code == EXIT_OK
+    assert json.loads(again.output)["outcomes"] == {"already_absent": len(rows)}
+    assert {p: p.read_bytes() for p in (swept / "evals").iterdir() if p.is_file()} == files
+    assert not list(swept.rglob("*.dhscan-apply.*.tmp"))
+    assert os.stat(swept / "evals" / "qa_eval.csv").st_mode & 0o777 == 0o644
+
+
+def test_chroma_residue_is_reported_with_advice(swept):
+    log = swept / "apply.jsonl"
+    run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes", "--log", log)
+    residue = [e for e in read_jsonl(log) if e["event"] == "residue"]
+    assert residue and residue[0]["source"] == "kb-chroma" and "chroma.sqlite3" in residue[0]["files"]
+    assert "rebuild the collection" in residue[0]["advice"]
+
+
+def test_held_records_are_skipped_and_a_changed_file_is_stale(swept):
+    rows = read_jsonl(swept / "sweep" / "deletion_worklist.jsonl")
+    held = next(r for r in rows if r["source"] == "support_eval")
+    held_texts = texts_by_id(swept)[("support_eval", held["record_id"])]
+    # A hold filed after the sweep, on the email found in that record.
+    email = next(t["value"] for t in read_jsonl(swept / "evals" / "ground_truth.jsonl")
+                 if t["record_id"] == held["record_id"] and t["entity_type"] == "EMAIL_ADDRESS")
+    (swept / "holds.yaml").write_text(f"holds:\n  - id: LH-9\n    matter: New matter\n    scope:\n"
+                                      f"      subjects: [{{email: {email}}}]\n")
+    csv_path = swept / "evals" / "qa_eval.csv"
+    with open(csv_path, "a") as handle:  # someone appended to the file after the sweep
+        handle.write("a new question,a new answer,,1767225600\n")
+    csv_before = csv_path.read_bytes()
+    log = swept / "apply.jsonl"
+    result = run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl", "--holds", swept / "holds.yaml",
+                     "--execute", "--yes", "--log", log)
+    assert result.exit_code == EXIT_FINDINGS
+    entries = {(e["source"], e["record_id"]): e for e in read_jsonl(log) if e["event"] == "row"}
+    assert entries[("support_eval", held["record_id"])]["outcome"] == "skipped_hold"
+    assert texts_by_id(swept)[("support_eval", held["record_id"])] == held_texts
+    assert {e["outcome"] for k, e in entries.items() if k[0] == "qa_eval"} == {"stale"}
+    assert csv_path.read_bytes() == csv_before
+    assert email not in log.read_text()
+
+
+def test_execute_without_yes_needs_a_terminal(swept):
+    result = run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl", "--execute")
+    assert result.exit_code == EXIT_USAGE and "--yes" in result.output
+
+
+@pytest.mark.slow
+def test_killed_at_random_points_a_rerun_ends_where_an_uninterrupted_run_does(swept, tmp_path):
+    rows = read_jsonl(swept / "sweep" / "deletion_worklist.jsonl")
+    want = expected_after(swept, rows)
+    dhscan = shutil.which("dhscan") or os.path.join(os.path.dirname(sys.executable), "dhscan")
+    command = [dhscan, "apply", str(swept / "sweep" / "deletion_worklist.jsonl"), "--execute", "--yes",
+               "--batch-size", "3", "--log", str(swept / "apply.jsonl")]
+    env = dict(os.environ, DHSCAN_KEY=TEST_KEY)
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(6):
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert final.returncode == EXIT_OK, final.stdout + final.stderr
+    assert kills >= 1
+    assert contents(swept) == want
+    assert not list(swept.rglob("*.dhscan-apply.*.tmp"))
+    summary = [e for e in read_jsonl(swept / "apply.jsonl") if e["event"] == "summary"][-1]
+    assert set(summary["outcomes"]) <= {"deleted", "already_absent"}
+
+
+def test_erase_from_identifiers_to_records_gone(originals, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(originals, root)
+    truth = read_jsonl(root / "evals" / "ground_truth.jsonl")
+    email = next(t for t in truth if t["entity_type"] == "EMAIL_ADDRESS" and t["source"] == "support_eval")
+    phone = next(t for t in truth if t["entity_type"] == "PHONE_NUMBER" and t["source"] == "qa_eval")
+    (root / "request.yaml").write_text(f"id: DSR-2026-0042\nsubjects:\n  - email: '{email['value'].upper()}'\n"
+                                       f"  - phone: '{phone['value']}'\n")
+    out = root / "erase"
+    result = run_cli("erase", "--request", root / "request.yaml", *sources(root)[:3], "--out", out)
+    assert result.exit_code == EXIT_OK, result.output
+    rows = read_jsonl(out / "deletion_worklist.jsonl")
+    assert {(r["source"], r["record_id"]) for r in rows} == {(email["source"], email["record_id"]),
+                                                            (phone["source"], phone["record_id"])}
+    assert {r["rule_id"] for r in rows} == {"DSR-2026-0042"}
+    before = texts_by_id(root)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--execute", "--yes", "--log", out / "apply.jsonl")
+    assert result.exit_code == EXIT_OK
+    after = contents(root)
+    assert after["support_eval"][before[("support_eval", email["record_id"])]] == 0
+    assert sum(after["qa_eval"].values()) == sum(contents(Path(originals))["qa_eval"].values()) - 1
+    for path in out.iterdir():
+        text = path.read_text()
+        assert email["value"] not in text and email["value"].upper() not in text and phone["value"] not in text
+    cli = run_cli("erase", "--subject", f"email={email['value']}", "--id", "DSR-cli", sources(root)[0],
+                  "--out", root / "erase2")
+    assert cli.exit_code == EXIT_OK
+    assert read_jsonl(root / "erase2" / "deletion_worklist.jsonl") == []  # already gone
+    assert email["value"] not in (root / "erase2" / "evidence.json").read_text()
+
+
+@pytest.mark.slow
+def test_apply_through_a_chroma_server(originals, tmp_path):
+    from conftest import start_chroma, stop
+
+    store = tmp_path / "chroma_db"
+    shutil.copytree(originals / "vectors" / "chroma_db", store)
+    process, port = start_chroma(store)
+    try:
+        uri = f"chroma+http://127.0.0.1:{port}?collection=support_kb&name=kb-server"
+        (tmp_path / "policy.yaml").write_text(POLICY)
+        assert run_cli("sweep", uri, "--policy", tmp_path / "policy.yaml", "--out", tmp_path / "sweep").exit_code == 0
+        rows = read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")
+        before = [r.record_id for r in open_source(uri).records(SamplePlan("full"), ReadReport())]
+        result = run_cli("apply", tmp_path / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes")
+        assert result.exit_code == EXIT_OK, result.output
+        after = [r.record_id for r in open_source(uri).records(SamplePlan("full"), ReadReport())]
+        listed = {r["record_id"] for r in rows}
+        assert rows and after == [i for i in before if i not in listed]
+    finally:
+        stop(process)
