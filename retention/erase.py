@@ -47,7 +47,8 @@ def selector(request: ErasureRequest) -> Hold:
     try:
         return Hold(id=request.id, matter="erasure request", scope=Scope(subjects=request.subjects))
     except ValueError as exc:
-        raise UsageError(f"erasure request {request.id}: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}")
+        message = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
+        raise UsageError(f"erasure request {request.id}: {message}") from None
 
 
 def erasure_policy(request: ErasureRequest) -> Policy:
