@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scanner.errors import UsageError
@@ -53,26 +51,20 @@ class ScanConfig(BaseModel):
 
 
 def load_scan_config(path: str | None, overrides: dict[str, Any]) -> ScanConfig:
-    data: dict[str, Any] = {}
+    """The `--config` file (validated strictly, errors with file and line), then the command line."""
+    from scanner.yamlconfig import load_yaml, validate
+
+    config = ScanConfig()
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"config {path}: cannot read: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark else ""
-            raise UsageError(f"config {path}:{where} not valid YAML") from None
-        if not isinstance(data, dict):
-            raise UsageError(f"config {path}: must be a mapping")
-    detection = dict(data.get("detection") or {})
+        data, lines = load_yaml(path)
+        if data is not None and not isinstance(data, dict):
+            raise UsageError(f"{path}: a config file is a mapping (detection: ...)")
+        config = validate(ScanConfig, data, path, lines)
+    detection = config.detection.model_dump(exclude_unset=True)
     detection.update({k: v for k, v in overrides.items() if v is not None})
-    data["detection"] = detection
     try:
-        return ScanConfig.model_validate(data)
+        return ScanConfig(detection=DetectionConfig(**detection))
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise UsageError(f"config {path or '(command line)'}: {where}: {err['msg']}") from None
+        raise UsageError(f"command line: {where}: {err['msg']}") from None

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scanner.connectors.jsonvalues import BadValue, json_values_raw, lines
+from scanner.errors import UsageError
 
 JSON_FAMILY = ("jsonl", "langfuse", "mlflow")
 # (request keys, scope keys, record keys) in the order the otlp connector numbers records
@@ -102,7 +103,7 @@ def _check_id(value: Any, record: int, ids: dict[int, tuple[str, str]]) -> None:
 def rewrite(connector: str, path: Path, drop: set[int], ids: dict[int, tuple[str, str]]) -> Rewrite:
     """The file without the records numbered `drop`; ids[n] = (id field, id) are checked first."""
     if connector not in SUPPORTED:
-        raise StaleFile(f"deleting from {connector}: sources is not supported")
+        raise UsageError(f"apply cannot delete from {connector}: sources yet")
     if connector == "parquet" or (connector == "langsmith" and path.suffix == ".parquet"):
         return _rewrite_parquet(path, drop, ids)
     sink = _Sink(path)
