@@ -18,6 +18,7 @@ from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, Detect
 from detectors.keys import DigestKey
 from detectors.masking import mask
 from detectors.normalize import NORMALIZATION_VERSION, digest
+from detectors.prechecks import possible_entities
 from detectors.offline import ensure_offline
 from scanner.errors import ModelNotInstalledError, UsageError
 from scanner.records import Finding, Record
@@ -209,8 +210,11 @@ class DetectionEngine:
 
     def _analyze(self, text: str, field: str, artifacts) -> list:
         context = field_context(field) + self.config.context_words.get(field, [])
+        entities = possible_entities(text, self.entities)
+        if not entities:
+            return []
         results = self.analyzer.analyze(
-            text=text, language=self.config.language, entities=self.entities,
+            text=text, language=self.config.language, entities=entities,
             score_threshold=self.config.min_score, context=context or None,
             allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
         floors = self.config.entity_min_scores

@@ -171,3 +171,23 @@ def test_named_filters():
     address = "Ship it to 12 Main St, HI 01642 or call 212-555-0147"
     phones = [RecognizerResult("PHONE_NUMBER", 26, 31, 0.4), RecognizerResult("PHONE_NUMBER", 40, 52, 0.4)]
     assert [r.start for r in phone_with_too_few_digits(address, phones)] == [40]
+
+
+@pytest.mark.parametrize("entity,text", [
+    ("EMAIL_ADDRESS", "mail a@b.io"), ("PHONE_NUMBER", "call (212) 555-0147"), ("PHONE_NUMBER", "+44 20 7946 0958"),
+    ("CREDIT_CARD", "card 4111 1111 1111 1111"), ("CREDIT_CARD", "amex 3782 822463 10005"),
+    ("US_SSN", "ssn 078-05-1120"), ("UK_NHS", "nhs 943 476 5919"), ("IBAN_CODE", "GB82 WEST 1234 5698 7654 32"),
+    ("IP_ADDRESS", "from 10.0.0.1"), ("IP_ADDRESS", "from fe80::1"), ("URL", "see example.com"),
+])
+def test_prechecks_let_every_real_format_through(entity, text):
+    from detectors.prechecks import possible_entities
+
+    assert entity in possible_entities(text, [entity])
+
+
+def test_prechecks_skip_what_cannot_be_there():
+    from detectors.prechecks import possible_entities
+
+    kept = possible_entities("What is the capital of France?", ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
+                                                                "PERSON", "LOCATION"])
+    assert kept == ["PERSON", "LOCATION"]

@@ -1,0 +1,26 @@
+"""Cheap necessary conditions: a pattern recognizer runs on a text only when the text could hold its
+entity. Each condition follows from the entity's format (and from the filters dhscan applies), so
+skipping never loses a finding; the NER entities are always looked for."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+# entity type -> condition on (text, number of digits in it)
+NEEDS: dict[str, Callable[[str, int], bool]] = {
+    "EMAIL_ADDRESS": lambda text, digits: "@" in text,
+    "PHONE_NUMBER": lambda text, digits: digits >= 7,  # fewer are dropped by phone_with_too_few_digits
+    "CREDIT_CARD": lambda text, digits: digits >= 12,
+    "US_SSN": lambda text, digits: digits >= 9,
+    "US_ITIN": lambda text, digits: digits >= 9,
+    "UK_NHS": lambda text, digits: digits >= 10,
+    "US_BANK_NUMBER": lambda text, digits: digits >= 8,
+    "IBAN_CODE": lambda text, digits: digits >= 2,
+    "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
+    "URL": lambda text, digits: "." in text,
+}
+
+
+def possible_entities(text: str, entities: list[str]) -> list[str]:
+    digits = sum(ch.isdigit() for ch in text)
+    return [e for e in entities if e not in NEEDS or NEEDS[e](text, digits)]
