@@ -25,7 +25,7 @@ from fixtures.generate import IDENTIFIER_TYPES, generate, load_truth
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
 from scanner.sampling import SamplePlan
-from scanner.scan import build_engine, run_scan
+from scanner.scan import build_engine, build_pool, run_scan
 
 MEASURED = IDENTIFIER_TYPES + ("PERSON",)
 
@@ -63,10 +63,14 @@ def recall(planted: dict, found: dict) -> dict:
 
 def run_dhscan(paths, out: Path):
     config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED)))
-    engine = build_engine(config)  # model load is outside the timing, as for Presidio
+    engine = build_engine(config)  # model loads are outside the timing, as for Presidio
+    pool = build_pool(config, engine)
+    pool.start()
     started = time.perf_counter()
-    run = run_scan([str(p) for p in paths], SamplePlan("full"), config, out, command_line=["benchmark"], engine=engine)
+    run = run_scan([str(p) for p in paths], SamplePlan("full"), config, out, command_line=["benchmark"], engine=engine,
+                   pool=pool)
     seconds = time.perf_counter() - started
+    pool.close()
     found = defaultdict(list)
     with open(out / "findings.jsonl", encoding="utf-8") as handle:
         for line in handle:

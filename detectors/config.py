@@ -32,6 +32,7 @@ class DetectionConfig(BaseModel):
     fingerprints: str | None = None  # a production fingerprint file (dhscan fingerprint build)
     production_traces: list[str] = Field(default_factory=list)  # sources whose near-copies are flagged
     near_dup_threshold: float = Field(0.8, gt=0, le=1)
+    workers: int = Field(0, ge=0)  # detection processes; 0: one per core
 
     @field_validator("entity_min_scores")
     @classmethod

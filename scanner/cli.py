@@ -56,6 +56,8 @@ def detection_options(command):
                      help="A production source; records that are near-copies of its records get copied_from."),
         click.option("--near-dup-threshold", type=float, default=None,
                      help="Jaccard similarity for a near-copy (default 0.8)."),
+        click.option("--workers", type=int, default=None,
+                     help="Detection processes (default: one per core; 1 keeps everything in one process)."),
     ]):
         command = option(command)
     return command
@@ -73,7 +75,7 @@ def sampling_options(command):
 
 
 def _detection_overrides(entities, min_score, allow_list, deny_list, model, fingerprints, production_traces,
-                         near_dup_threshold) -> dict:
+                         near_dup_threshold, workers) -> dict:
     return {
         "entities": [e.strip() for e in entities.split(",") if e.strip()] if entities else None,
         "min_score": min_score,
@@ -83,6 +85,7 @@ def _detection_overrides(entities, min_score, allow_list, deny_list, model, fing
         "fingerprints": fingerprints,
         "production_traces": list(production_traces) or None,
         "near_dup_threshold": near_dup_threshold,
+        "workers": workers,
     }
 
 
@@ -107,7 +110,7 @@ def _report_sources(results) -> None:
 @click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
-         model, fingerprints, production_traces, near_dup_threshold, config_path, fail_on, as_json) -> None:
+         model, fingerprints, production_traces, near_dup_threshold, workers, config_path, fail_on, as_json) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
     from detectors.config import load_scan_config
     from scanner.report import print_summary, progress_bars
@@ -117,7 +120,8 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
     try:
         plan = plan_from_options(sample, sample_rate, full, seed, default="count")
         config = load_scan_config(config_path, _detection_overrides(
-            entities, min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold))
+            entities, min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold,
+            workers))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_scan(list(sources), plan, config, Path(out_dir),
                            command_line=redact_command_line(_command_line()),
@@ -149,8 +153,8 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
               help="Exit 1 when there are deletions, holds or findings.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, sample_rate, full, seed, entities,
-          min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold, formats,
-          fail_on, as_json) -> None:
+          min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold, workers,
+          formats, fail_on, as_json) -> None:
     """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
     from retention.settings import sweep_settings
     from retention.sweep import run_sweep
@@ -161,7 +165,8 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
         settings = sweep_settings(
             list(sources), config_path, policy_path, holds_path, out_dir, now, sample, sample_rate, full, seed,
             "parquet" in formats, fail_on, _detection_overrides(entities, min_score, allow_list, deny_list, model,
-                                                                fingerprints, production_traces, near_dup_threshold))
+                                                                fingerprints, production_traces, near_dup_threshold,
+                                                                workers))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_sweep(settings.sources, settings.plan, settings.config, settings.policy, settings.holds,
                             settings.out_dir, settings.now, redact_command_line(_command_line()),
@@ -242,7 +247,7 @@ def apply(worklist, holds_path, execute, yes, log_path, source_overrides, batch_
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def erase(sources, subjects, request_path, request_id, holds_path, out_dir, entities, min_score, allow_list,
-          deny_list, model, fingerprints, production_traces, near_dup_threshold, as_json) -> None:
+          deny_list, model, fingerprints, production_traces, near_dup_threshold, workers, as_json) -> None:
     """Find every record of SOURCES about a data subject: a deletion worklist for apply."""
     from detectors.config import DetectionConfig, ScanConfig
     from retention.erase import ErasureEvaluator, erasure_policy, request_from, selector
@@ -259,7 +264,7 @@ def erase(sources, subjects, request_path, request_id, holds_path, out_dir, enti
         policy = erasure_policy(request)
         holds = load_model(HoldsFile, holds_path).holds if holds_path else []
         overrides = _detection_overrides(entities, min_score, allow_list, deny_list, model, fingerprints,
-                                         production_traces, near_dup_threshold)
+                                         production_traces, near_dup_threshold, workers)
         config = ScanConfig(detection=DetectionConfig(**{k: v for k, v in overrides.items() if v is not None}))
 
         def evaluator(policy, holds, now, key):

@@ -107,7 +107,7 @@ def _connectors(sources: list[str]) -> list[tuple[str, Connector | None, SourceE
 def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[[str], None],
                 progress: Progress, batch_size: int = 256,
                 on_record: Callable[[Record, list[Finding]], None] | None = None,
-                lineage=None, write_copy: Callable[[str], None] = lambda line: None) -> SourceResult:
+                lineage=None, write_copy: Callable[[str], None] = lambda line: None, pool=None) -> SourceResult:
     """Read, detect and count one source; `on_record` sees every scanned record with its findings.
 
     With a production index (`lineage`), records that are near-copies of production records get
@@ -120,11 +120,13 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     report = ReadReport()
     started = time.perf_counter()
     try:
-        for batch in batched(connector.records(plan, report), batch_size):
+        def annotated():
+            for batch in batched(connector.records(plan, report), batch_size):
+                yield [_with_lineage(record, lineage) for record in batch] if lineage is not None else batch
+
+        for batch, detected in _detect_batches(annotated(), engine, pool):
             progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
-            if lineage is not None:
-                batch = [_with_lineage(record, lineage) for record in batch]
-            for record, findings in zip(batch, engine.detect(batch)):
+            for record, findings in zip(batch, detected):
                 result.records_sampled += 1
                 if record.copied_from:
                     result.records_copied_from_production += 1
@@ -163,9 +165,28 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     return result
 
 
+def _detect_batches(batches, engine, pool):
+    """(batch, findings per record): the first batches here, the rest in the worker pool if there is one."""
+    import itertools
+
+    for batch in batches:
+        if pool is not None and pool.wanted():
+            yield from pool.detect(itertools.chain([batch], batches))
+            return
+        yield batch, engine.detect(batch)
+        if pool is not None:
+            pool.local_batches += 1
+
+
 def _with_lineage(record: Record, lineage) -> Record:
     copied = lineage.copied_from(record)
     return dataclasses.replace(record, copied_from=copied) if copied else record
+
+
+def build_pool(config: ScanConfig, engine):
+    from detectors.pool import DetectionPool
+
+    return DetectionPool(config.detection, engine.key)
 
 
 def build_lineage(config: ScanConfig, progress: Progress):
@@ -191,7 +212,7 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
              command_line: list[str], fail_on_findings: bool = False,
              progress: Progress = lambda name, done, total: None,
              on_source_done: Callable[[SourceResult], None] = lambda result: None,
-             engine=None) -> ScanRun:
+             engine=None, pool=None) -> ScanRun:
     started = datetime.now(timezone.utc)
     built = _connectors(sources)
     _check_writable(out_dir)
@@ -200,6 +221,9 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
     lineage = build_lineage(config, progress)
     results: list[SourceResult] = []
     with ExitStack() as stack:
+        if pool is None:
+            pool = build_pool(config, engine)
+            stack.callback(pool.close)
         findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
         copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         for text, connector, error in built:
@@ -209,7 +233,7 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
             else:
                 result = scan_source(connector, engine, plan, findings_file.write, progress,
                                      batch_size=max(64, config.detection.batch_size * 4), lineage=lineage,
-                                     write_copy=copies_file.write if copies_file else (lambda line: None))
+                                     write_copy=copies_file.write if copies_file else (lambda line: None), pool=pool)
             results.append(result)
             on_source_done(result)
     finished = datetime.now(timezone.utc)

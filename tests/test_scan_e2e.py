@@ -288,3 +288,22 @@ def test_id_codes_are_not_read_as_names(tmp_path):
     result = run_cli("scan", data, "--full", "--out", tmp_path / "out")
     assert result.exit_code == EXIT_OK
     assert read_jsonl(tmp_path / "out" / "findings.jsonl") == []
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_outputs_as_one_process(tmp_path):
+    from detectors.pool import LOCAL_BATCHES
+
+    data = tmp_path / "many.jsonl"
+    n = LOCAL_BATCHES * 256 + 700  # past the batches the main process scans alone
+    data.write_text("".join(json.dumps({"id": f"r{i}", "q": f"Ticket {i}: mail user{i}@example.com or call "
+                                                           f"212-555-{i % 10000:04d}. Ask Maria Lopez."}) + "\n"
+                            for i in range(n)))
+    outputs = {}
+    for workers in ("1", "2"):
+        result = run_cli("scan", data, "--full", "--workers", workers, "--out", tmp_path / workers)
+        assert result.exit_code == EXIT_OK, result.output
+        outputs[workers] = (tmp_path / workers / "findings.jsonl").read_text()
+        summary = json.loads((tmp_path / workers / "summary.json").read_text())["sources"]["many"]
+        assert summary["records_sampled"] == n
+    assert outputs["1"] == outputs["2"] and outputs["1"].count("\n") >= 2 * n

@@ -1,0 +1,80 @@
+"""Detection in worker processes across the machine's cores, one engine per worker, loaded once.
+
+A run's first batches are detected in the main process; the workers start only when there is
+more to scan, so small scans pay no start-up. Batches come back in order and at
+most two per worker are in flight, so memory stays flat however large the source.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from typing import Iterable, Iterator
+
+from detectors.config import DetectionConfig
+from detectors.keys import DigestKey
+from scanner.records import Finding, Record
+
+LOCAL_BATCHES = 4  # batches a run scans in the main process before the workers are started
+
+_ENGINE = None
+
+
+def _start_worker(config: dict, secret: bytes, origin: str) -> None:
+    global _ENGINE
+    from detectors.engine import DetectionEngine
+
+    _ENGINE = DetectionEngine(DetectionConfig(**config), DigestKey(secret, origin))
+
+
+def _detect(batch: list[Record]) -> list[list[Finding]]:
+    return _ENGINE.detect(batch)
+
+
+def _ready() -> bool:
+    return _ENGINE is not None
+
+
+def worker_count(config: DetectionConfig) -> int:
+    return config.workers or os.cpu_count() or 1
+
+
+class DetectionPool:
+    def __init__(self, config: DetectionConfig, key: DigestKey):
+        self.config, self.key = config, key
+        self.workers = worker_count(config)
+        self.local_batches = 0
+        self._pool = None
+
+    def wanted(self) -> bool:
+        """Whether the next batch goes to the workers."""
+        return self.workers > 1 and (self._pool is not None or self.local_batches >= LOCAL_BATCHES)
+
+    def start(self) -> None:
+        """Start the workers and wait until each has loaded its engine."""
+        if self._pool is None:
+            # spawn: a fresh interpreter per worker, whatever threads the parent runs
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(self.workers, initializer=_start_worker,
+                                      initargs=(self.config.model_dump(), self.key.secret, self.key.origin))
+            for result in [self._pool.apply_async(_ready) for _ in range(self.workers)]:
+                result.get()
+
+    def detect(self, batches: Iterable[list[Record]]) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
+        self.start()
+        pending: deque = deque()
+        for batch in batches:
+            pending.append((batch, self._pool.apply_async(_detect, (batch,))))
+            if len(pending) >= 2 * self.workers:
+                done, result = pending.popleft()
+                yield done, result.get()
+        while pending:
+            done, result = pending.popleft()
+            yield done, result.get()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
