@@ -21,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from detectors.config import DetectionConfig, ScanConfig
+from detectors.ner_gate import may_hold_name
 from fixtures.generate import IDENTIFIER_TYPES, generate, load_truth
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
@@ -61,8 +62,8 @@ def recall(planted: dict, found: dict) -> dict:
     return {g: round(hits[g] / totals[g], 4) for g in sorted(totals)}
 
 
-def run_dhscan(paths, out: Path):
-    config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED)))
+def run_dhscan(paths, out: Path, ner_gate: bool = True):
+    config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED), ner_gate=ner_gate))
     engine = build_engine(config)  # model loads are outside the timing, as for Presidio
     pool = build_pool(config, engine)
     pool.start()
@@ -77,6 +78,28 @@ def run_dhscan(paths, out: Path):
             f = json.loads(line)
             found[(f["source"], f["record_id"], f["field"])].append((f["entity_type"], f["start"], f["end"]))
     return sum(r.records_sampled for r in run.results), seconds, found
+
+
+def corpus_name_recall(corpus: Path, ner_gate: bool) -> float:
+    """PERSON recall (span overlap) on a third-party labeled corpus: names from another generator."""
+    import json as _json
+
+    from detectors.engine import DetectionEngine
+    from detectors.keys import DigestKey
+    from scanner.records import Record
+
+    engine = DetectionEngine(DetectionConfig(entities=["PERSON"], ner_gate=ner_gate), DigestKey(b"k" * 32, "bench"))
+    rows = [_json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [Record("corpus", "eval_dataset", r["id"], {}, {"text": r["text"]}) for r in rows]
+    hits = total = 0
+    for at in range(0, len(records), 256):
+        batch = records[at:at + 256]
+        for row, found in zip(rows[at:at + 256], engine.detect(batch)):
+            for span in row["spans"]:
+                if span["label"] == "PERSON":
+                    total += 1
+                    hits += any(f.start < span["end"] and span["start"] < f.end for f in found)
+    return round(hits / total, 4) if total else None
 
 
 def run_presidio(records, model: str):
@@ -105,6 +128,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000, help="records per dataset (four datasets)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--no-ner-gate", action="store_true", help="send every text to the NER model")
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpora"
+                        / "presidio_synth_v2.jsonl", help="labeled corpus for name recall with and without the gate")
     args = parser.parse_args()
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,7 +139,9 @@ def main() -> None:
         truth = load_truth(data)
         records = all_records(paths)
         planted = planted_spans(truth, records)
-        n, dh_seconds, dh_found = run_dhscan(paths, Path(tmp) / "out")
+        n, dh_seconds, dh_found = run_dhscan(paths, Path(tmp) / "out", ner_gate=not args.no_ner_gate)
+        unique_texts = {t for r in records for t in r.texts.values()}
+        ner_share = sum(map(may_hold_name, unique_texts)) / len(unique_texts) if not args.no_ner_gate else 1.0
         pr_seconds, pr_found = run_presidio(records, DetectionConfig().model)
     figures = {
         "records": n,
@@ -123,7 +151,11 @@ def main() -> None:
         "dhscan_recall": recall(planted, dh_found),
         "presidio_recall": recall(planted, pr_found),
         "cpu_count": os.cpu_count(),
+        "share_of_distinct_texts_sent_to_ner": round(ner_share, 3),
     }
+    if args.corpus.exists():
+        figures["corpus_person_recall_gate_on"] = corpus_name_recall(args.corpus, True)
+        figures["corpus_person_recall_gate_off"] = corpus_name_recall(args.corpus, False)
     if args.json:
         print(json.dumps(figures, indent=2))
         return

@@ -191,3 +191,17 @@ def test_prechecks_skip_what_cannot_be_there():
     kept = possible_entities("What is the capital of France?", ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
                                                                 "PERSON", "LOCATION"])
     assert kept == ["PERSON", "LOCATION"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("What is the capital of France?", True),  # a capitalised word inside the sentence
+    ("Maria asked about the order.", True),  # a name starting the sentence
+    ("follow up with patricia desrosiers next month", True),  # nothing capitalised: casing says nothing
+    ("My email is a@b.com, can you reset my password?", False),
+    ("Call me on 212-555-0147. The card was charged twice.", False),
+    ("12345 67.8 !!", False),
+])
+def test_ner_gate(text, expected):
+    from detectors.ner_gate import may_hold_name
+
+    assert may_hold_name(text) is expected
