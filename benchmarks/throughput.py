@@ -123,19 +123,77 @@ def run_presidio(records, model: str):
     return seconds, found
 
 
+PROSE = [
+    "The quarterly report is due at the end of the month.", "Our team reviewed the draft and left a few comments.",
+    "Shipping usually takes three to five business days.", "The new release fixes several bugs in the editor.",
+    "Remember to back up your files before upgrading.", "The meeting was moved to the afternoon.",
+    "Prices include tax but not delivery.", "This guide explains how to configure the integration.",
+    "Most customers choose the annual plan.", "The warehouse closes early on public holidays.",
+    "Battery life depends on screen brightness.", "You can export the table as a spreadsheet.",
+]
+NAME_TEMPLATES = ["{v} asked about the refund for the broken chair.", "I spoke to {v} yesterday about the invoice.",
+                  "Please forward the contract to {v} before Friday.", "Yesterday {v} called support twice.",
+                  "The ticket was escalated by {v}."]
+PLACE_TEMPLATES = ["We are opening a new office in {city} next year.", "{company} reported strong results this quarter.",
+                   "The conference will be held in {city} in May.", "Our contract with {company} ends in June."]
+
+
+def issue_mix(out: Path, n: int, seed: int) -> Path:
+    """The throughput issue's mix, one text a record, all distinct: a third identifiers, a quarter a
+    person's name in varied positions, a sixth a city or a company, the rest plain prose."""
+    import json as _json
+    import random
+
+    from faker import Faker
+
+    from fixtures.generate import TEMPLATES, Planter
+
+    out.mkdir(parents=True, exist_ok=True)
+    planter, rng = Planter(seed), random.Random(seed)
+    fake = Faker(["en_US", "en_GB", "de_DE", "es_ES"])
+    fake.seed_instance(seed)
+    rows, truth = [], []
+    for i in range(n):
+        slot = i % 12
+        rid = f"mix-{i:06d}"
+        if slot < 4:
+            kind = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN")[slot]
+            value = planter.value(kind)
+            text = rng.choice(TEMPLATES[kind]).format(v=value)
+            truth.append({"source": "mix", "record_id": rid, "field": "text", "entity_type": kind, "value": value})
+        elif slot < 7:
+            value = fake.name()
+            text = rng.choice(NAME_TEMPLATES).format(v=value)
+            truth.append({"source": "mix", "record_id": rid, "field": "text", "entity_type": "PERSON", "value": value})
+        elif slot < 9:
+            text = rng.choice(PLACE_TEMPLATES).format(city=fake.city(), company=fake.company())
+        else:
+            text = " ".join(rng.sample(PROSE, 2))
+        rows.append({"id": rid, "text": f"{text} (ref {rng.randint(1, 10**6)})" if slot >= 7 else text})
+    path = out / "mix.jsonl"
+    path.write_text("".join(_json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (out / "ground_truth.jsonl").write_text("".join(_json.dumps(t) + "\n" for t in truth), encoding="utf-8")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1000, help="records per dataset (four datasets)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-ner-gate", action="store_true", help="send every text to the NER model")
+    parser.add_argument("--mix", choices=["fixtures", "issue"], default="fixtures",
+                        help="the eval fixtures (four datasets), or the throughput issue's mix (4 x --records texts)")
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpora"
                         / "presidio_synth_v2.jsonl", help="labeled corpus for name recall with and without the gate")
     args = parser.parse_args()
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        paths = list(generate(data, records=args.records, seed=args.seed).values())
+        if args.mix == "issue":
+            paths = [issue_mix(data, args.records * 4, args.seed)]
+        else:
+            paths = list(generate(data, records=args.records, seed=args.seed).values())
         truth = load_truth(data)
         records = all_records(paths)
         planted = planted_spans(truth, records)
