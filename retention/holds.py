@@ -155,9 +155,7 @@ class HoldsFile(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self):
-        seen = set()
-        for hold in self.holds:
-            if hold.id in seen:
-                raise ValueError(f"hold id {hold.id!r} is used twice")
-            seen.add(hold.id)
+        from retention.policy import ensure_unique_ids
+
+        ensure_unique_ids(self.holds, "hold")
         return self

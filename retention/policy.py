@@ -96,10 +96,15 @@ class Policy(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self):
-        seen = set()
-        for rule in self.rules:
-            if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice")
-            seen.add(rule.id)
+        ensure_unique_ids(self.rules, "rule")
         return self
+
+
+def ensure_unique_ids(items, what: str) -> None:
+    """Ids appear in worklists and logs: two items with one id could not be told apart."""
+    seen = set()
+    for item in items:
+        if item.id in seen:
+            raise ValueError(f"{what} id {item.id!r} is used twice")
+        seen.add(item.id)
 

@@ -89,6 +89,16 @@ def _detection_overrides(entities, min_score, allow_list, deny_list, model, fing
     }
 
 
+def _finish(run, as_json: bool, print_tables) -> None:
+    """Errors and warnings per source on stderr, the summary on stdout, then the exit code."""
+    _report_sources(run.results)
+    if as_json:
+        click.echo(json.dumps(run.summary, indent=2))
+    else:
+        print_tables(run, _stdout_console())
+    sys.exit(run.exit_code)
+
+
 def _report_sources(results) -> None:
     for result in results:
         if result.status == "failed":
@@ -129,12 +139,7 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
     except DhscanError as exc:
         _fail(exc)
         return
-    _report_sources(run.results)
-    if as_json:
-        click.echo(json.dumps(run.summary, indent=2))
-    else:
-        print_summary(run, _stdout_console())
-    sys.exit(run.exit_code)
+    _finish(run, as_json, print_summary)
 
 
 @main.command()
@@ -175,12 +180,7 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
     except DhscanError as exc:
         _fail(exc)
         return
-    _report_sources(run.results)
-    if as_json:
-        click.echo(json.dumps(run.summary, indent=2))
-    else:
-        print_sweep_summary(run, _stdout_console())
-    sys.exit(run.exit_code)
+    _finish(run, as_json, print_sweep_summary)
 
 
 @main.command()
@@ -278,12 +278,7 @@ def erase(sources, subjects, request_path, request_id, holds_path, out_dir, enti
     except DhscanError as exc:
         _fail(exc)
         return
-    _report_sources(run.results)
-    if as_json:
-        click.echo(json.dumps(run.summary, indent=2))
-    else:
-        print_sweep_summary(run, _stdout_console())
-    sys.exit(run.exit_code)
+    _finish(run, as_json, print_sweep_summary)
 
 
 @main.group()

@@ -111,14 +111,18 @@ class FileConnector(Connector):
         report.stats["files"] = len(files)
         report.stats["bytes"] = sum(f.size for f in files)
         for file in files:
-            if file.size == 0:
-                report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
-                continue
-            try:
-                with fs.open_input_stream(file.path) as stream:
-                    yield from self.file_candidates(stream, file, report)
-            except OSError as exc:
-                raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
+            yield from self.stream_candidates(fs, file, report)
+
+    def stream_candidates(self, fs, file, report: ReadReport) -> Iterator[Candidate]:
+        """The candidates of one file, read as a stream; an empty file is reported and skipped."""
+        if file.size == 0:
+            report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
+            return
+        try:
+            with fs.open_input_stream(file.path) as stream:
+                yield from self.file_candidates(stream, file, report)
+        except OSError as exc:
+            raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
 
     def file_candidates(self, stream, file, report: ReadReport) -> Iterator[Candidate]:
         raise NotImplementedError

@@ -43,19 +43,9 @@ class LangsmithConnector(JsonlConnector):
         json_files = [f for f in files if not f.relpath.endswith(".parquet")]
         for file in files:
             if file in json_files:
-                yield from self._json_candidates(fs, file, report)
+                yield from self.stream_candidates(fs, file, report)
             else:
                 yield from self._parquet_candidates(fs, file)
-
-    def _json_candidates(self, fs, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
-        if file.size == 0:
-            report.skip(file.relpath, "empty_file", "empty file (0 bytes)")
-            return
-        try:
-            with fs.open_input_stream(file.path) as stream:
-                yield from self.file_candidates(stream, file, report)
-        except OSError as exc:
-            raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
 
     def _parquet_candidates(self, fs, file: SourceFile) -> Iterator[Candidate]:
         try:
