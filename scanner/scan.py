@@ -115,7 +115,7 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     """
     from detectors.engine import batched
 
-    result = SourceResult(name=connector.source, uri=connector.uri.redacted(), kind=connector.kind,
+    result = SourceResult(name=connector.source, uri=connector.uri.redacted(absolute=True), kind=connector.kind,
                           connector=connector.name)
     report = ReadReport()
     started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -33,12 +34,16 @@ class SourceURI:
             return self.options["name"]
         return default_name(self.path)
 
-    def redacted(self) -> str:
-        """The URI as it can be written to evidence and logs: secrets replaced."""
+    def redacted(self, absolute: bool = False) -> str:
+        """The URI as it can be written to evidence and logs: secrets replaced; with `absolute`, a
+        local path made absolute (so apply finds the source from any working directory)."""
         opts = {k: ("***" if k in SECRET_OPTIONS else v) for k, v in self.options.items()}
         prefix = f"{self.scheme}:" if self.scheme else ""
         query = f"?{urlencode(opts, safe='/:,*')}" if opts else ""
-        return f"{prefix}{self.path}{query}"
+        path = self.path
+        if absolute and "://" not in path and not path.startswith("//"):
+            path = os.path.abspath(os.path.expanduser(path))
+        return f"{prefix}{path}{query}"
 
 
 def default_name(path: str) -> str:

@@ -214,3 +214,17 @@ def test_apply_through_a_chroma_server(originals, tmp_path):
         assert rows and after == [i for i in before if i not in listed]
     finally:
         stop(process)
+
+
+def test_apply_finds_sources_swept_with_relative_paths(originals, tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    shutil.copytree(originals / "evals", root)
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    monkeypatch.chdir(root)
+    assert run_cli("sweep", "support_eval.jsonl", "--policy", tmp_path / "policy.yaml",
+                   "--out", tmp_path / "sweep").exit_code == EXIT_OK
+    monkeypatch.chdir(tmp_path)  # apply runs somewhere else
+    result = run_cli("apply", tmp_path / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes", "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    listed = len(read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl"))
+    assert listed and json.loads(result.output)["outcomes"] == {"deleted": listed}
