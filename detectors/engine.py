@@ -86,7 +86,6 @@ class DetectionEngine:
                 nlp.disable_pipe(pipe)
         self.spacy_meta = dict(nlp.meta)
         self.nlp = nlp
-        self.texts_seen = self.texts_to_ner = 0  # the share of texts the NER model saw
         registry = RecognizerRegistry(supported_languages=[config.language])
         registry.load_predefined_recognizers(languages=[config.language], nlp_engine=self.nlp_engine)
         _case_sensitive_iban(registry)
@@ -174,8 +173,6 @@ class DetectionEngine:
         for text in unique:
             if text not in artifacts:
                 artifacts[text] = self._tokens_only(text)
-        self.texts_to_ner += len(needs_ner)
-        self.texts_seen += len(unique)
         cache: dict[tuple[str, str], list] = {}
         findings: list[list[Finding]] = [[] for _ in records]
         seen: set[tuple] = set()

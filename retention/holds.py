@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from detectors.normalize import digest
+from retention.policy import ensure_unique_ids, values_as_lists
 from scanner.records import Finding, Record
 
 # Subject keys that name an identifier found in text, and the entity type it is found as.
@@ -75,12 +76,7 @@ class Scope(BaseModel):
     time_range: TimeRange | None = None
     subjects: list[dict[str, str]] | None = None
 
-    @field_validator("attributes", mode="before")
-    @classmethod
-    def _values_as_lists(cls, value):
-        if isinstance(value, dict):
-            return {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()}
-        return value
+    _values_as_lists = field_validator("attributes", mode="before")(lambda value: values_as_lists(value))
 
     @field_validator("subjects")
     @classmethod
@@ -103,6 +99,7 @@ class Hold(BaseModel):
     status: Literal["active", "released"] = "active"
     scope: Scope = Field(default_factory=Scope)
     _subject_digests: list[tuple[int, str, str]] = PrivateAttr(default_factory=list)  # (index, kind, digest)
+    _attribute_digests: dict[str, set[str]] = PrivateAttr(default_factory=dict)  # scope attribute -> digests
 
     def seal(self, key: bytes) -> None:
         """Digest the subjects and drop their raw values from the model."""
@@ -114,6 +111,9 @@ class Hold(BaseModel):
             else:
                 sealed.append((i, kind, attribute_digest(key, str(value))))
         self._subject_digests = sealed
+        # digested once here, not again for every record the scope is tried on
+        self._attribute_digests = {name: {attribute_digest(key, v) for v in allowed}
+                                   for name, allowed in (self.scope.attributes or {}).items()}
         self.scope = self.scope.model_copy(update={"subjects": [{kind: "***"} for _, kind, _ in sealed] or None})
 
     def matched_on(self, facts: "RecordFacts", key: bytes) -> list[str] | None:
@@ -131,7 +131,8 @@ class Hold(BaseModel):
             reasons.append("kind")
         if scope.attributes is not None:
             for name, allowed in scope.attributes.items():
-                if facts.attribute_digests.get(name) not in {attribute_digest(key, v) for v in allowed}:
+                wanted = self._attribute_digests.get(name) or {attribute_digest(key, v) for v in allowed}
+                if facts.attribute_digests.get(name) not in wanted:
                     return None
                 reasons.append(f"attribute:{name}")
         if scope.time_range is not None:
@@ -155,7 +156,5 @@ class HoldsFile(BaseModel):
 
     @model_validator(mode="after")
     def _unique_ids(self):
-        from retention.policy import ensure_unique_ids
-
         ensure_unique_ids(self.holds, "hold")
         return self

@@ -13,6 +13,13 @@ from retention.durations import parse_duration
 from scanner.records import Finding, Record
 
 
+def values_as_lists(value):
+    """`attributes: {tenant: acme}` or `{tenant: [acme, 7]}`: allowed values as lists of strings."""
+    if isinstance(value, dict):
+        return {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()}
+    return value
+
+
 class Match(BaseModel):
     """Every criterion given must hold; lists are 'any of'."""
 
@@ -25,12 +32,7 @@ class Match(BaseModel):
     attributes: dict[str, list[str]] | None = None
     min_score: float | None = Field(None, ge=0, le=1)
 
-    @field_validator("attributes", mode="before")
-    @classmethod
-    def _values_as_lists(cls, value):
-        if isinstance(value, dict):
-            return {k: [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()}
-        return value
+    _values_as_lists = field_validator("attributes", mode="before")(lambda value: values_as_lists(value))
 
     def matches(self, record: Record, findings: list[Finding]) -> bool:
         if self.sources is not None and not any(fnmatch.fnmatchcase(record.source, g) for g in self.sources):

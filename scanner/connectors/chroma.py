@@ -8,33 +8,18 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from scanner.connectors.base import Connector, ReadReport
-from scanner.connectors.vectors import PAGE, guarded, pages, payload_record, sample_ids
+from scanner.connectors.base import ReadReport
+from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
 from scanner.errors import UsageError
 from scanner.records import Record
 from scanner.sampling import SamplePlan
-from scanner.uri import SourceURI
 
 
-class ChromaConnector(Connector):
+class ChromaConnector(StoreConnector):
     name = "chroma"
     options = frozenset({"collection", "token_env", "token_header", "tenant_name", "database"})
     description = "Chroma: a persistent folder (chroma:PATH) or a server (chroma+http://HOST:PORT, chroma+https://)"
-    default_kind = "vector_index"
-    picks_bare_paths = False
-
-    def __init__(self, uri: SourceURI):
-        super().__init__(uri)
-        self.collection = uri.options.get("collection") or None
-        if self.collection and "name" not in uri.options:
-            self.source = self.collection  # a server address or store folder says less than the collection
-        self.server = uri.scheme in ("chroma+http", "chroma+https")
-        if self.server:
-            self.url = f"{uri.scheme.split('+')[1]}:{uri.path}"
-        token_env = uri.options.get("token_env")
-        if token_env and token_env not in os.environ:
-            raise UsageError(f"source {uri.raw!r}: token_env names {token_env}, which is not set")
-        self._client = None
+    secret_env_option = "token_env"
 
     def client(self):
         if self._client is not None:
@@ -69,30 +54,16 @@ class ChromaConnector(Connector):
                                lambda: chromadb.PersistentClient(path=str(path), settings=settings, **extra))
         return self._client
 
-    def _where(self, what: str) -> str:
-        return f"{what} at {self.url}" if self.server else what
-
-    def collections(self) -> list[str]:
-        listed = guarded(self.source, self._where("list collections"), lambda: self.client().list_collections())
-        names = sorted(c if isinstance(c, str) else c.name for c in listed)
-        if self.collection is None:
-            if not names:
-                raise self.fail("the store has no collections")
-            return names
-        if self.collection not in names:
-            raise self.fail(f"no collection {self.collection!r} (collections: {', '.join(names) or 'none'})")
-        return [self.collection]
+    def list_collections(self) -> list[str]:
+        return [c if isinstance(c, str) else c.name for c in self.client().list_collections()]
 
     def _collection(self, name: str):
         # No embedding function: dhscan never embeds, and the default one would fetch a model.
         return guarded(self.source, self._where(f"open collection {name!r}"),
                        lambda: self.client().get_collection(name, embedding_function=None))
 
-    def _record_id(self, collection: str, item_id: str) -> str:
-        return item_id if self.collection else f"{collection}/{item_id}"
-
     def _records(self, collection: str, result: dict) -> Iterator[Record]:
-        store = self.url if self.server else str(Path(self.uri.path).expanduser().resolve())
+        store = self.store()
         for item_id, document, metadata in zip(result["ids"], result["documents"] or [None] * len(result["ids"]),
                                               result["metadatas"] or [None] * len(result["ids"])):
             documents = [("document", document)] if isinstance(document, str) and document else []

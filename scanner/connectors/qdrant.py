@@ -10,33 +10,18 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from scanner.connectors.base import Connector, ReadReport
-from scanner.connectors.vectors import PAGE, guarded, pages, payload_record, sample_ids
+from scanner.connectors.base import ReadReport
+from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
 from scanner.errors import SourceError, UsageError
 from scanner.records import Record
 from scanner.sampling import SamplePlan
-from scanner.uri import SourceURI
 
 
-class QdrantConnector(Connector):
+class QdrantConnector(StoreConnector):
     name = "qdrant"
     options = frozenset({"collection", "api_key_env", "timeout"})
     description = "Qdrant: a local folder (qdrant:PATH) or a server (qdrant+http://HOST:PORT, qdrant+https://)"
-    default_kind = "vector_index"
-    picks_bare_paths = False
-
-    def __init__(self, uri: SourceURI):
-        super().__init__(uri)
-        self.collection = uri.options.get("collection") or None
-        if self.collection and "name" not in uri.options:
-            self.source = self.collection  # a server address or store folder says less than the collection
-        self.server = uri.scheme in ("qdrant+http", "qdrant+https")
-        if self.server:
-            self.url = f"{uri.scheme.split('+')[1]}:{uri.path}"
-        key_env = uri.options.get("api_key_env")
-        if key_env and key_env not in os.environ:
-            raise UsageError(f"source {uri.raw!r}: api_key_env names {key_env}, which is not set")
-        self._client = None
+    secret_env_option = "api_key_env"
 
     def client(self):
         """The qdrant-client QdrantClient; local mode takes a lock on the folder."""
@@ -71,26 +56,11 @@ class QdrantConnector(Connector):
             self._client.close()
             self._client = None
 
-    def collections(self) -> list[str]:
-        names = sorted(c.name for c in guarded(self.source, self._where("list collections"),
-                                               lambda: self.client().get_collections().collections))
-        if self.collection is None:
-            if not names:
-                raise self.fail("the store has no collections")
-            return names
-        if self.collection not in names:
-            raise self.fail(f"no collection {self.collection!r} (collections: {', '.join(names) or 'none'})")
-        return [self.collection]
-
-    def _where(self, what: str) -> str:
-        return f"{what} at {self.url}" if self.server else what
-
-    def _record_id(self, collection: str, point_id: Any) -> str:
-        return str(point_id) if self.collection else f"{collection}/{point_id}"
+    def list_collections(self) -> list[str]:
+        return [c.name for c in self.client().get_collections().collections]
 
     def _record(self, collection: str, point) -> Record:
-        locator = {"collection": collection, "point_id": point.id,
-                   "store": self.url if self.server else str(Path(self.uri.path).expanduser().resolve())}
+        locator = {"collection": collection, "point_id": point.id, "store": self.store()}
         return payload_record(self, self._record_id(collection, point.id), locator, point.payload or {}, "payload.")
 
     def _point_ids(self, collection: str) -> list[Any]:

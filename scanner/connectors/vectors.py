@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from scanner.connectors.base import Connector
-from scanner.errors import DhscanError, SourceError, one_line
+from scanner.errors import DhscanError, SourceError, UsageError, one_line
 from scanner.fields import TIME_FIELDS, detect_field, get_path, parse_timestamp, string_leaves
 from scanner.records import Record
 from scanner.sampling import SamplePlan
+from scanner.uri import SourceURI
 
 T = TypeVar("T")
 PAGE = 256  # points fetched per request
@@ -64,3 +67,49 @@ def guarded(source: str, what: str, call: Callable[[], T]) -> T:
         raise
     except Exception as exc:  # noqa: BLE001 - clients raise transport, HTTP and gRPC errors of many types
         raise SourceError(source, f"{what}: {type(exc).__name__}: {one_line(exc)[:300]}") from None
+
+
+class StoreConnector(Connector):
+    """What the vector-store connectors share: a local folder (`NAME:PATH`) or a server
+    (`NAME+http://HOST:PORT`), one collection or all of them, and the record ids that follow."""
+
+    default_kind = "vector_index"
+    picks_bare_paths = False
+    secret_env_option: str = ""  # the URI option that names an environment variable holding a secret
+
+    def __init__(self, uri: SourceURI):
+        super().__init__(uri)
+        self.collection = uri.options.get("collection") or None
+        if self.collection and "name" not in uri.options:
+            self.source = self.collection  # a server address or store folder says less than the collection
+        self.server = uri.scheme in (f"{self.name}+http", f"{self.name}+https")
+        if self.server:
+            self.url = f"{uri.scheme.split('+')[1]}:{uri.path}"
+        secret_env = uri.options.get(self.secret_env_option)
+        if secret_env and secret_env not in os.environ:
+            raise UsageError(f"source {uri.raw!r}: {self.secret_env_option} names {secret_env}, which is not set")
+        self._client = None
+
+    def store(self) -> str:
+        """Where the records live, for their locators."""
+        return self.url if self.server else str(Path(self.uri.path).expanduser().resolve())
+
+    def _where(self, what: str) -> str:
+        return f"{what} at {self.url}" if self.server else what
+
+    def _record_id(self, collection: str, item_id: Any) -> str:
+        return str(item_id) if self.collection else f"{collection}/{item_id}"
+
+    def list_collections(self) -> list[str]:
+        raise NotImplementedError
+
+    def collections(self) -> list[str]:
+        """The collection named in the URI, or every collection; a missing one lists those there are."""
+        names = sorted(guarded(self.source, self._where("list collections"), self.list_collections))
+        if self.collection is None:
+            if not names:
+                raise self.fail("the store has no collections")
+            return names
+        if self.collection not in names:
+            raise self.fail(f"no collection {self.collection!r} (collections: {', '.join(names) or 'none'})")
+        return [self.collection]
