@@ -1,13 +1,19 @@
 """Throughput of `dhscan scan --full` against plain Presidio on the same records, in one run.
 
-    python -m benchmarks.throughput [--records 1000] [--seed 11]
+    python -m benchmarks.throughput --mix issue [--records 1000] [--seed 11]
+    python -m benchmarks.throughput [--records 1000]        # the eval fixtures instead
 
-Generates the fixture datasets (chat JSONL, CSV, nested Parquet, HF folder), then times
-1. dhscan: the scan pipeline over all four sources (model loaded before the clock starts),
+Generates the records (--mix issue: the throughput issue's mix, 4 x --records distinct texts;
+default: the fixture datasets, chat JSONL, CSV, nested Parquet, HF folder), then times
+1. dhscan: the scan pipeline over them (model loaded and workers started before the clock starts),
 2. Presidio: BatchAnalyzerEngine.analyze_iterator(batch_size=64) with Presidio's default
    spaCy configuration on the same model, over the same texts (every string field of every record).
-Prints records/s of each, the ratio, and recall of each against the ground truth (a planted
-value counts as found when a result of its entity type overlaps it in its field).
+Prints records/s of each, the ratio, recall of each against the ground truth for identifiers and
+for names (a planted value counts as found when a result of its entity type overlaps it in its
+field), the share of texts the NER gate sends to the model, with --mix issue the NER path's
+efficiency (dhscan on the records that need NER against spaCy's NER alone on as many processes),
+peak RSS, and PERSON/LOCATION recall on the third-party corpus with the gate on and off.
+Peak RSS from 10k to 1M records is measured by benchmarks/scale.py.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 from collections import defaultdict
@@ -62,8 +69,8 @@ def recall(planted: dict, found: dict) -> dict:
     return {g: round(hits[g] / totals[g], 4) for g in sorted(totals)}
 
 
-def run_dhscan(paths, out: Path, ner_gate: bool = True):
-    config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED), ner_gate=ner_gate))
+def run_dhscan(paths, out: Path, ner_gate: bool = True, ner_only: bool = True):
+    config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED), ner_gate=ner_gate, ner_only=ner_only))
     engine = build_engine(config)  # model loads are outside the timing, as for Presidio
     pool = build_pool(config, engine)
     pool.start()
@@ -80,26 +87,71 @@ def run_dhscan(paths, out: Path, ner_gate: bool = True):
     return sum(r.records_sampled for r in run.results), seconds, found
 
 
-def corpus_name_recall(corpus: Path, ner_gate: bool) -> float:
-    """PERSON recall (span overlap) on a third-party labeled corpus: names from another generator."""
-    import json as _json
+CORPUS_NER_LABELS = {"PERSON": "PERSON", "GPE": "LOCATION"}  # corpus label -> dhscan entity type
 
+
+def corpus_name_recall(corpus: Path, ner_gate: bool, ner_only: bool = True) -> dict:
+    """PERSON and LOCATION (the corpus' GPE) recall, by span overlap, on a third-party labeled corpus:
+    names from another generator than the fixtures'."""
     from detectors.engine import DetectionEngine
     from detectors.keys import DigestKey
     from scanner.records import Record
 
-    engine = DetectionEngine(DetectionConfig(entities=["PERSON"], ner_gate=ner_gate), DigestKey(b"k" * 32, "bench"))
-    rows = [_json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+    config = DetectionConfig(entities=sorted(set(CORPUS_NER_LABELS.values())), ner_gate=ner_gate, ner_only=ner_only)
+    engine = DetectionEngine(config, DigestKey(b"k" * 32, "bench"))
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
     records = [Record("corpus", "eval_dataset", r["id"], {}, {"text": r["text"]}) for r in rows]
-    hits = total = 0
+    hits, totals = defaultdict(int), defaultdict(int)
     for at in range(0, len(records), 256):
-        batch = records[at:at + 256]
-        for row, found in zip(rows[at:at + 256], engine.detect(batch)):
+        for row, found in zip(rows[at:at + 256], engine.detect(records[at:at + 256])):
             for span in row["spans"]:
-                if span["label"] == "PERSON":
-                    total += 1
-                    hits += any(f.start < span["end"] and span["start"] < f.end for f in found)
-    return round(hits / total, 4) if total else None
+                entity = CORPUS_NER_LABELS.get(span["label"])
+                if entity:
+                    totals[entity] += 1
+                    hits[entity] += any(f.entity_type == entity and f.start < span["end"] and span["start"] < f.end
+                                        for f in found)
+    return {e: round(hits[e] / totals[e], 4) for e in sorted(totals)}
+
+
+_NLP = None
+
+
+def _load_ner(model: str) -> None:
+    global _NLP
+    import spacy
+
+    _NLP = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+
+
+def _ner(texts: list[str]) -> int:
+    return sum(1 for _ in _NLP.pipe(texts, batch_size=64))
+
+
+def ner_ceiling(texts: list[str], model: str, workers: int) -> float:
+    """Texts/s of spaCy's NER component alone over `texts` in `workers` processes (model load excluded):
+    the ceiling of the NER path."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_load_ner, initargs=(model,)) as pool:
+        pool.map(_ner, [texts[:64]] * workers)  # every worker has loaded its model
+        started = time.perf_counter()
+        done = sum(pool.map(_ner, [texts[i:i + 256] for i in range(0, len(texts), 256)]))
+        return done / (time.perf_counter() - started)
+
+
+def ner_path_efficiency(path: Path, tmp: Path, args) -> dict:
+    """dhscan's records/s on the records whose text the gate sends to the model, against the NER-only
+    ceiling on the same texts with as many processes as dhscan's workers."""
+    from detectors.pool import worker_count
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if may_hold_name(r["text"])]
+    subset = tmp / "ner_records.jsonl"
+    subset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    n, seconds, _ = run_dhscan([subset], tmp / "out_ner", ner_only=not args.full_pipeline)
+    ceiling = ner_ceiling([r["text"] for r in rows], DetectionConfig().model, worker_count(DetectionConfig()))
+    return {"records": n, "dhscan_records_per_s": round(n / seconds, 1),
+            "ner_only_spacy_texts_per_s": round(ceiling, 1), "efficiency": round(n / seconds / ceiling, 3)}
 
 
 def run_presidio(records, model: str):
@@ -141,7 +193,6 @@ PLACE_TEMPLATES = ["We are opening a new office in {city} next year.", "{company
 def issue_mix(out: Path, n: int, seed: int) -> Path:
     """The throughput issue's mix, one text a record, all distinct: a third identifiers, a quarter a
     person's name in varied positions, a sixth a city or a company, the rest plain prose."""
-    import json as _json
     import random
 
     from faker import Faker
@@ -171,8 +222,8 @@ def issue_mix(out: Path, n: int, seed: int) -> Path:
             text = " ".join(rng.sample(PROSE, 2))
         rows.append({"id": rid, "text": f"{text} (ref {rng.randint(1, 10**6)})" if slot >= 7 else text})
     path = out / "mix.jsonl"
-    path.write_text("".join(_json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    (out / "ground_truth.jsonl").write_text("".join(_json.dumps(t) + "\n" for t in truth), encoding="utf-8")
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (out / "ground_truth.jsonl").write_text("".join(json.dumps(t) + "\n" for t in truth), encoding="utf-8")
     return path
 
 
@@ -182,6 +233,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-ner-gate", action="store_true", help="send every text to the NER model")
+    parser.add_argument("--full-pipeline", action="store_true",
+                        help="run spaCy's whole pipeline (tagger, lemmatizer...) instead of NER alone")
     parser.add_argument("--mix", choices=["fixtures", "issue"], default="fixtures",
                         help="the eval fixtures (four datasets), or the throughput issue's mix (4 x --records texts)")
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -197,10 +250,12 @@ def main() -> None:
         truth = load_truth(data)
         records = all_records(paths)
         planted = planted_spans(truth, records)
-        n, dh_seconds, dh_found = run_dhscan(paths, Path(tmp) / "out", ner_gate=not args.no_ner_gate)
-        unique_texts = {t for r in records for t in r.texts.values()}
+        n, dh_seconds, dh_found = run_dhscan(paths, Path(tmp) / "out", ner_gate=not args.no_ner_gate,
+                                             ner_only=not args.full_pipeline)
+        unique_texts = {t for r in records for f, t in r.texts.items() if f not in r.id_fields}
         ner_share = sum(map(may_hold_name, unique_texts)) / len(unique_texts) if not args.no_ner_gate else 1.0
         pr_seconds, pr_found = run_presidio(records, DetectionConfig().model)
+        ner_path = ner_path_efficiency(paths[0], Path(tmp), args) if args.mix == "issue" else None
     figures = {
         "records": n,
         "dhscan_records_per_s": round(n / dh_seconds, 1),
@@ -210,10 +265,13 @@ def main() -> None:
         "presidio_recall": recall(planted, pr_found),
         "cpu_count": os.cpu_count(),
         "share_of_distinct_texts_sent_to_ner": round(ner_share, 3),
+        "ner_path": ner_path,
+        "peak_rss_mb_benchmark_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb_largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
     if args.corpus.exists():
-        figures["corpus_person_recall_gate_on"] = corpus_name_recall(args.corpus, True)
-        figures["corpus_person_recall_gate_off"] = corpus_name_recall(args.corpus, False)
+        figures["corpus_recall_gate_on"] = corpus_name_recall(args.corpus, True, not args.full_pipeline)
+        figures["corpus_recall_gate_off"] = corpus_name_recall(args.corpus, False, not args.full_pipeline)
     if args.json:
         print(json.dumps(figures, indent=2))
         return

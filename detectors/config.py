@@ -34,6 +34,7 @@ class DetectionConfig(BaseModel):
     near_dup_threshold: float = Field(0.8, gt=0, le=1)
     workers: int = Field(0, ge=0)  # detection processes; 0: one per core
     ner_gate: bool = True  # NER only on texts that may hold a name (detectors/ner_gate.py)
+    ner_only: bool = True  # of spaCy's pipeline run only `ner`; lemmas are lower-cased tokens
 
     @field_validator("entity_min_scores")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import logging
@@ -18,7 +19,7 @@ from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, Detect
 from detectors.keys import DigestKey
 from detectors.masking import mask
 from detectors.normalize import NORMALIZATION_VERSION, digest
-from detectors.ner_gate import may_hold_name
+from detectors.ner_gate import may_hold_name, warm_up_gate
 from detectors.prechecks import possible_entities
 from detectors.offline import ensure_offline
 from scanner.errors import ModelNotInstalledError, UsageError
@@ -26,8 +27,11 @@ from scanner.records import Finding, Record
 
 # Entity types that come from the NER model rather than a pattern.
 NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
-# spaCy components NER and Presidio's lemma-based context do not use.
-UNUSED_PIPES = ("parser",)
+# spaCy components NER does not use (in the en_core_web models `ner` has a tok2vec of its own). Presidio
+# reads lemmas only to match context words, as substrings ("card" in "cards"), so lower-cased tokens
+# serve; benchmarks/throughput.py --full-pipeline measures recall with the whole pipeline.
+NER_ONLY_UNUSED_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+FULL_PIPELINE_UNUSED_PIPES = ("parser",)
 _WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -81,7 +85,8 @@ class DetectionEngine:
         nlp_conf["models"] = [{"lang_code": config.language, "model_name": config.model}]
         self.nlp_engine = NlpEngineProvider(nlp_configuration=nlp_conf).create_engine()
         nlp = self.nlp_engine.get_nlp(config.language)
-        for pipe in UNUSED_PIPES:
+        unused = NER_ONLY_UNUSED_PIPES if config.ner_only else FULL_PIPELINE_UNUSED_PIPES
+        for pipe in unused:
             if pipe in nlp.pipe_names:
                 nlp.disable_pipe(pipe)
         self.spacy_meta = dict(nlp.meta)
@@ -115,6 +120,8 @@ class DetectionEngine:
             self._load_fingerprints(registry)
         self.recognizers = sorted(r.name for r in registry.recognizers)
         self.uses_ner = any(e in NER_ENTITY_TYPES for e in self.entities)
+        if self.uses_ner and config.ner_gate:
+            warm_up_gate()  # load its word lists now, not inside the first timed batch
 
     def _load_fingerprints(self, registry) -> None:
         """Production fingerprints: every finding is looked up; id fields with a regex find PRODUCTION_ID."""
@@ -151,6 +158,7 @@ class DetectionEngine:
             "min_score": self.config.min_score,
             "filters": [f.__name__ for f in FILTERS],
             "ner_gate": "may_hold_name" if self.config.ner_gate else None,
+            "spacy_pipeline": list(self.nlp.pipe_names),
             "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)"],
             "field_rules": ["id field: identifiers only, no NER entity types",
                             "id field holding personal data: record_id written as hmac:<digest>"],
@@ -167,24 +175,25 @@ class DetectionEngine:
                 for offset, chunk in split_text(text, self.config.max_text_length):
                     items.append((index, field, offset, chunk))
         unique = list(dict.fromkeys(chunk for _, _, _, chunk in items))
-        needs_ner = [t for t in unique if self.uses_ner and (not self.config.ner_gate or may_hold_name(t))]
-        artifacts = dict(self.nlp_engine.process_batch(needs_ner, self.config.language,
-                                                       batch_size=self.config.batch_size))
-        for text in unique:
-            if text not in artifacts:
-                artifacts[text] = self._tokens_only(text)
-        cache: dict[tuple[str, str], list] = {}
+        # NER reads codes such as conv-00172 as names: id fields are checked for identifiers only, so a
+        # text found only in id fields skips the model.
+        content = {chunk for index, field, _, chunk in items if field not in records[index].id_fields}
+        needs_ner = [t for t in unique if self.uses_ner and t in content
+                     and (not self.config.ner_gate or may_hold_name(t))]
+        ner_artifacts = {}
+        for text, found in self.nlp_engine.process_batch(needs_ner, self.config.language,
+                                                         batch_size=self.config.batch_size):
+            ner_artifacts[text] = (self._artifacts(found.tokens, found.entities, found.scores)
+                                   if self.config.ner_only else found)
+        cache: dict[tuple[str, str, bool], list] = {}
         findings: list[list[Finding]] = [[] for _ in records]
         seen: set[tuple] = set()
         for index, field, offset, chunk in items:
             record = records[index]
-            context_key = (chunk, field)
+            context_key = (chunk, field, field in record.id_fields)
             if context_key not in cache:
-                cache[context_key] = self._analyze(chunk, field, artifacts[chunk])
-            is_id = field in record.id_fields
+                cache[context_key] = self._analyze(chunk, field, ner_artifacts.get(chunk), context_key[2])
             for result in cache[context_key]:
-                if is_id and result.entity_type in NER_ENTITY_TYPES:
-                    continue  # NER reads codes such as conv-00172 as names; ids are checked for identifiers only
                 start, end = result.start + offset, result.end + offset
                 identity = (index, field, result.entity_type, start, end)
                 if identity in seen:  # found twice where chunks overlap
@@ -205,15 +214,15 @@ class DetectionEngine:
                 ))
         return [self._pseudonymous_id(records[i], found) for i, found in enumerate(findings)]
 
-    def _tokens_only(self, text: str):
-        """Artifacts of a text that cannot hold a name: tokens, with lower-cased words as lemmas for
-        Presidio's context words, and no entities; the tokenizer alone is ~300x faster than the pipeline."""
+    def _artifacts(self, doc, entities: list, scores: list):
+        """Presidio's NlpArtifacts with lower-cased words as lemmas (for its context words).
+
+        Texts that cannot hold a name get tokens only: the tokenizer is ~300x faster than the pipeline."""
         from presidio_analyzer.nlp_engine import NlpArtifacts
 
-        doc = self.nlp.make_doc(text)
-        return NlpArtifacts(entities=[], tokens=doc, tokens_indices=[t.idx for t in doc],
+        return NlpArtifacts(entities=entities, tokens=doc, tokens_indices=[t.idx for t in doc],
                             lemmas=[t.lower_ for t in doc], nlp_engine=self.nlp_engine,
-                            language=self.config.language, scores=[])
+                            language=self.config.language, scores=scores)
 
     def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
         """Replace a record id that is itself personal data (an email as `id`) by its keyed digest.
@@ -226,11 +235,15 @@ class DetectionEngine:
         pseudonym = "hmac:" + hmac.new(self.key.secret, record.record_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
         return [dataclasses.replace(f, record_id=pseudonym) for f in findings]
 
-    def _analyze(self, text: str, field: str, artifacts) -> list:
+    def _analyze(self, text: str, field: str, ner_artifacts, is_id: bool) -> list:
+        """Presidio's results on one text; NER types only where the model ran (never in id fields)."""
         context = field_context(field) + self.config.context_words.get(field, [])
         entities = possible_entities(text, self.entities)
+        if ner_artifacts is None or is_id:
+            entities = [e for e in entities if e not in NER_ENTITY_TYPES]
         if not entities:
             return []
+        artifacts = ner_artifacts or self._artifacts(self.nlp.make_doc(text), [], [])
         results = self.analyzer.analyze(
             text=text, language=self.config.language, entities=entities,
             score_threshold=self.config.min_score, context=context or None,
@@ -257,6 +270,7 @@ def _recognizer_name(result) -> str:
     return meta.get("recognizer_name") or "unknown"
 
 
+@functools.cache  # reading the weights costs ~15 MB of I/O: once per process
 def model_weights_digest(name: str) -> str | None:
     """SHA-256 over the model package's files (names and contents), so evidence pins the weights."""
     import spacy

@@ -1,35 +1,121 @@
-"""Which texts go through the NER model: only those that may hold a name.
+"""Which texts go through the NER model: only those that may hold a name of a person or place.
 
-A name is written with a capital letter. In a text that capitalises anything, a name may be
-there when a capitalised word either stands inside a sentence, or starts a sentence but is not
-one of spaCy's English stop words ("The", "What", "My" start sentences; "Maria" does not). A
-text with letters but no capital at all goes to the model too (casing says nothing there).
-Everything else (ordinary sentences around identifiers, numbers, punctuation) is tokenized only:
-the pattern recognizers still see every text. What this costs in names is measured in benchmarks/throughput.py
-on the fixtures and on the third-party corpus, whose names come from another generator.
+A name is written with a capital letter. A text goes to the model when one of its capitalised
+words (any script) either
+- stands inside a sentence (other than "I" and its contractions), or
+- starts a sentence and is a known name (US Census first names, countries and major cities from
+  phonenumbers' geocoding data), or is not one of the most frequent English words
+  (wordfreq): "Shipping usually takes…" is tokenized only, "Maria asked…", "Estonia was…" and
+  "Okonkwo called…" go to the model.
+Acronyms (all capitals, up to four letters) count only when they are a known name ("JOHN").
+A text with letters all in one case goes to the model too (casing says nothing there).
+Pattern recognizers still see every text. What the gate costs in names is measured in
+benchmarks/throughput.py on the fixtures and on a third-party corpus whose names come from
+another generator than the fixtures' (Faker); none of the lexicons comes from Faker.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-_CAPITALISED = re.compile(r"[A-Z][\w'’\-]*")
+COMMON_WORDS = 10_000  # how many of wordfreq's most frequent English words count as ordinary words
+FIRST_NAME_SHARE = 80.0  # first names that cover this cumulative % of the US population (1990 census)
+_CAPITALISED = re.compile(r"(?<![\w@./])[^\W\d_][\w'’\-]*")
 _SENTENCE_END = ".!?:;\n\r\t•*#>|"
 _OPENERS = " \"'“‘([{-–—"
+_FIRST_PERSON = frozenset({"I", "I'm", "I've", "I'll", "I'd", "I’m", "I’ve", "I’ll", "I’d"})
 
 
 def may_hold_name(text: str) -> bool:
-    if not any(ch.isupper() for ch in text):
-        # Nothing is capitalised, so casing says nothing: text typed all in lower case can still name
-        # people (the third-party corpus has such lines), and the model finds some of them.
+    if not any(ch.isupper() for ch in text) or not any(ch.islower() for ch in text):
+        # All in one case, so casing says nothing: text typed in lower case (or shouted) can still
+        # name people (the third-party corpus has such lines), and the model finds some of them.
         return any(ch.isalpha() for ch in text)
     for match in _CAPITALISED.finditer(text):
-        if match.start() > 0 and (text[match.start() - 1].isalnum() or text[match.start() - 1] in "_@./"):
-            continue  # inside a word, an email, a path or a URL
+        word = match.group(0)
+        if not word[0].isupper() or word in _FIRST_PERSON:
+            continue
+        if word.isupper() and len(word) <= 4:
+            if _bare(word) in known_names():  # "JOHN"; SSN, API, JSON are acronyms
+                return True
+            continue
         before = text[:match.start()].rstrip(_OPENERS)
-        starts_sentence = not before or before[-1] in _SENTENCE_END
-        if not starts_sentence or match.group(0).lower() not in STOP_WORDS:
+        if before and before[-1] not in _SENTENCE_END:
+            return True  # capitalised inside a sentence
+        if _may_name_at_sentence_start(_bare(word)):
             return True
     return False
+
+
+def warm_up_gate() -> None:
+    known_names()
+    common_words()
+
+
+def _bare(word: str) -> str:
+    word = word.lower()
+    for suffix in ("'s", "’s"):
+        word = word.removesuffix(suffix)
+    return word.strip("'’-")
+
+
+def _may_name_at_sentence_start(word: str) -> bool:
+    if word in STOP_WORDS:
+        return False
+    return word in known_names() or word not in common_words()
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    import wordfreq
+
+    return frozenset(wordfreq.top_n_list("en", COMMON_WORDS))
+
+
+@functools.cache
+def known_names() -> frozenset[str]:
+    """Lower-cased first names, countries and major cities (none from Faker)."""
+    return frozenset((_census_first_names() | _place_words()) - STOP_WORDS)
+
+
+def _census_first_names() -> set[str]:
+    """First names of 80% of the US population (1990 census files shipped by the `names` package).
+
+    The rarer tail is mostly ordinary words ("Season", "Loan"). Surnames are left out: alone at the
+    start of a sentence they are rare, and their list holds most of English ("Way", "Work", "Day")."""
+    import names
+
+    found = set()
+    for kind in ("first:male", "first:female"):
+        with open(names.FILES[kind], encoding="ascii") as handle:
+            for line in handle:
+                name, _, cumulative, _ = line.split()
+                if float(cumulative) <= FIRST_NAME_SHARE:
+                    found.add(name.lower())
+    return found
+
+
+def _place_words() -> set[str]:
+    """One-word names of countries and of the places whose phone area codes are short (major cities,
+    US states), in English, from phonenumbers' geocoding data. Small towns are left out: many are
+    named like ordinary words ("Best", "Man"). A name of several words ("New York") has a capitalised
+    word inside the sentence, which sends the text to the model anyway."""
+    import phonenumbers
+    from phonenumbers import geocoder
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    places = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(region)
+        if example is not None:
+            places.add(geocoder.country_name_for_number(example, "en"))
+    for prefix, descriptions in GEOCODE_DATA.items():
+        if not (isinstance(descriptions, dict) and descriptions.get("en")):
+            continue
+        country = next(prefix[:n] for n in (1, 2, 3) if phonenumbers.region_code_for_country_code(int(prefix[:n])) != "ZZ")
+        if len(prefix) - len(country) <= (3 if country == "1" else 2):
+            places.add(re.split(r",| - ", descriptions["en"])[0])
+    return {place.strip().lower() for place in places if place and " " not in place.strip()}

@@ -4,7 +4,10 @@ skipping never loses a finding; the NER entities are always looked for."""
 
 from __future__ import annotations
 
+import re
 from typing import Callable
+
+_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}")  # country code and check digits open the IBAN pattern (case-sensitive here)
 
 # entity type -> condition on (text, number of digits in it)
 NEEDS: dict[str, Callable[[str, int], bool]] = {
@@ -15,7 +18,7 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
     "US_ITIN": lambda text, digits: digits >= 9,
     "UK_NHS": lambda text, digits: digits >= 10,
     "US_BANK_NUMBER": lambda text, digits: digits >= 8,
-    "IBAN_CODE": lambda text, digits: digits >= 2,
+    "IBAN_CODE": lambda text, digits: digits >= 2 and _IBAN_START.search(text) is not None,
     "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
     "URL": lambda text, digits: "." in text,
 }

@@ -97,6 +97,8 @@ def test_evidence_describes_the_run(full_scan):
     assert len(model["weights_sha256"]) == 64
     assert evidence["detection"]["filters"] == ["phone_overlapping_validated_identifier", "phone_with_too_few_digits",
                                                 "ner_name_with_digits"]
+    assert evidence["detection"]["ner_gate"] == "may_hold_name"
+    assert evidence["detection"]["spacy_pipeline"] == ["ner"]
     assert len(evidence["config_digest"]) == 64
     assert evidence["detection"]["key_id"] and TEST_KEY not in json.dumps(evidence)
     assert [s["name"] for s in evidence["sources"]] == list(SOURCES)

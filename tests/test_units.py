@@ -200,8 +200,46 @@ def test_prechecks_skip_what_cannot_be_there():
     ("My email is a@b.com, can you reset my password?", False),
     ("Call me on 212-555-0147. The card was charged twice.", False),
     ("12345 67.8 !!", False),
+    ("Shipping usually takes three days.", False),  # an ordinary word starting the sentence
+    ("Mark called about the invoice.", True),  # a first name that is also an ordinary word
+    ("Estonia was fun to visit.", True),  # a country
+    ("Okonkwo called about the invoice.", True),  # not an ordinary English word
+    ("Önder asked about the order.", True),  # capitals outside ASCII
+    ("My SSN is 123-45-6789, see the API docs.", False),  # acronyms
+    ("Ticket for JOHN, see the API docs.", True),  # an acronym-sized name
+    ("CUSTOMER ZHANG WEI CALLED", True),  # all in capitals: casing says nothing
+    ("I'm sure I'll be there.", False),  # "I" is capitalised everywhere
 ])
 def test_ner_gate(text, expected):
     from detectors.ner_gate import may_hold_name
 
     assert may_hold_name(text) is expected
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from detectors.config import DetectionConfig
+    from detectors.engine import DetectionEngine
+    from detectors.keys import DigestKey
+
+    return DetectionEngine(DetectionConfig(), DigestKey(b"k" * 32, "test"))
+
+
+def test_context_words_raise_scores_on_texts_the_model_reads(engine):
+    """With NER alone in the pipeline, lower-cased words stand in for lemmas in Presidio's context."""
+    from scanner.records import Record
+
+    texts = {"with_context": "Maria Garcia gave her ssns: 536-90-4399", "without": "Maria Garcia gave her refs: 536-90-4399"}
+    found = engine.detect([Record("t", "eval_dataset", "1", {}, texts)])[0]
+    ssn = {f.field: f.score for f in found if f.entity_type == "US_SSN"}
+    assert ssn["with_context"] > ssn["without"]
+    assert {f.field for f in found if f.entity_type == "PERSON"} == {"with_context", "without"}
+
+
+def test_id_fields_get_identifiers_but_no_names(engine):
+    from scanner.records import Record
+
+    record = Record("t", "eval_dataset", "Maria Garcia", {}, {"id": "Maria Garcia", "text": "Ask Maria Garcia."},
+                    id_fields=frozenset({"id"}))
+    found = engine.detect([record])[0]
+    assert [(f.field, f.entity_type) for f in found] == [("text", "PERSON")]
