@@ -94,6 +94,8 @@ class DetectionEngine:
         registry = RecognizerRegistry(supported_languages=[config.language])
         registry.load_predefined_recognizers(languages=[config.language], nlp_engine=self.nlp_engine)
         _case_sensitive_iban(registry)
+        for recognizer in plugin_recognizers(config.language):
+            registry.add_recognizer(recognizer)
         if config.deny_list:
             registry.add_recognizer(PatternRecognizer(
                 supported_entity=DENY_LIST_ENTITY, deny_list=config.deny_list,
@@ -251,6 +253,14 @@ class DetectionEngine:
         floors = self.config.entity_min_scores
         kept = [r for r in apply_filters(text, results) if r.score >= floors.get(r.entity_type, 0.0)]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
+
+
+def plugin_recognizers(language: str) -> list:
+    """Recognizers registered under the `dhscan.recognizers` entry-point group (dhscan's own included)."""
+    from importlib.metadata import entry_points
+
+    return [entry.load()(supported_language=language)
+            for entry in sorted(entry_points(group="dhscan.recognizers"), key=lambda e: e.name)]
 
 
 def _case_sensitive_iban(registry) -> None:

@@ -5,6 +5,7 @@ Each filter is a function (text, results) -> results; its name is recorded in ev
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from presidio_analyzer import RecognizerResult
@@ -51,8 +52,35 @@ def ner_name_with_digits(text: str, results: list[RecognizerResult]) -> list[Rec
             if not (r.entity_type in NER_NAME_TYPES and any(ch.isdigit() for ch in text[r.start:r.end]))]
 
 
+_CODE_MARKS = re.compile(r"[_/\\=<>{}\[\]()#$%^*|~`@;]|::|->|\.[a-z]|\b[a-z]+[A-Z]")
+
+
+def ner_name_like_code(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a name the NER model found in code or a log fragment: `user_id`, `os.path`, `a->b`,
+    `getUser`, `Foo::bar`, `<Tag>`, `key=value` (presidio#786, #1173, #1352). Names carry no such marks."""
+    return [r for r in results
+            if not (r.entity_type in NER_NAME_TYPES and _CODE_MARKS.search(text[r.start:r.end]))]
+
+
+def url_inside_email(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a URL that lies inside an email address found in the same text (the domain of
+    `ana@example.com` is no web address of its own)."""
+    emails = [r for r in results if r.entity_type == "EMAIL_ADDRESS"]
+    return [r for r in results
+            if not (r.entity_type == "URL" and any(e.start <= r.start and r.end <= e.end for e in emails))]
+
+
+def person_inside_street_address(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a PERSON that overlaps a street address found in the same text: the model reads street
+    names ("Crown St", "Gordon Terrace") as people's names."""
+    addresses = [r for r in results if r.entity_type == "STREET_ADDRESS"]
+    return [r for r in results
+            if not (r.entity_type == "PERSON" and any(_overlaps(r, a) for a in addresses))]
+
+
 FILTERS: tuple[Filter, ...] = (phone_overlapping_validated_identifier, phone_with_too_few_digits,
-                               ner_name_with_digits)
+                               ner_name_with_digits, ner_name_like_code, url_inside_email,
+                               person_inside_street_address)
 
 
 def apply_filters(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:

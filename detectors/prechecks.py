@@ -21,6 +21,7 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
     "IBAN_CODE": lambda text, digits: digits >= 2 and _IBAN_START.search(text) is not None,
     "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
     "URL": lambda text, digits: "." in text,
+    "STREET_ADDRESS": lambda text, digits: digits >= 1,  # every pattern holds a house, unit or box number
 }
 
 

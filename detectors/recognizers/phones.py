@@ -1,0 +1,39 @@
+"""Phone numbers in local formats ("467 3395", "(37) 788-063", "78 651 450") next to a word that
+says they are one ("Phone:", "call me on", "Mobile:", "… office"). Presidio's PhoneRecognizer
+finds only numbers valid in its few regions; without a country code most of the world's numbers
+cannot be validated, so here the context decides, on either side of the number."""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+
+CONTEXT = re.compile(
+    r"\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|desk|office|home|work|call|calling|called|"
+    r"ring|reach|text|sms|whatsapp|answering|messages?|contact|number)\b", re.IGNORECASE)
+CONTEXT_BEFORE, CONTEXT_AFTER = 40, 12  # characters searched on each side
+PATTERNS = [Pattern("digit groups of a phone number",
+                    r"(?<![\w+\-.])(?:\+\d{1,3}[ \-.]?)?(?:\(\d{1,4}\)[ \-.]?)?\d{2,5}(?:[ \-.]\d{2,5}){1,4}"
+                    r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w.]?\d)", 0.3)]
+
+
+class LocalPhoneRecognizer(PatternRecognizer):
+    def __init__(self, supported_language: str = "en"):
+        super().__init__(supported_entity="PHONE_NUMBER", name="LocalPhoneRecognizer", patterns=PATTERNS,
+                         supported_language=supported_language)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = sum(ch.isdigit() for ch in pattern_text.split("x")[0].split("ext")[0])
+        return None if 7 <= digits <= 15 else False
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        kept = []
+        for result in results:
+            around = text[max(0, result.start - CONTEXT_BEFORE):result.start] + " " + \
+                text[result.end:result.end + CONTEXT_AFTER]
+            if result.score > 0 and CONTEXT.search(around):
+                result.score = 0.6 if result.score < 0.6 else result.score
+                kept.append(result)
+        return [r for r in kept if r.score > EntityRecognizer.MIN_SCORE]
