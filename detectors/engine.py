@@ -14,7 +14,7 @@ from typing import Iterable
 
 import yaml
 
-from detectors.filters import FILTERS, apply_filters
+from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from detectors.keys import DigestKey
 from detectors.masking import mask
@@ -171,6 +171,12 @@ class DetectionEngine:
 
     def detect(self, records: list[Record]) -> list[list[Finding]]:
         """Findings of each record of a batch (aligned with `records`), in field and position order."""
+        # spaCy keeps every new word it meets (ids, numbers) in its vocabulary for good; a memory zone
+        # frees them after each batch, so memory stays flat over millions of records.
+        with self.nlp.memory_zone():
+            return self._detect(records)
+
+    def _detect(self, records: list[Record]) -> list[list[Finding]]:
         items = []  # (record index, field, offset, chunk)
         for index, record in enumerate(records):
             for field, text in record.texts.items():
@@ -241,8 +247,10 @@ class DetectionEngine:
         """Presidio's results on one text; NER types only where the model ran (never in id fields)."""
         context = field_context(field) + self.config.context_words.get(field, [])
         entities = possible_entities(text, self.entities)
-        if ner_artifacts is None or is_id:
+        if is_id:
             entities = [e for e in entities if e not in NER_ENTITY_TYPES]
+        elif ner_artifacts is None:  # the gate found no capitalised name: no name types (dates still)
+            entities = [e for e in entities if e not in NER_NAME_TYPES]
         if not entities:
             return []
         artifacts = ner_artifacts or self._artifacts(self.nlp.make_doc(text), [], [])

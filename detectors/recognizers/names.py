@@ -33,8 +33,19 @@ class NamedPersonRecognizer(PatternRecognizer):
 
         kept = []
         for result in super().analyze(text, entities, nlp_artifacts, regex_flags):
-            first = text[result.start:result.end].split()[0].lower()
-            if result.score < 0.7 and first in common_words() and first not in known_names():
+            words = text[result.start:result.end].split()
+            if result.score < 0.7 and _ordinary(words[0], common_words(), known_names()):
                 continue  # "This is Python", "Hi There"
+            while len(words) > 1 and _ordinary(words[-1], common_words(), known_names()):
+                result.end = result.start + text[result.start:result.end].rindex(words.pop())
+                result.end = result.start + len(text[result.start:result.end].rstrip())
             kept.append(result)
         return kept
+
+
+_ADDRESS_WORDS = frozenset({"apt", "apartment", "suite", "ste", "unit", "flat"})
+
+
+def _ordinary(word: str, common: frozenset, names: frozenset) -> bool:
+    word = word.lower().rstrip(".,")
+    return word in _ADDRESS_WORDS or (word in common and word not in names)

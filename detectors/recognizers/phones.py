@@ -10,8 +10,8 @@ import re
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
 CONTEXT = re.compile(
-    r"\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|desk|office|home|work|call|calling|called|"
-    r"ring|reach|text|sms|whatsapp|answering|messages?|contact|number)\b", re.IGNORECASE)
+    r"\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|desk|office|call|calling|called|"
+    r"reach|sms|whatsapp|answering|messages?|contact)\b", re.IGNORECASE)
 CONTEXT_BEFORE, CONTEXT_AFTER = 40, 12  # characters searched on each side
 PATTERNS = [Pattern("digit groups of a phone number",
                     r"(?<![\w+\-.])(?:\+\d{1,3}[ \-.]?)?(?:\(\d{1,4}\)[ \-.]?)?\d{2,5}(?:[ \-.]\d{2,5}){1,4}"

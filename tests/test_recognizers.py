@@ -1,0 +1,65 @@
+"""Every dhscan recognizer and false-positive filter on its positive and negative cases
+(fixtures/detection_cases.py), through the real engine and model."""
+
+import pytest
+
+from fixtures.detection_cases import FILTERS as FILTER_CASES
+from fixtures.detection_cases import RECOGNIZERS as RECOGNIZER_CASES
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from detectors.config import DetectionConfig
+    from detectors.engine import DetectionEngine
+    from detectors.keys import DigestKey
+
+    return DetectionEngine(DetectionConfig(entities=["all"]), DigestKey(b"k" * 32, "test"))
+
+
+def found_by(engine, text: str, recognizer: str, entity: str) -> list[str]:
+    from scanner.records import Record
+
+    findings = engine.detect([Record("cases", "eval_dataset", "1", {}, {"text": text})])[0]
+    return [text[f.start:f.end] for f in findings if f.recognizer == recognizer and f.entity_type == entity]
+
+
+def test_every_recognizer_and_filter_has_cases(engine):
+    from detectors.engine import plugin_recognizers
+    from detectors.filters import FILTERS
+
+    assert sorted(r.name for r in plugin_recognizers("en")) == sorted(RECOGNIZER_CASES)
+    assert [f.__name__ for f in FILTERS] == list(FILTER_CASES)
+    assert set(RECOGNIZER_CASES) <= set(engine.recognizers)
+
+
+@pytest.mark.parametrize("name,entity,text", [
+    (name, entity, text) for name, (entity, positives, _) in RECOGNIZER_CASES.items() for text in positives])
+def test_recognizer_finds_its_positive_cases(engine, name, entity, text):
+    assert found_by(engine, text, name, entity), text
+
+
+@pytest.mark.parametrize("name,entity,text", [
+    (name, entity, text) for name, (entity, _, negatives) in RECOGNIZER_CASES.items() for text in negatives])
+def test_recognizer_ignores_its_negative_cases(engine, name, entity, text):
+    assert found_by(engine, text, name, entity) == []
+
+
+def raw_and_filtered(engine, name: str, text: str):
+    from detectors.filters import FILTERS
+
+    raw = engine.analyzer.analyze(text=text, language="en", entities=engine.entities,
+                                  score_threshold=engine.config.min_score)
+    fp_filter = next(f for f in FILTERS if f.__name__ == name)
+    return raw, fp_filter(text, list(raw))
+
+
+@pytest.mark.parametrize("name,text", [(n, t) for n, (positives, _) in FILTER_CASES.items() for t in positives])
+def test_filter_drops_its_positive_cases(engine, name, text):
+    raw, kept = raw_and_filtered(engine, name, text)
+    assert len(kept) < len(raw), [(r.entity_type, text[r.start:r.end]) for r in raw]
+
+
+@pytest.mark.parametrize("name,text", [(n, t) for n, (_, negatives) in FILTER_CASES.items() for t in negatives])
+def test_filter_keeps_its_negative_cases(engine, name, text):
+    raw, kept = raw_and_filtered(engine, name, text)
+    assert raw and kept == raw, [(r.entity_type, text[r.start:r.end]) for r in raw]
