@@ -100,9 +100,23 @@ def dhscan_predictions(texts: list[str], config=None, with_recognizer: bool = Fa
     records = [Record("corpus", "eval_dataset", str(i), {}, {"text": t}) for i, t in enumerate(texts)]
     out = []
     for at in range(0, len(records), 256):
-        out.extend([(f.entity_type, f.start, f.end) + ((f.recognizer,) if with_recognizer else ()) for f in found]
+        out.extend([(f.entity_type, f.start, f.end) + ((f.recognizer, f.score) if with_recognizer else ()) for f in found]
                    for found in engine.detect(records[at:at + 256]))
     return out
+
+
+def score_reliability(rows: list[dict], predictions: list[list[tuple]]) -> dict:
+    """For the NER model's PERSON and LOCATION results on the odd-numbered texts (the even ones
+    calibrated detectors/ner_scores.py): each score given, how many results had it, and their precision."""
+    counts: dict = defaultdict(lambda: [0, 0])
+    for row, predicted in list(zip(rows, predictions))[1::2]:
+        gold = [(LABEL_MAP[s["label"]], s["start"], s["end"]) for s in row["spans"] if s["label"] in LABEL_MAP]
+        for entity, start, end, recognizer, value in predicted:
+            if recognizer == "SpacyRecognizer" and entity in ("PERSON", "LOCATION"):
+                right = any(g == entity and s < end and start < e for g, s, e in gold)
+                counts[f"{entity} {value:.2f}"][0] += right
+                counts[f"{entity} {value:.2f}"][1] += 1
+    return {k: {"results": n, "precision": round(right / n, 3)} for k, (right, n) in sorted(counts.items())}
 
 
 def clean_false_positives(texts: int, model: str) -> dict:
@@ -148,9 +162,10 @@ def main() -> None:
     for corpus in args.corpora:
         rows = load_corpus(corpus)
         texts = [r["text"] for r in rows]
-        dhscan = dhscan_predictions(texts)
+        scored = dhscan_predictions(texts, with_recognizer=True)
+        dhscan = [[p[:3] for p in found] for found in scored]
         figures[corpus.name] = {"texts": len(rows), "presidio": score(rows, presidio_predictions(texts, DetectionConfig().model)),
-                                "dhscan": score(rows, dhscan)}
+                                "dhscan": score(rows, dhscan), "ner_score_reliability": score_reliability(rows, scored)}
         if args.errors:
             print_errors(rows, dhscan, args.errors)
     if args.clean:
@@ -161,6 +176,9 @@ def main() -> None:
     for name, result in figures.items():
         if name != "no_personal_data":
             print_table(f"{name} ({result['texts']} texts)", result["presidio"], result["dhscan"])
+            print("\nNER score given -> precision measured (odd-numbered texts)")
+            for key, cell in result["ner_score_reliability"].items():
+                print(f"  {key:16} {cell['results']:>5} results  precision {cell['precision']}")
     if args.clean:
         clean = figures["no_personal_data"]
         print(f"\nfalse positives on {clean['texts']} texts without personal data (code, logs, math, trivia)")

@@ -20,6 +20,7 @@ from detectors.keys import DigestKey
 from detectors.masking import mask
 from detectors.normalize import NORMALIZATION_VERSION, digest
 from detectors.ner_gate import may_hold_name, warm_up_gate
+from detectors.ner_scores import CALIBRATION, SCORES, calibrated_ner_scores
 from detectors.prechecks import possible_entities
 from detectors.offline import ensure_offline
 from scanner.errors import ModelNotInstalledError, UsageError
@@ -161,6 +162,8 @@ class DetectionEngine:
             "filters": [f.__name__ for f in FILTERS],
             "ner_gate": "may_hold_name" if self.config.ner_gate else None,
             "spacy_pipeline": list(self.nlp.pipe_names),
+            "ner_scores": {"calibration": CALIBRATION,
+                           "scores": {f"{entity}/{kind}": score for (entity, kind), score in SCORES.items()}},
             "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)"],
             "field_rules": ["id field: identifiers only, no NER entity types",
                             "id field holding personal data: record_id written as hmac:<digest>"],
@@ -259,7 +262,9 @@ class DetectionEngine:
             score_threshold=self.config.min_score, context=context or None,
             allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
         floors = self.config.entity_min_scores
-        kept = [r for r in apply_filters(text, results) if r.score >= floors.get(r.entity_type, 0.0)]
+        results = calibrated_ner_scores(text, results)
+        kept = [r for r in apply_filters(text, results)
+                if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
 
 

@@ -91,6 +91,11 @@ def surnames() -> frozenset[str]:
         return frozenset(line.split()[0].lower() for line in handle if float(line.split()[2]) <= SURNAME_SHARE)
 
 
+@functools.cache
+def _census_first_names_cached() -> frozenset[str]:
+    return frozenset(_census_first_names())
+
+
 def _census_first_names() -> set[str]:
     """First names of 80% of the US population (1990 census files shipped by the `names` package).
 

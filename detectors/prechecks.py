@@ -9,18 +9,20 @@ from typing import Callable
 
 from detectors.filters import BIRTH_CONTEXT
 
+_PHONE_DIGITS = re.compile(r"\d(?:[ \t\u00a0().\-/+\[\]~–—]{0,4}\d){6}")  # seven digits with at most separators between
 _IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")  # country code and check digits open every IBAN pattern
 
 # entity type -> condition on (text, number of digits in it)
 NEEDS: dict[str, Callable[[str, int], bool]] = {
     "EMAIL_ADDRESS": lambda text, digits: "@" in text,
-    "PHONE_NUMBER": lambda text, digits: digits >= 7,  # fewer are dropped by phone_with_too_few_digits
+    # fewer digits are dropped by phone_with_too_few_digits; letters never stand inside a phone number
+    "PHONE_NUMBER": lambda text, digits: digits >= 7 and _PHONE_DIGITS.search(text) is not None,
     "CREDIT_CARD": lambda text, digits: digits >= 12,
     "US_SSN": lambda text, digits: digits >= 9,
     "US_ITIN": lambda text, digits: digits >= 9,
     "UK_NHS": lambda text, digits: digits >= 10,
     "US_BANK_NUMBER": lambda text, digits: digits >= 8,
-    "IBAN_CODE": lambda text, digits: digits >= 2 and _IBAN_START.search(text) is not None,
+    "IBAN_CODE": lambda text, digits: digits >= 8 and _IBAN_START.search(text) is not None,  # every BBAN holds digits
     "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
     "URL": lambda text, digits: "." in text,
     "STREET_ADDRESS": lambda text, digits: digits >= 1,

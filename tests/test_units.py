@@ -177,6 +177,8 @@ def test_named_filters():
     ("EMAIL_ADDRESS", "mail a@b.io"), ("PHONE_NUMBER", "call (212) 555-0147"), ("PHONE_NUMBER", "+44 20 7946 0958"),
     ("CREDIT_CARD", "card 4111 1111 1111 1111"), ("CREDIT_CARD", "amex 3782 822463 10005"),
     ("US_SSN", "ssn 078-05-1120"), ("UK_NHS", "nhs 943 476 5919"), ("IBAN_CODE", "GB82 WEST 1234 5698 7654 32"),
+    ("PHONE_NUMBER", "+44 20 7946 0958"), ("PHONE_NUMBER", "(212) 555-0147"), ("PHONE_NUMBER", "212.555.0147"),
+    ("IBAN_CODE", "gb42nawi04454264788619"), ("STREET_ADDRESS", "2450 Crown St"),
     ("IP_ADDRESS", "from 10.0.0.1"), ("IP_ADDRESS", "from fe80::1"), ("URL", "see example.com"),
 ])
 def test_prechecks_let_every_real_format_through(entity, text):
@@ -187,6 +189,10 @@ def test_prechecks_let_every_real_format_through(entity, text):
 
 def test_prechecks_skip_what_cannot_be_there():
     from detectors.prechecks import possible_entities
+
+    assert possible_entities("run 3f2a9c1e-4b5d-11ee-be56-0242ac120002", ["PHONE_NUMBER"]) == []  # digits among letters
+    assert possible_entities("ticket ab12", ["IBAN_CODE", "DATE_TIME"]) == []
+    assert possible_entities("born on 7/14/1995", ["DATE_TIME"]) == ["DATE_TIME"]
 
     kept = possible_entities("What is the capital of France?", ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
                                                                 "PERSON", "LOCATION"])
