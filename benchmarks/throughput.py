@@ -139,11 +139,13 @@ def ner_ceiling(texts: list[str], model: str, workers: int) -> float:
         return done / (time.perf_counter() - started)
 
 
-def ner_path_efficiency(path: Path, tmp: Path, args) -> dict:
+def ner_path_efficiency(tmp: Path, args) -> dict:
     """dhscan's records/s on the records whose text the gate sends to the model, against the NER-only
     ceiling on the same texts with as many processes as dhscan's workers."""
     from detectors.pool import worker_count
 
+    # a larger mix than the main run's, so start-up effects weigh little (model loads are excluded anyway)
+    path = issue_mix(tmp / "ner_mix", args.records * 8, args.seed + 1)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if may_hold_name(r["text"])]
     subset = tmp / "ner_records.jsonl"
@@ -255,7 +257,7 @@ def main() -> None:
         unique_texts = {t for r in records for f, t in r.texts.items() if f not in r.id_fields}
         ner_share = sum(map(may_hold_name, unique_texts)) / len(unique_texts) if not args.no_ner_gate else 1.0
         pr_seconds, pr_found = run_presidio(records, DetectionConfig().model)
-        ner_path = ner_path_efficiency(paths[0], Path(tmp), args) if args.mix == "issue" else None
+        ner_path = ner_path_efficiency(Path(tmp), args) if args.mix == "issue" else None
     figures = {
         "records": n,
         "dhscan_records_per_s": round(n / dh_seconds, 1),

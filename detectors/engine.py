@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
+from spacy.language import Language
 
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
@@ -90,6 +91,8 @@ class DetectionEngine:
         for pipe in unused:
             if pipe in nlp.pipe_names:
                 nlp.disable_pipe(pipe)
+        if config.ner_only and "dhscan_lower_lemmas" not in nlp.pipe_names:
+            nlp.add_pipe("dhscan_lower_lemmas", last=True)
         self.spacy_meta = dict(nlp.meta)
         self.nlp = nlp
         registry = RecognizerRegistry(supported_languages=[config.language])
@@ -194,8 +197,7 @@ class DetectionEngine:
         ner_artifacts = {}
         for text, found in self.nlp_engine.process_batch(needs_ner, self.config.language,
                                                          batch_size=self.config.batch_size):
-            ner_artifacts[text] = (self._artifacts(found.tokens, found.entities, found.scores)
-                                   if self.config.ner_only else found)
+            ner_artifacts[text] = found
         cache: dict[tuple[str, str, bool], list] = {}
         findings: list[list[Finding]] = [[] for _ in records]
         seen: set[tuple] = set()
@@ -231,8 +233,9 @@ class DetectionEngine:
         Texts that cannot hold a name get tokens only: the tokenizer is ~300x faster than the pipeline."""
         from presidio_analyzer.nlp_engine import NlpArtifacts
 
+        lower_lemmas(doc)
         return NlpArtifacts(entities=entities, tokens=doc, tokens_indices=[t.idx for t in doc],
-                            lemmas=[t.lower_ for t in doc], nlp_engine=self.nlp_engine,
+                            lemmas=[t.lemma_ for t in doc], nlp_engine=self.nlp_engine,
                             language=self.config.language, scores=scores)
 
     def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
@@ -266,6 +269,17 @@ class DetectionEngine:
         kept = [r for r in apply_filters(text, results)
                 if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
+
+
+@Language.component("dhscan_lower_lemmas")
+def lower_lemmas(doc):
+    """Lower-cased words as lemmas, set in one array operation: what Presidio's context words are
+    matched against when the lemmatizer is off."""
+    from spacy.attrs import LEMMA, LOWER
+
+    if len(doc):
+        doc.from_array([LEMMA], doc.to_array([LOWER]).reshape(-1, 1))
+    return doc
 
 
 def plugin_recognizers(language: str) -> list:
