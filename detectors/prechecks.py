@@ -10,6 +10,8 @@ from typing import Callable
 from detectors.filters import BIRTH_CONTEXT
 
 _PHONE_DIGITS = re.compile(r"\d(?:[ \t\u00a0().\-/+\[\]~–—]{0,4}\d){6}")  # seven digits with at most separators between
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9]{26}")
+_HEX_PAIR_SEPARATOR = re.compile(r"[0-9A-Fa-f]{2}[:\-.][0-9A-Fa-f]{2}")
 _IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")  # country code and check digits open every IBAN pattern
 
 # entity type -> condition on (text, number of digits in it)
@@ -25,6 +27,11 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
     "IBAN_CODE": lambda text, digits: digits >= 8 and _IBAN_START.search(text) is not None,  # every BBAN holds digits
     "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
     "URL": lambda text, digits: "." in text,
+    "US_DRIVER_LICENSE": lambda text, digits: digits >= 1,
+    "US_PASSPORT": lambda text, digits: digits >= 8,
+    "MEDICAL_LICENSE": lambda text, digits: digits >= 7,
+    "CRYPTO": lambda text, digits: _LONG_TOKEN.search(text) is not None,  # a wallet address has 26+ characters
+    "MAC_ADDRESS": lambda text, digits: _HEX_PAIR_SEPARATOR.search(text) is not None,
     "STREET_ADDRESS": lambda text, digits: digits >= 1,
     # dates are reported as dates of birth only (filters.date_not_a_birth_date)
     "DATE_TIME": lambda text, digits: digits >= 2 and BIRTH_CONTEXT.search(text) is not None,  # every pattern holds a house, unit or box number
