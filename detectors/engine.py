@@ -227,16 +227,15 @@ class DetectionEngine:
                 ))
         return [self._pseudonymous_id(records[i], found) for i, found in enumerate(findings)]
 
-    def _artifacts(self, doc, entities: list, scores: list):
-        """Presidio's NlpArtifacts with lower-cased words as lemmas (for its context words).
-
-        Texts that cannot hold a name get tokens only: the tokenizer is ~300x faster than the pipeline."""
+    def _tokens_only(self, text: str):
+        """Presidio's NlpArtifacts of a text the model does not read: tokens, with lower-cased words as
+        lemmas (for its context words), no entities; the tokenizer is ~300x faster than the pipeline."""
         from presidio_analyzer.nlp_engine import NlpArtifacts
 
-        lower_lemmas(doc)
-        return NlpArtifacts(entities=entities, tokens=doc, tokens_indices=[t.idx for t in doc],
+        doc = lower_lemmas(self.nlp.make_doc(text))
+        return NlpArtifacts(entities=[], tokens=doc, tokens_indices=[t.idx for t in doc],
                             lemmas=[t.lemma_ for t in doc], nlp_engine=self.nlp_engine,
-                            language=self.config.language, scores=scores)
+                            language=self.config.language, scores=[])
 
     def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
         """Replace a record id that is itself personal data (an email as `id`) by its keyed digest.
@@ -259,7 +258,7 @@ class DetectionEngine:
             entities = [e for e in entities if e not in NER_NAME_TYPES]
         if not entities:
             return []
-        artifacts = ner_artifacts or self._artifacts(self.nlp.make_doc(text), [], [])
+        artifacts = ner_artifacts or self._tokens_only(text)
         results = self.analyzer.analyze(
             text=text, language=self.config.language, entities=entities,
             score_threshold=self.config.min_score, context=context or None,

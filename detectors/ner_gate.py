@@ -79,7 +79,7 @@ def common_words() -> frozenset[str]:
 @functools.cache
 def known_names() -> frozenset[str]:
     """Lower-cased first names, countries and major cities (none from Faker)."""
-    return frozenset((_census_first_names() | _place_words()) - STOP_WORDS)
+    return frozenset((first_names() | _place_words()) - STOP_WORDS)
 
 
 @functools.cache
@@ -92,15 +92,12 @@ def surnames() -> frozenset[str]:
 
 
 @functools.cache
-def _census_first_names_cached() -> frozenset[str]:
-    return frozenset(_census_first_names())
-
-
-def _census_first_names() -> set[str]:
+def first_names() -> frozenset[str]:
     """First names of 80% of the US population (1990 census files shipped by the `names` package).
 
-    The rarer tail is mostly ordinary words ("Season", "Loan"). Surnames are left out: alone at the
-    start of a sentence they are rare, and their list holds most of English ("Way", "Work", "Day")."""
+    The rarer tail is mostly ordinary words ("Season", "Loan"). Surnames are left out of the gate:
+    alone at the start of a sentence they are rare, and their list holds most of English ("Way",
+    "Work", "Day")."""
     import names
 
     found = set()
@@ -110,7 +107,7 @@ def _census_first_names() -> set[str]:
                 name, _, cumulative, _ = line.split()
                 if float(cumulative) <= FIRST_NAME_SHARE:
                     found.add(name.lower())
-    return found
+    return frozenset(found)
 
 
 def _place_words() -> set[str]:

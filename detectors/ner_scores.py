@@ -22,7 +22,7 @@ CALIBRATION = "precision by evidence on presidio-research synth_v2, even-numbere
 
 
 def evidence(entity: str, value: str) -> str:
-    from detectors.ner_gate import _census_first_names_cached, known_names, surnames
+    from detectors.ner_gate import first_names, known_names, surnames
 
     words = value.split()
     title_case = any(ch.islower() for ch in value) and all(
@@ -30,7 +30,7 @@ def evidence(entity: str, value: str) -> str:
     if not title_case:
         return "not_title_case"
     if entity == "PERSON":
-        known = words[0].lower() in _census_first_names_cached() or words[-1].lower() in surnames()
+        known = words[0].lower() in first_names() or words[-1].lower() in surnames()
     else:
         known = value.lower() in known_names()
     return ("several_words" if len(words) > 1 else "one_word") + ("_known_name" if known else "")
