@@ -29,7 +29,7 @@ def normalize(entity_type: str, value: str, phone_region: str = DEFAULT_PHONE_RE
             return re.sub(r"\D", "", value)
     if entity_type in ("CREDIT_CARD", "IBAN_CODE", "US_SSN", "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER", "UK_NHS"):
         return _ALNUM.sub("", value).upper()
-    if entity_type in ("PERSON", "LOCATION", "ORGANIZATION", "NRP"):
+    if entity_type in ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "STREET_ADDRESS"):
         return _SPACE.sub(" ", value.casefold())
     if entity_type == "IP_ADDRESS":
         return value.lower()

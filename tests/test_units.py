@@ -89,6 +89,7 @@ def test_normalization_makes_equal_identifiers_digest_equal():
     key = b"k" * 32
     assert digest(key, "EMAIL_ADDRESS", " Jane.Doe@Example.com ") == digest(key, "EMAIL_ADDRESS", "jane.doe@example.com")
     assert normalize("PHONE_NUMBER", "(212) 555-0199") == "+12125550199" == normalize("PHONE_NUMBER", "+1 212 555 0199")
+    assert normalize("STREET_ADDRESS", "2450 Crown St\n Apt. 2") == "2450 crown st apt. 2"
     assert normalize("CREDIT_CARD", "4111-1111 1111-1111") == "4111111111111111"
     assert normalize("PERSON", "  Jane   DOE ") == "jane doe"
     assert digest(key, "PERSON", "Jane Doe") != digest(b"j" * 32, "PERSON", "Jane Doe")
