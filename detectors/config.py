@@ -51,9 +51,10 @@ class ScanConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    cluster: str | None = None  # a Dask scheduler, tcp://HOST:PORT, or local:N (scanner/cluster.py)
 
 
-def load_scan_config(path: str | None, overrides: dict[str, Any]) -> ScanConfig:
+def load_scan_config(path: str | None, overrides: dict[str, Any], cluster: str | None = None) -> ScanConfig:
     """The `--config` file (validated strictly, errors with file and line), then the command line."""
     from scanner.yamlconfig import load_yaml, validate
 
@@ -66,7 +67,7 @@ def load_scan_config(path: str | None, overrides: dict[str, Any]) -> ScanConfig:
     detection = config.detection.model_dump(exclude_unset=True)
     detection.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return ScanConfig(detection=DetectionConfig(**detection))
+        return ScanConfig(detection=DetectionConfig(**detection), cluster=cluster or config.cluster)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])

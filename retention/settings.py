@@ -40,6 +40,7 @@ class SweepConfig(BaseModel):
     now: datetime | None = None
     format: list[Literal["csv", "jsonl", "parquet"]] = Field(default_factory=list)
     fail_on: Literal["deletions", "holds", "findings"] | None = None
+    cluster: str | None = None  # a Dask scheduler, tcp://HOST:PORT, or local:N
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _holds(value: Any, base: Path, config_path: str | None, lines) -> tuple[list
 
 def sweep_settings(sources: list[str], config_path: str | None, policy_path: str | None, holds_path: str | None,
                    out: str | None, now: str | None, sample: int | None, sample_rate: float | None, full: bool,
-                   seed: int | None, parquet: bool, fail_on: str | None, detection: dict[str, Any]) -> SweepSettings:
+                   seed: int | None, parquet: bool, fail_on: str | None, detection: dict[str, Any],
+                   cluster: str | None = None) -> SweepSettings:
     file = SweepConfig()
     lines: dict = {}
     base = Path(".")
@@ -124,7 +126,7 @@ def sweep_settings(sources: list[str], config_path: str | None, policy_path: str
     merged = file.detection.model_dump(exclude_unset=True)
     merged.update({k: v for k, v in detection.items() if v is not None})
     try:
-        config = ScanConfig(detection=DetectionConfig(**merged))
+        config = ScanConfig(detection=DetectionConfig(**merged), cluster=cluster or file.cluster)
     except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, as one line
         raise UsageError(f"detection options: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
     return SweepSettings(sources=sources, plan=plan, config=config, policy=policy, holds=holds, out_dir=Path(out),

@@ -20,7 +20,7 @@ from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 from scanner.scan import (SourceResult, _check_writable, _connectors, build_engine, build_evidence, build_lineage,
-                          build_pool, build_summary, scan_source)
+                          build_pool, build_summary, open_cluster, scan_source)
 
 LISTED = 100  # undated and suppressed records listed one by one in summary.json
 AGE_BUCKETS_DAYS = (7, 30, 90, 180, 365, 730)
@@ -187,8 +187,11 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     first_rows: dict[str, list[dict]] = {"deletion": [], "hold": []}
     results: list[SourceResult] = []
     with ExitStack() as stack:
-        pool = build_pool(config, engine)
-        stack.callback(pool.close)
+        cluster = open_cluster(config, lineage, stack)
+        pool = None
+        if cluster is None:
+            pool = build_pool(config, engine)
+            stack.callback(pool.close)
         findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
         copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         deletions = Worklist(stack, out_dir, "deletion_worklist", DELETION_COLUMNS, parquet)
@@ -214,8 +217,9 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
                 continue
             results.append(scan_source(connector, engine, plan, findings_file.write, progress,
                                        batch_size=max(64, config.detection.batch_size * 4), on_record=on_record,
-                                       lineage=lineage, pool=pool,
+                                       lineage=lineage, pool=pool, cluster=cluster, config=config,
                                        write_copy=copies_file.write if copies_file else (lambda line: None)))
+        cluster_description = cluster.describe() if cluster is not None else None
     finished = datetime.now(timezone.utc)
     summary = build_summary(results, plan, started, finished)
     summary["command"] = "sweep"
@@ -223,6 +227,7 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     summary["sweep"]["deletion_worklist_rows"] = deletions.rows
     summary["sweep"]["legal_hold_worklist_rows"] = held.rows
     evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
+    evidence["cluster"] = cluster_description
     evidence["sweep"] = {"now": now.isoformat(), "policy_sha256": file_digest(policy_path),
                          "holds_sha256": file_digest(holds_path), "rules": [r.id for r in policy.rules],
                          "holds": [{"id": h.id, "status": h.status} for h in holds]}

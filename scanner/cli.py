@@ -63,6 +63,12 @@ def detection_options(command):
     return command
 
 
+def cluster_option(command):
+    return click.option("--cluster", default=None, metavar="ADDRESS",
+                        help="Run on Dask: tcp://HOST:PORT (a running scheduler) or local:N (N local worker "
+                             "processes); needs dhscan[dask].")(command)
+
+
 def sampling_options(command):
     for option in reversed([
         click.option("--sample", "sample", type=int, default=None, help="Scan a seeded sample of N records."),
@@ -118,9 +124,11 @@ def _report_sources(results) -> None:
 @detection_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="YAML config file.")
 @click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
+@cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
-         model, fingerprints, production_traces, near_dup_threshold, workers, config_path, fail_on, as_json) -> None:
+         model, fingerprints, production_traces, near_dup_threshold, workers, config_path, fail_on, cluster,
+         as_json) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
     from detectors.config import load_scan_config
     from scanner.report import print_summary, progress_bars
@@ -131,7 +139,7 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
         plan = plan_from_options(sample, sample_rate, full, seed, default="count")
         config = load_scan_config(config_path, _detection_overrides(
             entities, min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold,
-            workers))
+            workers), cluster)
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_scan(list(sources), plan, config, Path(out_dir),
                            command_line=redact_command_line(_command_line()),
@@ -156,10 +164,11 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
               help="Also write Parquet worklists.")
 @click.option("--fail-on", type=click.Choice(["deletions", "holds", "findings"]), default=None,
               help="Exit 1 when there are deletions, holds or findings.")
+@cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, sample_rate, full, seed, entities,
           min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold, workers,
-          formats, fail_on, as_json) -> None:
+          formats, fail_on, cluster, as_json) -> None:
     """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
     from retention.settings import sweep_settings
     from retention.sweep import run_sweep
@@ -171,7 +180,7 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
             list(sources), config_path, policy_path, holds_path, out_dir, now, sample, sample_rate, full, seed,
             "parquet" in formats, fail_on, _detection_overrides(entities, min_score, allow_list, deny_list, model,
                                                                 fingerprints, production_traces, near_dup_threshold,
-                                                                workers))
+                                                                workers), cluster)
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_sweep(settings.sources, settings.plan, settings.config, settings.policy, settings.holds,
                             settings.out_dir, settings.now, redact_command_line(_command_line()),

@@ -50,13 +50,15 @@ def progress_bars(enabled: bool):
         yield lambda name, done, total: None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]} records/s"), TimeElapsedColumn())
+               TextColumn("{task.fields[rate]} {task.fields[unit]}/s"), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         tasks: dict[str, int] = {}
 
         def update(name: str, done: int, total: int | None) -> None:
             if name not in tasks:
-                tasks[name] = progress.add_task(name, total=total, rate="-")
+                # a cluster run adds a bar of shards done per source
+                unit = "shards" if name.endswith(" (shards)") else "records"
+                tasks[name] = progress.add_task(name, total=total, rate="-", unit=unit)
             task_id = tasks[name]
             task = progress.tasks[task_id]
             rate = f"{done / task.elapsed:,.0f}" if task.elapsed else "-"

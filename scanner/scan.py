@@ -107,7 +107,8 @@ def _connectors(sources: list[str]) -> list[tuple[str, Connector | None, SourceE
 def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[[str], None],
                 progress: Progress, batch_size: int = 256,
                 on_record: Callable[[Record, list[Finding]], None] | None = None,
-                lineage=None, write_copy: Callable[[str], None] = lambda line: None, pool=None) -> SourceResult:
+                lineage=None, write_copy: Callable[[str], None] = lambda line: None, pool=None,
+                cluster=None, config: ScanConfig | None = None) -> SourceResult:
     """Read, detect and count one source; `on_record` sees every scanned record with its findings.
 
     With a production index (`lineage`), records that are near-copies of production records get
@@ -124,7 +125,11 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
             for batch in batched(connector.records(plan, report), batch_size):
                 yield [_with_lineage(record, lineage) for record in batch] if lineage is not None else batch
 
-        for batch, detected in _detect_batches(annotated(), engine, pool):
+        if cluster is not None:  # workers read the source's shards themselves
+            pairs = cluster.detected(connector, config, engine.key, plan, report, progress)
+        else:
+            pairs = _detect_batches(annotated(), engine, pool)
+        for batch, detected in pairs:
             progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
             for record, findings in zip(batch, detected):
                 result.records_sampled += 1
@@ -183,6 +188,19 @@ def _with_lineage(record: Record, lineage) -> Record:
     return dataclasses.replace(record, copied_from=copied) if copied else record
 
 
+def open_cluster(config: ScanConfig, lineage, stack: ExitStack):
+    """The Dask cluster of `--cluster` (closed with `stack`), or None."""
+    if not config.cluster:
+        return None
+    if lineage is not None:
+        raise UsageError("--production-traces cannot be combined with --cluster yet")
+    from scanner.cluster import Cluster
+
+    cluster = Cluster(config.cluster)
+    stack.callback(cluster.close)
+    return cluster
+
+
 def build_pool(config: ScanConfig, engine):
     from detectors.pool import DetectionPool
 
@@ -221,7 +239,8 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
     lineage = build_lineage(config, progress)
     results: list[SourceResult] = []
     with ExitStack() as stack:
-        if pool is None:
+        cluster = open_cluster(config, lineage, stack)
+        if pool is None and cluster is None:
             pool = build_pool(config, engine)
             stack.callback(pool.close)
         findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
@@ -233,12 +252,15 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
             else:
                 result = scan_source(connector, engine, plan, findings_file.write, progress,
                                      batch_size=max(64, config.detection.batch_size * 4), lineage=lineage,
-                                     write_copy=copies_file.write if copies_file else (lambda line: None), pool=pool)
+                                     write_copy=copies_file.write if copies_file else (lambda line: None), pool=pool,
+                                     cluster=cluster, config=config)
             results.append(result)
             on_source_done(result)
+        cluster_description = cluster.describe() if cluster is not None else None
     finished = datetime.now(timezone.utc)
     summary = build_summary(results, plan, started, finished)
     evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
+    evidence["cluster"] = cluster_description
     write_json(out_dir / "summary.json", summary)
     write_json(out_dir / "evidence.json", evidence)
     if any(r.status == "failed" for r in results):

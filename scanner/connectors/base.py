@@ -67,6 +67,9 @@ class Connector:
     # Files whose presence in a folder given as a bare path makes it this connector's.
     folder_markers: ClassVar[tuple[str, ...]] = ()
 
+    # The part of the source a cluster worker reads (see `shards`); None: all of it.
+    shard: str | None = None
+
     def __init__(self, uri: SourceURI):
         unknown = set(uri.options) - COMMON_OPTIONS - self.options
         if unknown:
@@ -83,6 +86,14 @@ class Connector:
 
     def fail(self, problem: str) -> SourceError:
         return SourceError(self.source, problem)
+
+    def shards(self) -> list[str | None]:
+        """The parts a cluster reads apart (file paths); [None]: the source is read as one part."""
+        return [None]
+
+    def in_shard(self, files: list) -> list:
+        """The files of this connector's shard (all of them when it reads the whole source)."""
+        return files if self.shard is None else [f for f in files if f.relpath == self.shard]
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         raise NotImplementedError
@@ -106,8 +117,13 @@ class Connector:
 class FileConnector(Connector):
     """A connector reading each file of the source as a stream (JSONL, CSV)."""
 
+    def shards(self) -> list[str | None]:
+        _, files = list_files(self.uri, self.source, self.extensions)
+        return [f.relpath for f in files] if len(files) > 1 else [None]
+
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         fs, files = list_files(self.uri, self.source, self.extensions)
+        files = self.in_shard(files)
         report.stats["files"] = len(files)
         report.stats["bytes"] = sum(f.size for f in files)
         for file in files:

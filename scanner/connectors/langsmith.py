@@ -39,6 +39,7 @@ class LangsmithConnector(JsonlConnector):
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         fs, files = list_files(self.uri, self.source, self.extensions)
+        files = self.in_shard(files)
         report.stats.update(files=len(files), bytes=sum(f.size for f in files))
         json_files = [f for f in files if not f.relpath.endswith(".parquet")]
         for file in files:

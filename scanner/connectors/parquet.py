@@ -22,8 +22,13 @@ class ParquetConnector(Connector):
     options = S3_OPTIONS
     description = "Parquet files, a folder or glob of them; local or s3://"
 
+    def shards(self) -> list[str | None]:
+        _, files = list_files(self.uri, self.source, self.extensions)
+        return [f.relpath for f in files] if len(files) > 1 else [None]
+
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         fs, files = list_files(self.uri, self.source, self.extensions)
+        files = self.in_shard(files)
         opened = []
         for file in files:
             if file.size == 0:

@@ -1,0 +1,189 @@
+"""`--cluster`: a real Dask scheduler and two single-threaded workers on 127.0.0.1, started by the
+tests with Dask's own CLI; results must equal the local run's, also when a worker is killed."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from scanner.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
+from tests.conftest import free_port, run_cli, stop
+from tests.test_sweep import run_scenario, scenario  # noqa: F401 - the sweep scenario fixture
+
+pytestmark = pytest.mark.slow
+DASK = shutil.which("dask") or os.path.join(os.path.dirname(sys.executable), "dask")
+
+
+def start_cluster(workers: int = 2):
+    """`dask scheduler` and `dask worker`s on loopback only; returns (address, scheduler, [workers])."""
+    from dask.distributed import Client
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 **quiet)
+    # --no-nanny: the process started here is the worker itself, so killing it kills the worker
+    processes = [subprocess.Popen([DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                                   "--no-dashboard"], **quiet) for _ in range(workers)]
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with Client(address, timeout="2s") as client:
+                client.wait_for_workers(workers, timeout=60)
+                return address, scheduler, processes
+        except (OSError, TimeoutError):
+            if time.monotonic() > deadline or scheduler.poll() is not None:
+                for process in [scheduler, *processes]:
+                    process.kill()
+                pytest.fail("dask scheduler or workers did not start")
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    address, scheduler, workers = start_cluster()
+    yield address
+    for process in [*workers, scheduler]:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def sharded(demo_data, tmp_path_factory) -> list[str]:
+    """The fixtures split into several files per source, so each source has several shards."""
+    root = tmp_path_factory.mktemp("sharded")
+    lines = (demo_data / "support_eval.jsonl").read_text().splitlines(keepends=True)
+    (root / "support").mkdir()
+    for n in range(4):
+        (root / "support" / f"part{n}.jsonl").write_text("".join(lines[n::4]))
+    table = pq.read_table(demo_data / "chat_eval.parquet")
+    (root / "chat").mkdir()
+    third = len(table) // 3
+    for n in range(3):
+        pq.write_table(table.slice(n * third, third if n < 2 else len(table) - 2 * third),
+                       root / "chat" / f"part{n}.parquet", row_group_size=9)
+    return [f"jsonl:{root / 'support'}", f"parquet:{root / 'chat'}", str(demo_data / "qa_eval.csv"),
+            str(demo_data / "hf_eval")]
+
+
+def outputs(out: Path) -> tuple[str, dict]:
+    summary = json.loads((out / "summary.json").read_text())
+    return (out / "findings.jsonl").read_text(), summary["sources"]
+
+
+@pytest.mark.parametrize("sampling", [["--full"], ["--sample", "37", "--seed", "4"], ["--sample-rate", "0.3"]])
+def test_scan_on_the_cluster_equals_the_local_scan(cluster, sharded, tmp_path, sampling):
+    local = run_cli("scan", *sharded, *sampling, "--out", tmp_path / "local")
+    remote = run_cli("scan", *sharded, *sampling, "--out", tmp_path / "remote", "--cluster", cluster)
+    assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
+    findings, sources = outputs(tmp_path / "remote")
+    assert findings and (findings, sources) == outputs(tmp_path / "local")
+    evidence = json.loads((tmp_path / "remote" / "evidence.json").read_text())["cluster"]
+    assert evidence["address"] == cluster and evidence["workers"] == 2
+    shards = [s for s in evidence["shards"] if s["source"] == "support"]
+    assert [s["shard"] for s in shards] == [f"part{n}.jsonl" for n in range(4)]
+    assert all(s["seconds"] >= 0 and s["worker"] for s in evidence["shards"])
+
+
+def test_trace_sources_on_the_cluster_equal_local(cluster, tmp_path):
+    import shutil as files
+
+    from fixtures.traces import generate_traces
+
+    made = generate_traces(tmp_path / "traces", spans=40, seed=5)
+    for folder, names in (("otlp", ["traces", "genai_events"]), ("langfuse", ["langfuse_traces", "langfuse_observations"]),
+                          ("langsmith", ["langsmith_runs", "langsmith_bulk"])):
+        (tmp_path / folder).mkdir()
+        for name in names:
+            files.copy(made[name], tmp_path / folder)
+    sources = [f"otlp:{tmp_path / 'otlp'}", f"langfuse:{tmp_path / 'langfuse'}", f"langsmith:{tmp_path / 'langsmith'}",
+               f"mlflow:{made['mlflow_traces']}"]
+    for sampling in (["--full"], ["--sample", "9", "--seed", "2"]):
+        local = run_cli("scan", *sources, *sampling, "--out", tmp_path / "local")
+        remote = run_cli("scan", *sources, *sampling, "--out", tmp_path / "remote", "--cluster", cluster)
+        assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
+        assert outputs(tmp_path / "remote") == outputs(tmp_path / "local")
+    assert len(json.loads((tmp_path / "remote" / "evidence.json").read_text())["cluster"]["shards"]) > 10
+
+
+def test_cluster_from_the_config_file(cluster, sharded, tmp_path):
+    config = tmp_path / "scan.yaml"
+    config.write_text(f"cluster: {cluster}\ndetection:\n  min_score: 0.5\n")
+    local = run_cli("scan", *sharded[:2], "--full", "--out", tmp_path / "local", "--min-score", "0.5")
+    remote = run_cli("scan", *sharded[:2], "--full", "--out", tmp_path / "remote", "--config", config)
+    assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
+    assert outputs(tmp_path / "remote") == outputs(tmp_path / "local")
+    assert json.loads((tmp_path / "remote" / "evidence.json").read_text())["cluster"]["address"] == cluster
+
+
+def test_local_cluster_gives_the_same_outputs(sharded, tmp_path):
+    local = run_cli("scan", *sharded[:2], "--full", "--out", tmp_path / "local", "--workers", "1")
+    remote = run_cli("scan", *sharded[:2], "--full", "--out", tmp_path / "remote", "--cluster", "local:1")
+    assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
+    assert outputs(tmp_path / "remote") == outputs(tmp_path / "local")
+
+
+def test_sweep_on_the_cluster_equals_the_local_sweep(cluster, scenario, tmp_path):  # noqa: F811
+    root, sources = scenario
+    local = run_scenario(root, sources, tmp_path / "local")
+    remote = run_scenario(root, sources, tmp_path / "remote", "--cluster", cluster)
+    assert local.exit_code == remote.exit_code, remote.output
+    for name in ("deletion_worklist.csv", "legal_hold_worklist.csv", "findings.jsonl"):
+        assert (tmp_path / "remote" / name).read_text() == (tmp_path / "local" / name).read_text(), name
+    summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("local", "remote")]
+    assert summaries[0]["sweep"] == summaries[1]["sweep"] and summaries[0]["sources"] == summaries[1]["sources"]
+
+
+def test_a_shard_with_bad_data_fails_its_source_and_the_others_finish(cluster, sharded, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.jsonl").write_text('{"id": "1", "text": "fine"}\n')
+    (broken / "b.json").write_text('[{"id": "2", "text": "cut off"')  # a JSON array cut short
+    result = run_cli("scan", f"jsonl:{broken}", sharded[2], "--full", "--out", tmp_path / "out", "--cluster", cluster)
+    assert result.exit_code == EXIT_SOURCE_FAILED
+    sources = json.loads((tmp_path / "out" / "summary.json").read_text())["sources"]
+    assert sources["broken"]["status"] == "failed" and "b.json" in sources["broken"]["error"]
+    assert sources["qa_eval"]["status"] == "ok" and sources["qa_eval"]["records_sampled"] == 120
+
+
+def test_an_unreachable_scheduler_is_a_one_line_usage_error(demo_data, tmp_path):
+    started = time.monotonic()
+    result = run_cli("scan", demo_data / "qa_eval.csv", "--out", tmp_path, "--cluster", f"tcp://127.0.0.1:{free_port()}")
+    assert result.exit_code == EXIT_USAGE
+    assert result.output.count("\n") == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:" in result.output
+    assert time.monotonic() - started < 30
+    bad = run_cli("scan", demo_data / "qa_eval.csv", "--out", tmp_path, "--cluster", "scheduler:8786")
+    assert bad.exit_code == EXIT_USAGE and "tcp://HOST:PORT" in bad.output
+
+
+def test_a_worker_killed_mid_scan_loses_and_doubles_nothing(sharded, tmp_path):
+    from dask.distributed import Client
+
+    assert run_cli("scan", *sharded, "--full", "--out", tmp_path / "local").exit_code == EXIT_OK
+    address, scheduler, workers = start_cluster()
+    try:
+        command = [sys.executable, "-m", "scanner.cli", "scan", *sharded, "--full", "--out", str(tmp_path / "remote"),
+                   "--cluster", address]
+        scan = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ))
+        victim = workers[0]
+        with Client(address, timeout="5s") as client:
+            deadline = time.monotonic() + 120
+            while not any(tasks for tasks in client.processing().values()):  # a shard is being scanned
+                assert time.monotonic() < deadline and scan.poll() is None, "no shard started"
+                time.sleep(0.05)
+        os.kill(victim.pid, signal.SIGKILL)
+        assert scan.wait(timeout=300) == EXIT_OK, scan.stderr.read()
+        assert victim.wait(timeout=10) == -signal.SIGKILL
+        assert outputs(tmp_path / "remote") == outputs(tmp_path / "local")
+    finally:
+        for process in [*workers, scheduler]:
+            if process.poll() is None:
+                stop(process)
