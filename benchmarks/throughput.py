@@ -11,7 +11,8 @@ default: the fixture datasets, chat JSONL, CSV, nested Parquet, HF folder), then
 Prints records/s of each, the ratio, recall of each against the ground truth for identifiers and
 for names (a planted value counts as found when a result of its entity type overlaps it in its
 field), the share of texts the NER gate sends to the model, with --mix issue the NER path's
-efficiency (dhscan on the records that need NER against spaCy's NER alone on as many processes),
+efficiency (dhscan on the records that need NER against spaCy's NER alone on as many processes,
+alternating, best of two each),
 peak RSS, and PERSON/LOCATION recall on the third-party corpus with the gate on and off.
 Peak RSS from 10k to 1M records is measured by benchmarks/scale.py.
 """
@@ -150,10 +151,16 @@ def ner_path_efficiency(tmp: Path, args) -> dict:
     rows = [r for r in rows if may_hold_name(r["text"])]
     subset = tmp / "ner_records.jsonl"
     subset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    n, seconds, _ = run_dhscan([subset], tmp / "out_ner", ner_only=not args.full_pipeline)
-    ceiling = ner_ceiling([r["text"] for r in rows], DetectionConfig().model, worker_count(DetectionConfig()))
-    return {"records": n, "dhscan_records_per_s": round(n / seconds, 1),
-            "ner_only_spacy_texts_per_s": round(ceiling, 1), "efficiency": round(n / seconds / ceiling, 3)}
+    # alternating, best of two each: this machine's speed drifts by ±10% within a minute
+    dhscan_rates, ceilings = [], []
+    for attempt in range(2):
+        n, seconds, _ = run_dhscan([subset], tmp / f"out_ner{attempt}", ner_only=not args.full_pipeline)
+        dhscan_rates.append(n / seconds)
+        ceilings.append(ner_ceiling([r["text"] for r in rows], DetectionConfig().model, worker_count(DetectionConfig())))
+    rate, ceiling = max(dhscan_rates), max(ceilings)
+    return {"records": n, "dhscan_records_per_s": round(rate, 1), "ner_only_spacy_texts_per_s": round(ceiling, 1),
+            "efficiency": round(rate / ceiling, 3), "runs": {"dhscan": [round(r) for r in dhscan_rates],
+                                                            "ner_only": [round(c) for c in ceilings]}}
 
 
 def run_presidio(records, model: str):
