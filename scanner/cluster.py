@@ -105,14 +105,14 @@ class Cluster:
         failed = [r["error"] for r in results if r["error"]]
         if failed:
             raise SourceError(connector.source, failed[0])
-        items = [item for result in results for item in result["items"]]
-        if len(shards) > 1:
-            if plan.mode == "count":  # each shard kept its own bottom-k: keep the smallest keys overall
-                items = sorted(items, key=lambda item: plan.key(*item[0]))[:plan.count]
-            items.sort(key=lambda item: item[0])
+        # (shard number, row): shards come in the order a local run reads its files
+        items = [((n, position[1]), position, record, findings)
+                 for n, result in enumerate(results) for position, record, findings in result["items"]]
+        if len(shards) > 1 and plan.mode == "count":  # each shard kept its own bottom-k: keep the smallest overall
+            items = sorted(sorted(items, key=lambda item: plan.key(*item[1]))[:plan.count], key=lambda item: item[0])
         for at in range(0, len(items), SHARD_BATCH):
             chunk = items[at:at + SHARD_BATCH]
-            yield [record for _, record, _ in chunk], [findings for _, _, findings in chunk]
+            yield [record for _, _, record, _ in chunk], [findings for _, _, _, findings in chunk]
 
 
 _ENGINE: dict[tuple, Any] = {}

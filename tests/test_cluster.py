@@ -89,6 +89,17 @@ def test_scan_on_the_cluster_equals_the_local_scan(cluster, sharded, tmp_path, s
     assert evidence["address"] == cluster and evidence["workers"] == 2
     shards = [s for s in evidence["shards"] if s["source"] == "support"]
     assert [s["shard"] for s in shards] == [f"part{n}.jsonl" for n in range(4)]
+    chat = [s["shard"] for s in evidence["shards"] if s["source"] == "chat"]
+    assert chat[:2] == ["part0.parquet::0", "part0.parquet::1"] and len(chat) > 6  # row groups
+    assert {s["shard"] for s in evidence["shards"] if s["source"] == "hf_eval"} == {"train/data-00000-of-00001.arrow",
+                                                                                  "test/data-00000-of-00001.arrow"}
+    sizes = [[s["size"] for s in json.loads((tmp_path / d / "evidence.json").read_text())["sources"]]
+             for d in ("local", "remote")]
+    if sampling[0] == "--sample":  # a row-group shard reads what its own file's bottom-k needs there
+        assert [s["files"] for s in sizes[0]] == [s["files"] for s in sizes[1]]
+        assert sizes[0][1]["row_groups_read"] <= sizes[1][1]["row_groups_read"] <= sizes[1][1]["row_groups_total"]
+    else:
+        assert sizes[0] == sizes[1]  # files, bytes, row groups and bytes read add up across shards
     assert all(s["seconds"] >= 0 and s["worker"] for s in evidence["shards"])
 
 

@@ -82,8 +82,13 @@ class HfConnector(Connector):
         except (OSError, pa.ArrowException) as exc:
             raise self.fail(f"{file.relpath}: not an Arrow stream or corrupt: {one_line(exc)}") from None
 
+    def shards(self) -> list[str | None]:
+        _, files = self._data_files()
+        return [f.relpath for f in files] if len(files) > 1 else [None]
+
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         fs, files = self._data_files()
+        files = self.in_shard(files)
         tables = [(f, self._table(fs, f)) for f in files]
         report.records_total = sum(t.num_rows for _, t in tables)
         report.stats.update(files=len(files), bytes=sum(f.size for f in files))

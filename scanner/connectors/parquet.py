@@ -16,6 +16,9 @@ from scanner.records import Record
 from scanner.sampling import SamplePlan
 
 
+GROUP = "::"  # between a file and a row group number in a shard name
+
+
 class ParquetConnector(Connector):
     name = "parquet"
     extensions = (".parquet", ".pq")
@@ -23,12 +26,35 @@ class ParquetConnector(Connector):
     description = "Parquet files, a folder or glob of them; local or s3://"
 
     def shards(self) -> list[str | None]:
-        _, files = list_files(self.uri, self.source, self.extensions)
-        return [f.relpath for f in files] if len(files) > 1 else [None]
+        """One shard per row group (`file.parquet::3`), from the files' footers."""
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        shards = [f"{file.relpath}{GROUP}{group}" for file, parquet in self._open(fs, files)
+                  for group in range(parquet.metadata.num_row_groups)]
+        return shards if len(shards) > 1 else [None]
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         fs, files = list_files(self.uri, self.source, self.extensions)
-        files = self.in_shard(files)
+        only_group = None
+        if self.shard is not None:
+            relpath, _, group = self.shard.rpartition(GROUP)
+            files, only_group = [f for f in files if f.relpath == relpath], int(group)
+        opened = self._open(fs, files)
+        if only_group is None:
+            report.records_total = sum(p.metadata.num_rows for _, p in opened)
+            report.stats.update(files=len(files), bytes=sum(f.size for f in files))
+        else:  # one row group: the file itself is counted once, by the shard of its first group
+            report.records_total = sum(p.metadata.row_group(only_group).num_rows for _, p in opened)
+            report.stats.update(files=len(files) if only_group == 0 else 0,
+                                bytes=sum(f.size for f in files) if only_group == 0 else 0)
+        report.stats.update(row_groups_total=0, row_groups_read=0, bytes_read=0)
+        # a shard of one row group takes the rows its file's sample has there (a superset of what the
+        # whole source's sample has there: the cluster's merge keeps the smallest keys overall)
+        chosen = plan.choose_rows([(f.relpath, p.metadata.num_rows) for f, p in opened])
+        for file, parquet in opened:
+            yield from self._file_records(file, parquet, chosen.get(file.relpath, np.empty(0, np.int64)), report,
+                                          only_group)
+
+    def _open(self, fs, files) -> list:
         opened = []
         for file in files:
             if file.size == 0:
@@ -38,20 +64,17 @@ class ParquetConnector(Connector):
             except (OSError, pa.ArrowException) as exc:
                 raise self.fail(f"{file.relpath}: not a Parquet file or corrupt: {one_line(exc)}") from None
             opened.append((file, parquet))
-        report.records_total = sum(p.metadata.num_rows for _, p in opened)
-        report.stats.update(files=len(files), bytes=sum(f.size for f in files), row_groups_total=0,
-                            row_groups_read=0, bytes_read=0)
-        chosen = plan.choose_rows([(f.relpath, p.metadata.num_rows) for f, p in opened])
-        for file, parquet in opened:
-            yield from self._file_records(file, parquet, chosen.get(file.relpath, np.empty(0, np.int64)), report)
+        return opened
 
-    def _file_records(self, file, parquet: pq.ParquetFile, rows: np.ndarray, report: ReadReport) -> Iterator[Record]:
+    def _file_records(self, file, parquet: pq.ParquetFile, rows: np.ndarray, report: ReadReport,
+                      only_group: int | None = None) -> Iterator[Record]:
         meta = parquet.metadata
         starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
-        report.stats["row_groups_total"] += meta.num_row_groups
+        groups = range(meta.num_row_groups) if only_group is None else [only_group]
+        report.stats["row_groups_total"] += len(groups)
         columns = self._columns(parquet.schema_arrow)
         leaf_columns = [c for c in range(meta.num_columns) if meta.schema.column(c).path.split(".")[0] in columns]
-        for group in range(meta.num_row_groups):
+        for group in groups:
             lo, hi = np.searchsorted(rows, [starts[group], starts[group + 1]])
             wanted = rows[lo:hi]
             if len(wanted) == 0:
