@@ -77,42 +77,67 @@ class Cluster:
 
     def detected(self, connector, config, key, plan: SamplePlan, report: ReadReport,
                  progress) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
-        """(records, findings per record) of a whole source, in the order a local run gives them."""
+        """(records, findings per record) of a whole source, in the order a local run gives them.
+
+        Shards are passed on in order as soon as those before them are done (with `--sample N`, once
+        all are done), so the client holds only the shards that finished early. A shard failing for
+        a data reason fails the source, and what comes after it is not used, as in a local run."""
         from dask.distributed import as_completed
 
         shards = connector.shards()
-        futures = {self.client.submit(scan_shard, connector.uri.raw, shard, plan, config.detection.model_dump(),
-                                      key.secret, key.origin, pure=False): n for n, shard in enumerate(shards)}
-        results: list[Any] = [None] * len(shards)
-        done = finished = 0
+        submitted = [self.client.submit(scan_shard, connector.uri.raw, shard, plan, config.detection.model_dump(),
+                                        key.secret, key.origin, pure=False) for shard in shards]
+        number = {future.key: n for n, future in enumerate(submitted)}
+        finished: dict[int, dict] = {}
+        in_order: list[dict] = []
+        records = 0
         progress(f"{connector.source} (shards)", 0, len(shards))
-        for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
-            done, finished = done + len(result["items"]), finished + 1
-            progress(f"{connector.source} (shards)", finished, len(shards))
-            progress(connector.source, done, None)
-        for n, result in enumerate(results):
-            self.shards.append({"source": connector.source, "shard": shards[n] or "whole source",
-                                "records": len(result["items"]), "seconds": result["seconds"],
-                                "worker": result["worker"], "error": result["error"]})
-        report.records_total = sum(r["records_total"] or 0 for r in results)
-        report.records_read = sum(r["records_read"] for r in results)
-        for result in results:
-            report.skipped.extend(result["skipped"])
-            for name, value in result["stats"].items():
-                report.stats[name] = report.stats.get(name, 0) + value if isinstance(value, int) else value
-        failed = [r["error"] for r in results if r["error"]]
-        if failed:
-            raise SourceError(connector.source, failed[0])
-        # (shard number, row): shards come in the order a local run reads its files
-        items = [((n, position[1]), position, record, findings)
-                 for n, result in enumerate(results) for position, record, findings in result["items"]]
-        if len(shards) > 1 and plan.mode == "count":  # each shard kept its own bottom-k: keep the smallest overall
-            items = sorted(sorted(items, key=lambda item: plan.key(*item[1]))[:plan.count], key=lambda item: item[0])
-        for at in range(0, len(items), SHARD_BATCH):
-            chunk = items[at:at + SHARD_BATCH]
-            yield [record for _, _, record, _ in chunk], [findings for _, _, _, findings in chunk]
+        for future in as_completed(submitted):
+            n = number[future.key]
+            finished[n] = future.result()
+            records += len(finished[n]["items"])
+            progress(f"{connector.source} (shards)", len(finished) + len(in_order), len(shards))
+            progress(connector.source, records, None)
+            while len(in_order) in finished:
+                result = finished.pop(len(in_order))
+                self._account(connector, shards[len(in_order)], result, report)
+                in_order.append(result)
+                if result["error"]:
+                    for future in submitted:
+                        future.cancel()
+                    raise SourceError(connector.source, result["error"])
+                if plan.mode != "count" or len(shards) == 1:
+                    yield from _batches(((n, position[1]), position, record, findings)
+                                        for position, record, findings in result["items"])
+                    result["items"] = []  # passed on: nothing of it is kept
+        if plan.mode == "count" and len(shards) > 1:
+            # each shard kept its own bottom-k: keep the smallest keys overall, in read order
+            items = [((n, position[1]), position, record, findings)
+                     for n, result in enumerate(in_order) for position, record, findings in result["items"]]
+            kept = sorted(items, key=lambda item: plan.key(*item[1]))[:plan.count]
+            yield from _batches(sorted(kept, key=lambda item: item[0]))
+
+    def _account(self, connector, shard: str | None, result: dict, report: ReadReport) -> None:
+        """A shard's counts, skipped records and sizes into the source's report, and its line in evidence."""
+        self.shards.append({"source": connector.source, "shard": shard or "whole source",
+                            "records": len(result["items"]), "seconds": result["seconds"],
+                            "worker": result["worker"], "error": result["error"]})
+        report.records_total = (report.records_total or 0) + (result["records_total"] or 0)
+        report.records_read += result["records_read"]
+        report.skipped.extend(result["skipped"])
+        for name, value in result["stats"].items():
+            report.stats[name] = report.stats.get(name, 0) + value if isinstance(value, int) else value
+
+
+def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == SHARD_BATCH:
+            yield [i[2] for i in chunk], [i[3] for i in chunk]
+            chunk = []
+    if chunk:
+        yield [i[2] for i in chunk], [i[3] for i in chunk]
 
 
 _ENGINE: dict[tuple, Any] = {}
