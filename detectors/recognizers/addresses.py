@@ -11,8 +11,10 @@ import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from detectors.recognizers import CAPITALISED_WORD
+
 _NAME = r"[^\W\d_][\w'’.\-]*"  # a word of any script
-_CAP = r"(?:[A-Z]|[^\W\d_a-z])[\w'’.\-]*"  # a capitalised word (or one of a caseless script)
+_CAP = CAPITALISED_WORD
 # USPS street suffixes (Publication 28, the common ones) and their abbreviations.
 _EN_TYPES = (
     "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"

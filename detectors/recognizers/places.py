@@ -8,15 +8,18 @@ import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from detectors.recognizers import CAPITALISED_WORD
+
 _PHRASES = (
     r"[Ll]ives? in|[Ll]iving in|[Gg]rew up in|[Bb]orn in|[Rr]aised in|[Mm]oved (?:here |back )?(?:from|to)|"
     r"[Rr]elocated (?:from|to)|[Oo]riginally from|[Cc]omes? from|[Ff]lew (?:in )?(?:to|from)|[Aa]rrived (?:at|in)|"
     r"I am in|I'm in|I’m in|[Bb]ased in|[Hh]ometown(?: of| is)?|[Cc]oming to|[Vv]isiting|[Ss]tay(?:ing)? in|"
     r"[Ww]here:")
-_PLACE_WORD = r"(?:[A-Z]|[^\W\d_a-z])[\w'’.\-]*"
+# small words inside place names ("Villafranca del Cid"); never at their end
+_CONNECTIVES = ("de", "del", "do", "da", "di", "la", "le", "sur", "am", "an", "upon", "on")
 PATTERNS = [Pattern("place after a personal phrase",
-                    rf"(?<=(?:{_PHRASES})\s+)(?!(?:the|a|an|my|our|his|her|their)\b){_PLACE_WORD}"
-                    rf"(?:[ \-](?:{_PLACE_WORD}|de|del|do|da|di|la|le|sur|am|an|upon|on)){{0,3}}", 0.6)]
+                    rf"(?<=(?:{_PHRASES})\s+)(?!(?:the|a|an|my|our|his|her|their)\b){CAPITALISED_WORD}"
+                    rf"(?:[ \-](?:{CAPITALISED_WORD}|{'|'.join(_CONNECTIVES)})){{0,3}}", 0.6)]
 
 
 class PersonalPlaceRecognizer(PatternRecognizer):
@@ -28,7 +31,7 @@ class PersonalPlaceRecognizer(PatternRecognizer):
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:  # a trailing connective is no part of the name ("Rohod for a business")
             words = text[result.start:result.end].split()
-            while words and words[-1] in {"de", "del", "do", "da", "di", "la", "le", "sur", "am", "an", "upon", "on"}:
+            while words and words[-1] in _CONNECTIVES:
                 result.end -= len(words.pop()) + 1
             while result.end > result.start and text[result.end - 1] in ".,'’-":
                 result.end -= 1
