@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
 from scanner.errors import DhscanError, SourceError, UsageError, one_line
+from scanner.scan import source_failure
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 
@@ -166,12 +167,8 @@ def scan_shard(source: str, shard: str | None, plan: SamplePlan, detection: dict
                 position = (record.locator.get("file", ""), int(record.locator.get("record", 1)) - 1)
                 # the texts stay on the worker; their field names tell the client the record had content
                 items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, "")), findings))
-    except SourceError as exc:
-        error = exc.problem
-    except DhscanError as exc:
-        error = str(exc)
-    except OSError as exc:
-        error = f"read error: {one_line(exc)}"
+    except (DhscanError, OSError) as exc:
+        error = source_failure(exc)
     return {"items": items, "records_total": report.records_total, "records_read": report.records_read,
             "skipped": report.skipped, "stats": report.stats, "error": error,
             "seconds": round(time.perf_counter() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}

@@ -152,22 +152,27 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
         if result.records_sampled == 0 and report.skipped:
             raise connector.fail(f"no readable records: {len(report.skipped)} skipped, the first at "
                                  f"{report.skipped[0].location}: {report.skipped[0].reason}")
-    except SourceError as exc:
-        result.status, result.error = "failed", exc.problem
-    except DhscanError as exc:
-        result.status, result.error = "failed", str(exc)
-    except OSError as exc:
-        result.status, result.error = "failed", f"read error: {one_line(exc)}"
     except Exception as exc:  # noqa: BLE001 - one source's surprise must not sink the others
-        # The type only: a message of an unexpected error could quote data from the record.
-        result.status, result.error = "failed", f"unexpected {type(exc).__name__} while reading"
-        if os.environ.get("DHSCAN_DEBUG"):
+        result.status, result.error = "failed", source_failure(exc)
+        if os.environ.get("DHSCAN_DEBUG") and not isinstance(exc, (DhscanError, OSError)):
             raise
     result.records_total = report.records_total
     result.skipped = report.skipped
     result.stats = report.stats
     result.seconds = time.perf_counter() - started
     return result
+
+
+def source_failure(exc: Exception) -> str:
+    """The one-line problem a failed source (or cluster shard) reports."""
+    if isinstance(exc, SourceError):
+        return exc.problem
+    if isinstance(exc, DhscanError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"read error: {one_line(exc)}"
+    # The type only: a message of an unexpected error could quote data from the record.
+    return f"unexpected {type(exc).__name__} while reading"
 
 
 def _detect_batches(batches, engine, pool):

@@ -91,6 +91,11 @@ class Connector:
         """The parts a cluster reads apart (file paths); [None]: the source is read as one part."""
         return [None]
 
+    @staticmethod
+    def shards_of(parts: list[str]) -> list[str | None]:
+        """Parts worth reading apart: two or more of them."""
+        return parts if len(parts) > 1 else [None]
+
     def in_shard(self, files: list) -> list:
         """The files of this connector's shard (all of them when it reads the whole source)."""
         return files if self.shard is None else [f for f in files if f.relpath == self.shard]
@@ -119,7 +124,7 @@ class FileConnector(Connector):
 
     def shards(self) -> list[str | None]:
         _, files = list_files(self.uri, self.source, self.extensions)
-        return [f.relpath for f in files] if len(files) > 1 else [None]
+        return self.shards_of([f.relpath for f in files])
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         fs, files = list_files(self.uri, self.source, self.extensions)

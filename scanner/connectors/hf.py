@@ -84,7 +84,7 @@ class HfConnector(Connector):
 
     def shards(self) -> list[str | None]:
         _, files = self._data_files()
-        return [f.relpath for f in files] if len(files) > 1 else [None]
+        return self.shards_of([f.relpath for f in files])
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         fs, files = self._data_files()

@@ -28,9 +28,8 @@ class ParquetConnector(Connector):
     def shards(self) -> list[str | None]:
         """One shard per row group (`file.parquet::3`), from the files' footers."""
         fs, files = list_files(self.uri, self.source, self.extensions)
-        shards = [f"{file.relpath}{GROUP}{group}" for file, parquet in self._open(fs, files)
-                  for group in range(parquet.metadata.num_row_groups)]
-        return shards if len(shards) > 1 else [None]
+        return self.shards_of([f"{file.relpath}{GROUP}{group}" for file, parquet in self._open(fs, files)
+                               for group in range(parquet.metadata.num_row_groups)])
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         fs, files = list_files(self.uri, self.source, self.extensions)
