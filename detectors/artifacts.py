@@ -29,7 +29,9 @@ class LazyNlpArtifacts(NlpArtifacts):
 
     @cached_property
     def lemmas(self) -> list[str]:
-        return [token.lemma_ for token in self.tokens]
+        # Without the lemmatizer (engine.NER_ONLY_UNUSED_PIPES) a token has no lemma: its lower-cased
+        # form stands in, which Presidio's context words, matched as substrings, find just as well.
+        return [token.lemma_ or token.lower_ for token in self.tokens]
 
     @cached_property
     def keywords(self) -> list[str]:

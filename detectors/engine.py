@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
-from spacy.language import Language
 
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
@@ -94,8 +93,6 @@ class DetectionEngine:
         for pipe in unused:
             if pipe in nlp.pipe_names:
                 nlp.disable_pipe(pipe)
-        if config.ner_only and "dhscan_lower_lemmas" not in nlp.pipe_names:
-            nlp.add_pipe("dhscan_lower_lemmas", last=True)
         self.spacy_meta = dict(nlp.meta)
         self.nlp = nlp
         registry = RecognizerRegistry(supported_languages=[config.language])
@@ -235,7 +232,7 @@ class DetectionEngine:
         lemmas (for its context words), no entities; the tokenizer is ~300x faster than the pipeline."""
         from detectors.artifacts import LazyNlpArtifacts
 
-        return LazyNlpArtifacts(lower_lemmas(self.nlp.make_doc(text)), [], [], self.nlp_engine, self.config.language)
+        return LazyNlpArtifacts(self.nlp.make_doc(text), [], [], self.nlp_engine, self.config.language)
 
     def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
         """Replace a record id that is itself personal data (an email as `id`) by its keyed digest.
@@ -268,17 +265,6 @@ class DetectionEngine:
         kept = [r for r in apply_filters(text, results)
                 if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
-
-
-@Language.component("dhscan_lower_lemmas")
-def lower_lemmas(doc):
-    """Lower-cased words as lemmas, set in one array operation: what Presidio's context words are
-    matched against when the lemmatizer is off."""
-    from spacy.attrs import LEMMA, LOWER
-
-    if len(doc):
-        doc.from_array([LEMMA], doc.to_array([LOWER]).reshape(-1, 1))
-    return doc
 
 
 def plugin_recognizers(language: str) -> list:

@@ -103,7 +103,7 @@ def test_evidence_describes_the_run(full_scan):
     assert {"CardNumberRecognizer", "StreetAddressRecognizer", "PersonalPlaceRecognizer", "NamedPersonRecognizer",
             "LocalPhoneRecognizer", "CreditCardRecognizer"} <= set(evidence["detection"]["recognizers"])
     assert evidence["detection"]["ner_gate"] == "may_hold_name"
-    assert evidence["detection"]["spacy_pipeline"] == ["ner", "dhscan_lower_lemmas"]
+    assert evidence["detection"]["spacy_pipeline"] == ["ner"]
     assert len(evidence["config_digest"]) == 64
     assert evidence["detection"]["key_id"] and TEST_KEY not in json.dumps(evidence)
     assert [s["name"] for s in evidence["sources"]] == list(SOURCES)
