@@ -104,8 +104,12 @@ class DetectionEngine:
             registry.add_recognizer(PatternRecognizer(
                 supported_entity=DENY_LIST_ENTITY, deny_list=config.deny_list,
                 name="DenyListRecognizer", supported_language=config.language))
+        from detectors.context import ContextWordsFirstEnhancer
+
         self.analyzer = AnalyzerEngine(nlp_engine=self.nlp_engine, registry=registry,
-                                       supported_languages=[config.language])
+                                       supported_languages=[config.language],
+                                       context_aware_enhancer=ContextWordsFirstEnhancer(
+                                           lemmas_are_lower_cased_tokens=config.ner_only))
         supported = set(self.analyzer.get_supported_entities(config.language))
         if config.entities:
             entities = ["*"] if config.entities == ["all"] else config.entities

@@ -246,6 +246,37 @@ def test_context_words_raise_scores_on_texts_the_model_reads(engine):
     assert {f.field for f in found if f.entity_type == "PERSON"} == {"with_context", "without"}
 
 
+def test_context_enhancer_gives_presidios_scores(engine):
+    """ContextWordsFirstEnhancer skips work, never a boost: on texts with and without context words
+    (in the text, or only in the field's name), every score equals Presidio's own enhancer's."""
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    from fixtures.detection_cases import RECOGNIZERS
+    from scanner.records import Record
+
+    texts = [t for _, found, missed in RECOGNIZERS.values() for t in found + missed] + [
+        "Maria Garcia renewed her licence, number 287113", "Maria Garcia, ref 287113",
+        "Maria Garcia's driving permit 287113 expired", "Maria Garcia called from 212-555-0147 (cell)"]
+    records = [Record("t", "eval_dataset", str(i), {}, {"text": t, "driver_license": t}) for i, t in enumerate(texts)]
+
+    def scores() -> list[tuple]:
+        return [(f.record_id, f.field, f.entity_type, f.start, f.end, f.score)
+                for found in engine.detect(records) for f in found]
+
+    ours = scores()
+    dhscan_enhancer = engine.analyzer.context_aware_enhancer
+    engine.analyzer.context_aware_enhancer = LemmaContextAwareEnhancer()
+    try:
+        presidios = scores()
+    finally:
+        engine.analyzer.context_aware_enhancer = dhscan_enhancer
+    assert ours == presidios
+    licences = {(int(r), field) for r, field, entity, *_ in ours if entity == "US_DRIVER_LICENSE"}
+    ref, driving = len(texts) - 3, len(texts) - 2
+    assert (ref, "driver_license") in licences and (ref, "text") not in licences  # the field's name as context
+    assert (driving, "text") in licences  # "driving" in the text
+
+
 def test_id_fields_get_identifiers_but_no_names(engine):
     from scanner.records import Record
 
