@@ -1,6 +1,6 @@
 """Scans and sweeps on a Dask distributed cluster (`--cluster`, the `dhscan[dask]` extra).
 
-Each source is split into shards (its files, for the connectors that read files); a worker reads
+Each source is split into shards (files, Parquet row groups, byte ranges of big JSON Lines files); a worker reads
 its shard itself, detects with an engine it loads once per process, and sends back, per record,
 its position, its findings and the record without its texts (what retention rules need). The
 client merges the shards in position order, so the outputs equal a local run's. Dask runs a task
@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
+from scanner.connectors.byteranges import ByteRange
 from scanner.errors import DhscanError, SourceError, UsageError, one_line
 from scanner.scan import source_failure
 from scanner.records import Finding, Record
@@ -86,6 +87,8 @@ class Cluster:
         from dask.distributed import as_completed
 
         shards = connector.shards()
+        if any(isinstance(shard, ByteRange) for shard in shards):
+            shards = self._numbered(connector, shards)
         submitted = [self.client.submit(scan_shard, connector.uri.raw, shard, plan, config.detection.model_dump(),
                                         key.secret, key.origin, pure=False) for shard in shards]
         number = {future.key: n for n, future in enumerate(submitted)}
@@ -101,31 +104,59 @@ class Cluster:
             progress(connector.source, records, None)
             while len(in_order) in finished:
                 result = finished.pop(len(in_order))
-                self._account(connector, shards[len(in_order)], result, report)
+                merged = plan.mode == "count" and len(shards) > 1
+                self._account(connector, shards[len(in_order)], result, report, merged)
                 in_order.append(result)
                 if result["error"]:
                     for future in submitted:
                         future.cancel()
                     raise SourceError(connector.source, result["error"])
-                if plan.mode != "count" or len(shards) == 1:
+                if not merged:
                     yield from _batches(((n, position[1]), position, record, findings)
                                         for position, record, findings in result["items"])
                     result["items"] = []  # passed on: nothing of it is kept
         if plan.mode == "count" and len(shards) > 1:
-            # each shard kept its own bottom-k: keep the smallest keys overall, in read order
+            # each shard kept its own bottom-k: keep the smallest keys overall, in read order. A record that
+            # could not be read holds its place in the sample, as in a local run, and is reported if kept.
             items = [((n, position[1]), position, record, findings)
                      for n, result in enumerate(in_order) for position, record, findings in result["items"]]
-            kept = sorted(items, key=lambda item: plan.key(*item[1]))[:plan.count]
-            yield from _batches(sorted(kept, key=lambda item: item[0]))
+            items += [((n, position[1]), position, None, skip) for n, result in enumerate(in_order)
+                      for skip, position in zip(result["skipped"], result["skipped_positions"]) if position]
+            kept = sorted(sorted(items, key=lambda item: plan.key(*item[1]))[:plan.count], key=lambda item: item[0])
+            report.skipped.extend(item[3] for item in kept if item[2] is None)
+            yield from _batches(item for item in kept if item[2] is not None)
 
-    def _account(self, connector, shard: str | None, result: dict, report: ReadReport) -> None:
-        """A shard's counts, skipped records and sizes into the source's report, and its line in evidence."""
-        self.shards.append({"source": connector.source, "shard": shard or "whole source",
+    def _numbered(self, connector, shards: list) -> list:
+        """Byte ranges with the numbers of their first line and row, from a counting pass on the workers.
+        A file that cannot be read in ranges (pretty-printed JSON, an array, a read error) is one shard."""
+        ranges = [shard for shard in shards if isinstance(shard, ByteRange)]
+        counts = dict(zip(ranges, self.client.gather(
+            [self.client.submit(count_range, connector.uri.raw, shard, pure=False) for shard in ranges])))
+        whole = {shard.file for shard, count in counts.items() if count is None}
+        numbered, next_line, next_row = [], {}, {}
+        for shard in shards:
+            if not isinstance(shard, ByteRange):
+                numbered.append(shard)
+            elif shard.file in whole:
+                if shard.file not in numbered:
+                    numbered.append(shard.file)
+            else:
+                lines, records = counts[shard]
+                line, row = next_line.get(shard.file, 1), next_row.get(shard.file, 0)
+                numbered.append(dataclasses.replace(shard, first_line=line, first_row=row))
+                next_line[shard.file], next_row[shard.file] = line + lines, row + records
+        return numbered
+
+    def _account(self, connector, shard, result: dict, report: ReadReport, merged: bool) -> None:
+        """A shard's counts, skipped records and sizes into the source's report, and its line in evidence.
+        `merged`: its sample is merged with the other shards', which decides which skipped records count."""
+        self.shards.append({"source": connector.source, "shard": str(shard) if shard is not None else "whole source",
                             "records": len(result["items"]), "seconds": result["seconds"],
                             "worker": result["worker"], "error": result["error"]})
         report.records_total = (report.records_total or 0) + (result["records_total"] or 0)
         report.records_read += result["records_read"]
-        report.skipped.extend(result["skipped"])
+        report.skipped.extend(skip for skip, position in zip(result["skipped"], result["skipped_positions"])
+                              if not (merged and position))
         for name, value in result["stats"].items():
             report.stats[name] = report.stats.get(name, 0) + value if isinstance(value, int) else value
 
@@ -144,7 +175,15 @@ def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
 _ENGINE: dict[tuple, Any] = {}
 
 
-def scan_shard(source: str, shard: str | None, plan: SamplePlan, detection: dict, secret: bytes,
+def count_range(source: str, shard: ByteRange) -> tuple[int, int] | None:
+    """On a worker: the lines and records that start in a byte range (None: read the file whole)."""
+    try:
+        return open_source(source).count_range(shard)
+    except (DhscanError, OSError):
+        return None  # the whole-file read reports the problem where a local run would
+
+
+def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, detection: dict, secret: bytes,
                origin: str) -> dict:
     """On a worker: read one shard, detect, and return its records (texts left out) with findings."""
     from detectors.config import DetectionConfig
@@ -170,5 +209,5 @@ def scan_shard(source: str, shard: str | None, plan: SamplePlan, detection: dict
     except (DhscanError, OSError) as exc:
         error = source_failure(exc)
     return {"items": items, "records_total": report.records_total, "records_read": report.records_read,
-            "skipped": report.skipped, "stats": report.stats, "error": error,
+            "skipped": report.skipped, "skipped_positions": report.skipped_positions, "stats": report.stats, "error": error,
             "seconds": round(time.perf_counter() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}

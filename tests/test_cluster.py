@@ -103,6 +103,37 @@ def test_scan_on_the_cluster_equals_the_local_scan(cluster, sharded, tmp_path, s
     assert all(s["seconds"] >= 0 and s["worker"] for s in evidence["shards"])
 
 
+@pytest.mark.parametrize("sampling", [["--full"], ["--sample", "23", "--seed", "9"], ["--sample", "150", "--seed", "9"],
+                                      ["--sample-rate", "0.4"]])
+def test_big_json_lines_files_are_read_in_byte_ranges(cluster, demo_data, tmp_path, monkeypatch, sampling):
+    """A file over RANGE_BYTES is read by several workers; line and row numbers, sample keys, skipped
+    records and findings equal the whole-file read. Pretty-printed JSON cannot be split: it is one shard."""
+    from scanner.connectors import byteranges
+
+    rows = [json.loads(line) for line in (demo_data / "support_eval.jsonl").read_text().splitlines()]
+    lines = [json.dumps(row) + "\n" + ("\n" if n % 7 == 0 else "") for n, row in enumerate(rows)]  # blank lines
+    lines.insert(len(lines) // 2, "{not json\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "big.jsonl").write_text("".join(lines).rstrip("\n"))  # no line end after the last record
+    (data / "pretty.json").write_text("".join(json.dumps(row, indent=2) + "\n" for row in rows[:40]))
+    monkeypatch.setattr(byteranges, "RANGE_BYTES", (data / "big.jsonl").stat().st_size // 5 + 1)
+    local = run_cli("scan", f"jsonl:{data}", *sampling, "--out", tmp_path / "local")
+    remote = run_cli("scan", f"jsonl:{data}", *sampling, "--out", tmp_path / "remote", "--cluster", cluster)
+    assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
+    findings, sources = outputs(tmp_path / "remote")
+    assert findings and (findings, sources) == outputs(tmp_path / "local")
+    if sampling[0] == "--full" or sampling[1] == "150":  # the bad line is in these samples
+        assert next(iter(sources.values()))["records_skipped"] == 1
+    shards = [s["shard"] for s in json.loads((tmp_path / "remote" / "evidence.json").read_text())["cluster"]["shards"]]
+    size = (data / "big.jsonl").stat().st_size
+    step = byteranges.RANGE_BYTES
+    assert shards == [f"big.jsonl::bytes={start}-{min(start + step, size)}" for start in range(0, size, step)] + [
+        "pretty.json"]
+    sizes = [json.loads((tmp_path / d / "evidence.json").read_text())["sources"][0]["size"] for d in ("local", "remote")]
+    assert sizes[0] == sizes[1]  # files and bytes add up across ranges
+
+
 def test_trace_sources_on_the_cluster_equal_local(cluster, tmp_path):
     import shutil as files
 

@@ -284,3 +284,22 @@ def test_id_fields_get_identifiers_but_no_names(engine):
                     id_fields=frozenset({"id"}))
     found = engine.detect([record])[0]
     assert [(f.field, f.entity_type) for f in found] == [("text", "PERSON")]
+
+
+def test_byte_ranges_split_a_file_into_its_lines_whatever_the_range_size(monkeypatch):
+    """Every line belongs to exactly one range: the one it starts in."""
+    import io
+    import random
+
+    from scanner.connectors import byteranges
+    from scanner.connectors.jsonvalues import lines
+
+    rng = random.Random(3)
+    for _ in range(400):
+        data = b"".join(rng.choice([b"", b"a", b"bb\r", b'{"x": 1}', b"   "]) + (b"\n" if rng.random() < 0.9 else b"")
+                        for _ in range(rng.randint(0, 40)))
+        monkeypatch.setattr(byteranges, "CHUNK_BYTES", rng.randint(1, 9))
+        for size in (1, 2, 3, 7, 64):
+            ranges = byteranges.ranges_of("f", len(data), size)
+            got = [line for r in ranges for line in byteranges.range_lines(io.BytesIO(data), r.start, r.end)]
+            assert got == list(lines(io.BytesIO(data)))

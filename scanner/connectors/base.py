@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
-from scanner.connectors.files import list_files
+from scanner.connectors import byteranges
+from scanner.connectors.byteranges import ByteRange, ranges_of
+from scanner.connectors.files import SourceFile, list_files
 from scanner.errors import SourceError, UsageError, one_line
 from scanner.records import Record, SkippedRecord
 from scanner.sampling import SamplePlan
@@ -44,10 +46,14 @@ class ReadReport:
     records_total: int | None = None
     records_read: int = 0
     skipped: list[SkippedRecord] = field(default_factory=list)
+    # (file, row) of each skipped record that was sampled, None for a skipped file: a cluster merging
+    # bottom-k samples reports only the skips its merged sample holds
+    skipped_positions: list[tuple[str, int] | None] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def skip(self, location: str, category: str, reason: str) -> None:
+    def skip(self, location: str, category: str, reason: str, position: tuple[str, int] | None = None) -> None:
         self.skipped.append(SkippedRecord(location, category, reason))
+        self.skipped_positions.append(position)
 
     def advance(self, n: int = 1) -> None:
         self.records_read += n
@@ -68,7 +74,7 @@ class Connector:
     folder_markers: ClassVar[tuple[str, ...]] = ()
 
     # The part of the source a cluster worker reads (see `shards`); None: all of it.
-    shard: str | None = None
+    shard: str | ByteRange | None = None
 
     def __init__(self, uri: SourceURI):
         unknown = set(uri.options) - COMMON_OPTIONS - self.options
@@ -87,12 +93,12 @@ class Connector:
     def fail(self, problem: str) -> SourceError:
         return SourceError(self.source, problem)
 
-    def shards(self) -> list[str | None]:
-        """The parts a cluster reads apart (file paths); [None]: the source is read as one part."""
+    def shards(self) -> list[str | ByteRange | None]:
+        """The parts a cluster reads apart (file paths, byte ranges); [None]: the source is read as one part."""
         return [None]
 
     @staticmethod
-    def shards_of(parts: list[str]) -> list[str | None]:
+    def shards_of(parts: list) -> list:
         """Parts worth reading apart: two or more of them."""
         return parts if len(parts) > 1 else [None]
 
@@ -114,7 +120,7 @@ class Connector:
             try:
                 yield candidate.load()
             except RecordUnreadable as exc:
-                report.skip(candidate.location, exc.category, str(exc))
+                report.skip(candidate.location, exc.category, str(exc), (candidate.file, candidate.row))
         if report.records_total is None:
             report.records_total = report.records_read
 
@@ -122,17 +128,54 @@ class Connector:
 class FileConnector(Connector):
     """A connector reading each file of the source as a stream (JSONL, CSV)."""
 
-    def shards(self) -> list[str | None]:
+    # Whether a cluster may read a big uncompressed file in byte ranges (`count_range`, `range_candidates`).
+    splits_into_byte_ranges: ClassVar[bool] = False
+
+    def shards(self) -> list[str | ByteRange | None]:
         _, files = list_files(self.uri, self.source, self.extensions)
-        return self.shards_of([f.relpath for f in files])
+        parts: list = []
+        for file in files:
+            if (self.splits_into_byte_ranges and file.size > byteranges.RANGE_BYTES
+                    and not file.relpath.endswith(".gz")):
+                parts.extend(ranges_of(file.relpath, file.size, byteranges.RANGE_BYTES))
+            else:
+                parts.append(file.relpath)
+        return self.shards_of(parts)
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         fs, files = list_files(self.uri, self.source, self.extensions)
+        if isinstance(self.shard, ByteRange):
+            yield from self._range(fs, files, self.shard, report)
+            return
         files = self.in_shard(files)
         report.stats["files"] = len(files)
         report.stats["bytes"] = sum(f.size for f in files)
         for file in files:
             yield from self.stream_candidates(fs, file, report)
+
+    def _range(self, fs, files: list[SourceFile], shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
+        file = self.range_file(files, shard)
+        report.stats["files"] = int(shard.start == 0)  # a file is counted once, by its first range
+        report.stats["bytes"] = shard.end - shard.start
+        try:
+            with fs.open_input_file(file.path) as handle:
+                yield from self.range_candidates(handle, file, shard, report)
+        except OSError as exc:
+            raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
+
+    def range_file(self, files: list[SourceFile], shard: ByteRange) -> SourceFile:
+        found = [f for f in files if f.relpath == shard.file]
+        if not found:
+            raise self.fail(f"{shard.file}: not in the source any more")
+        return found[0]
+
+    def count_range(self, shard: ByteRange) -> tuple[int, int] | None:
+        """(lines, records) that start in the range; None when the file cannot be read in ranges."""
+        raise NotImplementedError
+
+    def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
+        """The candidates of a byte range, numbered from `shard.first_line` and `shard.first_row`."""
+        raise NotImplementedError
 
     def stream_candidates(self, fs, file, report: ReadReport) -> Iterator[Candidate]:
         """The candidates of one file, read as a stream; an empty file is reported and skipped."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
-from scanner.connectors.files import S3_OPTIONS, SourceFile
-from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values
+from scanner.connectors.byteranges import ByteRange, range_lines
+from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
+from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, parse_value
 from scanner.connectors.rows import row_record
 from scanner.records import Record
 
@@ -18,6 +19,12 @@ class JsonlConnector(FileConnector):
     extensions = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")
     options = S3_OPTIONS
     description = "JSON Lines or JSON array files, a folder or glob of them; local or s3://"
+    splits_into_byte_ranges = True  # JSON Lines only: a range with a pretty-printed value or an array is refused
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "splits_into_byte_ranges" not in cls.__dict__:
+            cls.splits_into_byte_ranges = False  # a tool's export may tie lines together: files whole unless it says
 
     def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
         try:
@@ -26,6 +33,31 @@ class JsonlConnector(FileConnector):
                                 self._load(file, row, value, line), line=line)
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
+
+    def count_range(self, shard: ByteRange) -> tuple[int, int] | None:
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        lines = records = 0
+        with fs.open_input_file(self.range_file(files, shard).path) as handle:
+            for raw in range_lines(handle, shard.start, shard.end):
+                lines += 1
+                stripped = raw.strip()
+                if not stripped:
+                    continue
+                # json_values reads these across lines (a pretty-printed value, a whole-file array)
+                if stripped in (b"{", b"[") or (shard.start == 0 and records == 0 and stripped[:1] == b"["):
+                    return None
+                records += 1
+        return lines, records
+
+    def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
+        row = shard.first_row
+        for line, raw in enumerate(range_lines(handle, shard.start, shard.end), start=shard.first_line):
+            if not raw.strip():
+                continue
+            value = parse_value(raw)
+            yield Candidate(file.relpath, row, lambda value=value, row=row, line=line:
+                            self._load(file, row, value, line), line=line)
+            row += 1
 
     def _load(self, file: SourceFile, row: int, value, line: int) -> Record:
         if isinstance(value, BadValue):

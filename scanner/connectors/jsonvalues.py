@@ -48,7 +48,8 @@ def problem_of(exc: Exception) -> str:
     return one_line(exc)
 
 
-def _parse(raw: bytes) -> Any:
+def parse_value(raw: bytes) -> Any:
+    """One JSON value, or a BadValue naming the problem."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -70,7 +71,7 @@ def json_values_raw(stream) -> Iterator[tuple[int, Any, bytes | None]]:
     head = stream.read(1 << 16)
     if head.lstrip()[:1] == b"[":
         data = head + stream.read()
-        document = _parse(data)
+        document = parse_value(data)
         if isinstance(document, BadValue):
             raise WholeFileError(document.problem)
         if isinstance(document, list):
@@ -88,7 +89,7 @@ def json_values_raw(stream) -> Iterator[tuple[int, Any, bytes | None]]:
             pending_bytes += len(raw)
             if raw.rstrip() in (b"}", b"]"):  # a closing bracket at column 0 ends a top-level value
                 raw_value = b"\n".join(pending)
-                value = _parse(raw_value)
+                value = parse_value(raw_value)
                 if not isinstance(value, BadValue) or pending_bytes > MAX_DOCUMENT_BYTES:
                     yield start, value, raw_value
                     pending = []
@@ -102,6 +103,6 @@ def json_values_raw(stream) -> Iterator[tuple[int, Any, bytes | None]]:
         if stripped in (b"{", b"["):
             pending, pending_bytes, start = [raw], len(raw), number
             continue
-        yield number, _parse(raw), raw
+        yield number, parse_value(raw), raw
     if pending:
         yield start, BadValue("not_json", "not JSON: the file ends inside a value"), b"\n".join(pending)
