@@ -18,7 +18,8 @@ from typing import Any, Iterator
 
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
-from scanner.connectors.byteranges import ByteRange
+from scanner.connectors import byteranges
+from scanner.connectors.byteranges import ByteRange, RangeCount
 from scanner.errors import DhscanError, SourceError, UsageError, one_line
 from scanner.scan import source_failure
 from scanner.records import Finding, Record
@@ -128,24 +129,24 @@ class Cluster:
 
     def _numbered(self, connector, shards: list) -> list:
         """Byte ranges with the numbers of their first line and row, from a counting pass on the workers.
-        A file that cannot be read in ranges (pretty-printed JSON, an array, a read error) is one shard."""
+        A file that cannot be read in ranges (pretty-printed JSON, stray quotes in CSV, a read error) is
+        one shard."""
         ranges = [shard for shard in shards if isinstance(shard, ByteRange)]
         counts = dict(zip(ranges, self.client.gather(
             [self.client.submit(count_range, connector.uri.raw, shard, pure=False) for shard in ranges])))
-        whole = {shard.file for shard, count in counts.items() if count is None}
-        numbered, next_line, next_row = [], {}, {}
+        by_file: dict[str, dict] = {}
+        for shard in ranges:
+            by_file.setdefault(shard.file, {})[shard] = counts[shard]
+        placed = {file: byteranges.numbered(file_counts) for file, file_counts in by_file.items()}
+        result: list = []
         for shard in shards:
             if not isinstance(shard, ByteRange):
-                numbered.append(shard)
-            elif shard.file in whole:
-                if shard.file not in numbered:
-                    numbered.append(shard.file)
-            else:
-                lines, records = counts[shard]
-                line, row = next_line.get(shard.file, 1), next_row.get(shard.file, 0)
-                numbered.append(dataclasses.replace(shard, first_line=line, first_row=row))
-                next_line[shard.file], next_row[shard.file] = line + lines, row + records
-        return numbered
+                result.append(shard)
+            elif placed[shard.file] is not None:
+                result.append(placed[shard.file][shard])
+            elif shard.file not in result:
+                result.append(shard.file)
+        return result
 
     def _account(self, connector, shard, result: dict, report: ReadReport, merged: bool) -> None:
         """A shard's counts, skipped records and sizes into the source's report, and its line in evidence.
@@ -175,7 +176,7 @@ def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
 _ENGINE: dict[tuple, Any] = {}
 
 
-def count_range(source: str, shard: ByteRange) -> tuple[int, int] | None:
+def count_range(source: str, shard: ByteRange) -> RangeCount | None:
     """On a worker: the lines and records that start in a byte range (None: read the file whole)."""
     try:
         return open_source(source).count_range(shard)

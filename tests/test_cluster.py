@@ -105,9 +105,12 @@ def test_scan_on_the_cluster_equals_the_local_scan(cluster, sharded, tmp_path, s
 
 @pytest.mark.parametrize("sampling", [["--full"], ["--sample", "23", "--seed", "9"], ["--sample", "150", "--seed", "9"],
                                       ["--sample-rate", "0.4"]])
-def test_big_json_lines_files_are_read_in_byte_ranges(cluster, demo_data, tmp_path, monkeypatch, sampling):
-    """A file over RANGE_BYTES is read by several workers; line and row numbers, sample keys, skipped
-    records and findings equal the whole-file read. Pretty-printed JSON cannot be split: it is one shard."""
+def test_big_files_are_read_in_byte_ranges(cluster, demo_data, tmp_path, monkeypatch, sampling):
+    """Files over RANGE_BYTES are read by several workers; line and row numbers, sample keys, skipped
+    records and findings equal the whole-file read. Files that cannot be split are one shard each:
+    pretty-printed JSON, and CSV with a quote inside a bare cell."""
+    import csv
+
     from scanner.connectors import byteranges
 
     rows = [json.loads(line) for line in (demo_data / "support_eval.jsonl").read_text().splitlines()]
@@ -117,20 +120,34 @@ def test_big_json_lines_files_are_read_in_byte_ranges(cluster, demo_data, tmp_pa
     data.mkdir()
     (data / "big.jsonl").write_text("".join(lines).rstrip("\n"))  # no line end after the last record
     (data / "pretty.json").write_text("".join(json.dumps(row, indent=2) + "\n" for row in rows[:40]))
-    monkeypatch.setattr(byteranges, "RANGE_BYTES", (data / "big.jsonl").stat().st_size // 5 + 1)
-    local = run_cli("scan", f"jsonl:{data}", *sampling, "--out", tmp_path / "local")
-    remote = run_cli("scan", f"jsonl:{data}", *sampling, "--out", tmp_path / "remote", "--cluster", cluster)
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    with open(demo_data / "qa_eval.csv", newline="") as source, open(tables / "big.csv", "w", newline="") as target:
+        writer = csv.writer(target)
+        for n, cells in enumerate(csv.reader(source)):  # cells with line breaks and quotes, quoted
+            writer.writerow(cells if n % 4 else [cells[0] + '\nsaid "ok"', *cells[1:]])
+    (tables / "stray.csv").write_bytes((tables / "big.csv").read_bytes().replace(b"\n", b'\nx","a\nb",,\n', 1))
+    sources = [f"jsonl:{data}", f"csv:{tables}"]
+    monkeypatch.setattr(byteranges, "RANGE_BYTES", min((data / "big.jsonl").stat().st_size,
+                                                       (tables / "big.csv").stat().st_size) // 5)
+    local = run_cli("scan", *sources, *sampling, "--out", tmp_path / "local")
+    remote = run_cli("scan", *sources, *sampling, "--out", tmp_path / "remote", "--cluster", cluster)
     assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
-    findings, sources = outputs(tmp_path / "remote")
-    assert findings and (findings, sources) == outputs(tmp_path / "local")
-    if sampling[0] == "--full" or sampling[1] == "150":  # the bad line is in these samples
-        assert next(iter(sources.values()))["records_skipped"] == 1
-    shards = [s["shard"] for s in json.loads((tmp_path / "remote" / "evidence.json").read_text())["cluster"]["shards"]]
-    size = (data / "big.jsonl").stat().st_size
+    findings, summary = outputs(tmp_path / "remote")
+    assert findings and (findings, summary) == outputs(tmp_path / "local")
+    if sampling[0] == "--full" or sampling[1] == "150":  # the bad JSON line is in these samples
+        assert summary["data"]["records_skipped"] == 1
     step = byteranges.RANGE_BYTES
-    assert shards == [f"big.jsonl::bytes={start}-{min(start + step, size)}" for start in range(0, size, step)] + [
-        "pretty.json"]
-    sizes = [json.loads((tmp_path / d / "evidence.json").read_text())["sources"][0]["size"] for d in ("local", "remote")]
+
+    def ranges(path: Path) -> list[str]:
+        size = path.stat().st_size
+        return [f"{path.name}::bytes={start}-{min(start + step, size)}" for start in range(0, size, step)]
+
+    evidence = json.loads((tmp_path / "remote" / "evidence.json").read_text())
+    shards = [s["shard"] for s in evidence["cluster"]["shards"]]
+    assert shards == ranges(data / "big.jsonl") + ["pretty.json"] + ranges(tables / "big.csv") + ["stray.csv"]
+    sizes = [[s["size"] for s in json.loads((tmp_path / d / "evidence.json").read_text())["sources"]]
+             for d in ("local", "remote")]
     assert sizes[0] == sizes[1]  # files and bytes add up across ranges
 
 

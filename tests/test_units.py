@@ -303,3 +303,70 @@ def test_byte_ranges_split_a_file_into_its_lines_whatever_the_range_size(monkeyp
             ranges = byteranges.ranges_of("f", len(data), size)
             got = [line for r in ranges for line in byteranges.range_lines(io.BytesIO(data), r.start, r.end)]
             assert got == list(lines(io.BytesIO(data)))
+
+
+def _read_in_ranges(source: str, range_bytes: int, monkeypatch) -> list | None:
+    """The records of a one-file source read range by range, numbered as a cluster numbers them."""
+    from scanner.connectors import byteranges, open_source
+    from scanner.connectors.base import ReadReport
+    from scanner.sampling import SamplePlan
+
+    monkeypatch.setattr(byteranges, "RANGE_BYTES", range_bytes)
+    shards = open_source(source).shards()
+    placed = byteranges.numbered({shard: open_source(source).count_range(shard) for shard in shards})
+    if placed is None:
+        return None
+    records = []
+    for shard in shards:
+        connector = open_source(source)
+        connector.shard = placed[shard]
+        records += list(connector.records(SamplePlan("full"), ReadReport()))
+    return records
+
+
+def test_csv_byte_ranges_give_the_records_of_a_whole_file_read(tmp_path, monkeypatch):
+    """Quoted cells with line breaks and escaped quotes cross range ends; ranges are numbered by the
+    quotes before them. A quote inside a bare cell (which the csv module reads as a character) makes
+    the file one shard instead of wrong records."""
+    import csv
+    import random
+
+    from scanner.connectors import open_source
+    from scanner.connectors.base import ReadReport
+    from scanner.sampling import SamplePlan
+
+    rng = random.Random(5)
+    cells = ["plain", "a, b", "two\nlines", 'say "hi"', "", "x\n\ny", "crlf\r\ninside"]
+    path = tmp_path / "data.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "note"])
+        for n in range(300):
+            writer.writerow([f"r{n}", rng.choice(cells), rng.choice(cells)])
+            if n % 17 == 0:
+                handle.write("\n")  # a blank line
+    whole = list(open_source(f"csv:{path}").records(SamplePlan("full"), ReadReport()))
+    assert len(whole) == 300
+    for size in (1, 7, 64, 1000, path.stat().st_size // 3):
+        assert _read_in_ranges(f"csv:{path}", size, monkeypatch) == whole, size
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(path.read_bytes().replace(b"\n", b'\nx","first\nsecond"\n', 1))
+    assert _read_in_ranges(f"csv:{stray}", 512, monkeypatch) is None
+
+
+def test_json_lines_byte_ranges_give_the_records_of_a_whole_file_read(tmp_path, monkeypatch):
+    import json
+
+    from scanner.connectors import open_source
+    from scanner.connectors.base import ReadReport
+    from scanner.sampling import SamplePlan
+
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"id": n, "text": f"line {n}"}) + "\n" + "\n" * (n % 3 == 0)
+                            for n in range(200)) + "{bad\n")
+    whole = list(open_source(f"jsonl:{path}").records(SamplePlan("full"), ReadReport()))
+    for size in (1, 50, 999, path.stat().st_size // 4):
+        assert _read_in_ranges(f"jsonl:{path}", size, monkeypatch) == whole, size
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text("".join(json.dumps({"id": n}, indent=2) + "\n" for n in range(50)))
+    assert _read_in_ranges(f"jsonl:{pretty}", 64, monkeypatch) is None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
 from scanner.connectors import byteranges
-from scanner.connectors.byteranges import ByteRange, ranges_of
+from scanner.connectors.byteranges import ByteRange, RangeCount, ranges_of
 from scanner.connectors.files import SourceFile, list_files
 from scanner.errors import SourceError, UsageError, one_line
 from scanner.records import Record, SkippedRecord
@@ -169,8 +169,8 @@ class FileConnector(Connector):
             raise self.fail(f"{shard.file}: not in the source any more")
         return found[0]
 
-    def count_range(self, shard: ByteRange) -> tuple[int, int] | None:
-        """(lines, records) that start in the range; None when the file cannot be read in ranges."""
+    def count_range(self, shard: ByteRange) -> RangeCount | None:
+        """The lines and records that start in the range; None when the file cannot be read in ranges."""
         raise NotImplementedError
 
     def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:

@@ -7,6 +7,7 @@ keep the line numbers, row numbers and sample keys a whole-file read gives them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -23,13 +24,48 @@ class ByteRange:
     end: int
     first_line: int = 1  # physical line number of the first line it owns
     first_row: int = 0  # row number of its first record
+    quote_parity: int = 0  # CSV: the number of quote characters before `start`, mod 2
 
     def __str__(self) -> str:
         return f"{self.file}::bytes={self.start}-{self.end}"
 
 
+@dataclass(frozen=True)
+class RangeCount:
+    """A counting pass over a range: (lines, records) that start in it, when the quote characters before
+    it are even (counts[0]) or odd (counts[1]) in number, None where it cannot be read on its own; and
+    its own quote characters. Formats without quoting (JSON Lines) give the same count twice."""
+
+    counts: tuple[tuple[int, int] | None, tuple[int, int] | None]
+    quotes: int = 0
+
+
+def numbered(counts: dict[ByteRange, RangeCount]) -> dict[ByteRange, ByteRange] | None:
+    """The ranges of one file, in order, with their first line, row and quote parity; None: read it whole."""
+    placed, line, row, parity = {}, 1, 0, 0
+    for shard, count in counts.items():
+        found = count.counts[parity] if count is not None else None
+        if found is None:
+            return None
+        placed[shard] = dataclasses.replace(shard, first_line=line, first_row=row, quote_parity=parity)
+        line, row, parity = line + found[0], row + found[1], (parity + count.quotes) % 2
+    return placed
+
+
 def ranges_of(relpath: str, size: int, range_bytes: int) -> list[ByteRange]:
     return [ByteRange(relpath, start, min(start + range_bytes, size)) for start in range(0, size, range_bytes)]
+
+
+def count_bytes(handle, start: int, end: int, byte: bytes) -> int:
+    """How often `byte` occurs in [start, end) of a seekable binary file."""
+    handle.seek(start)
+    found, left = 0, end - start
+    while left > 0:
+        data = handle.read(min(CHUNK_BYTES, left))
+        if not data:
+            break
+        found, left = found + data.count(byte), left - len(data)
+    return found
 
 
 def range_lines(handle, start: int, end: int) -> Iterator[bytes]:

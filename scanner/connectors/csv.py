@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import sys
 from typing import Iterator
 
 from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
-from scanner.connectors.files import S3_OPTIONS, SourceFile
+from scanner.connectors.byteranges import ByteRange, RangeCount, count_bytes
+from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
 from scanner.connectors.jsonvalues import lines
 from scanner.connectors.rows import row_record
 
 # Eval exports put whole conversations in one cell; the csv module's 128 KiB default is too small.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+QUOTE = b'"'
 
 
 class CsvConnector(FileConnector):
@@ -21,29 +24,77 @@ class CsvConnector(FileConnector):
     options = S3_OPTIONS | {"delimiter"}
     description = "CSV files with a header row, a folder or glob of them; local or s3://"
 
+    splits_into_byte_ranges = True  # a range is read alone only where the quotes are well-formed
+
     def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
+        reader = self._reader(lines(stream), file)
+        header = self._header(reader, file)
+        if header is not None:
+            yield from self._rows(reader, file, header, 0, 0)
+
+    def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
+        header = self._header(self._reader(lines(handle), file), file)  # the file's first record
+        if header is None:
+            return
+        reader = self._reader(record_lines(handle, shard.start, shard.end, shard.quote_parity, []), file)
+        if shard.start == 0:
+            next(reader, None)  # the header again
+        yield from self._rows(reader, file, header, shard.first_row, shard.first_line - 1)
+
+    def count_range(self, shard: ByteRange) -> RangeCount | None:
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        file = self.range_file(files, shard)
+        with fs.open_input_file(file.path) as handle:
+            quotes = count_bytes(handle, shard.start, shard.end, QUOTE)
+            return RangeCount(tuple(self._count(handle, file, shard, parity) for parity in (0, 1)), quotes)
+
+    def _count(self, handle, file: SourceFile, shard: ByteRange, parity: int) -> tuple[int, int] | None:
+        """(lines, rows) of the records starting in the range if `parity` quotes come before it; None when
+        the csv module's records do not start exactly where the quotes say (a quote inside a bare field)."""
+        even: list[bool] = []
+        # a blank line after the range is a record of its own unless the reader is still inside quotes
+        reader = self._reader(itertools.chain(record_lines(handle, shard.start, shard.end, parity, even), [b""]), file)
+        starts, rows, consumed = [], 0, 0  # starts: the line (index) each record starts on
+        try:
+            for cells in reader:
+                starts.append(consumed)
+                consumed = reader.line_num
+                rows += bool(cells) and not (shard.start == 0 and len(starts) == 1)  # not the header
+        except csv.Error:
+            return None
+        expected = [i for i, start in enumerate(even) if start] + [len(even)]
+        return (len(even), rows) if starts == expected else None
+
+    def _reader(self, raw_lines, file: SourceFile):
         delimiter = self.uri.options.get("delimiter") or ("\t" if file.relpath.endswith(".tsv") else ",")
         # surrogateescape keeps invalid UTF-8 bytes visible to the row check instead of failing the file
-        decoded = (raw.decode("utf-8", "surrogateescape") + "\n" for raw in lines(stream))
-        reader = csv.reader(decoded, delimiter=delimiter)
+        return csv.reader((raw.decode("utf-8", "surrogateescape") + "\n" for raw in raw_lines), delimiter=delimiter)
+
+    def _header(self, reader, file: SourceFile) -> list[str] | None:
         try:
             header = next(reader, None)
-            if header is None:
-                return
-            if header and header[0].startswith("\ufeff"):
-                header[0] = header[0][1:]
-            if any(_has_invalid_utf8(name) for name in header):
-                raise self.fail(f"{file.relpath}: header row is not valid UTF-8")
-            header = [name or f"column_{i + 1}" for i, name in enumerate(header)]
-            row = 0
+        except csv.Error as exc:
+            raise self.fail(f"{file.relpath}:{reader.line_num}: not parseable as CSV: {exc}") from None
+        if header is None:
+            return None
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0][1:]
+        if any(_has_invalid_utf8(name) for name in header):
+            raise self.fail(f"{file.relpath}: header row is not valid UTF-8")
+        return [name or f"column_{i + 1}" for i, name in enumerate(header)]
+
+    def _rows(self, reader, file: SourceFile, header: list[str], first_row: int, line_offset: int):
+        row = first_row
+        try:
             for cells in reader:
                 if not cells:
                     continue  # a blank line
-                yield Candidate(file.relpath, row, lambda cells=cells, row=row, line=reader.line_num:
-                                self._load(file, header, cells, row, line), line=reader.line_num)
+                line = line_offset + reader.line_num
+                yield Candidate(file.relpath, row, lambda cells=cells, row=row, line=line:
+                                self._load(file, header, cells, row, line), line=line)
                 row += 1
         except csv.Error as exc:  # e.g. a NUL byte: the rest of the file cannot be parsed
-            raise self.fail(f"{file.relpath}:{reader.line_num}: not parseable as CSV: {exc}") from None
+            raise self.fail(f"{file.relpath}:{line_offset + reader.line_num}: not parseable as CSV: {exc}") from None
 
     def _load(self, file: SourceFile, header: list[str], cells: list[str], row: int, line: int):
         if len(cells) != len(header):
@@ -60,3 +111,28 @@ def _has_invalid_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def record_lines(handle, start: int, end: int, parity: int, even: list[bool]) -> Iterator[bytes]:
+    """The lines of the CSV records that start in [start, end) of a seekable file, `parity` being the
+    number of quote characters before `start` mod 2. In well-formed CSV a record starts exactly at the
+    line starts with an even number of quotes before them; `even` gets that flag for each line given."""
+    at_line_start = start == 0
+    if start > 0:
+        handle.seek(start - 1)
+        at_line_start = handle.read(1) == b"\n"
+    handle.seek(start)
+    offset, started = start, False
+    for n, line in enumerate(lines(handle)):
+        line_start, offset = offset, offset + len(line) + 1
+        if n == 0 and not at_line_start:  # the end of a line that starts before the range
+            parity ^= line.count(QUOTE) & 1
+            continue
+        if parity == 0:
+            if line_start >= end:
+                return
+            started = True
+        if started:
+            even.append(parity == 0)
+            yield line
+        parity ^= line.count(QUOTE) & 1

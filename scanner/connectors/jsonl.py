@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
-from scanner.connectors.byteranges import ByteRange, range_lines
+from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
 from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
 from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, parse_value
 from scanner.connectors.rows import row_record
@@ -34,7 +34,7 @@ class JsonlConnector(FileConnector):
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
 
-    def count_range(self, shard: ByteRange) -> tuple[int, int] | None:
+    def count_range(self, shard: ByteRange) -> RangeCount | None:
         fs, files = list_files(self.uri, self.source, self.extensions)
         lines = records = 0
         with fs.open_input_file(self.range_file(files, shard).path) as handle:
@@ -47,7 +47,7 @@ class JsonlConnector(FileConnector):
                 if stripped in (b"{", b"[") or (shard.start == 0 and records == 0 and stripped[:1] == b"["):
                     return None
                 records += 1
-        return lines, records
+        return RangeCount(((lines, records), (lines, records)))
 
     def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
         row = shard.first_row
