@@ -12,6 +12,7 @@ from detectors.filters import BIRTH_CONTEXT
 _PHONE_DIGITS = re.compile(r"\d(?:[ \t\u00a0().\-/+\[\]~–—]{0,4}\d){6}")  # seven digits with at most separators between
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9]{26}")
 _HEX_PAIR_SEPARATOR = re.compile(r"[0-9A-Fa-f]{2}[:\-.][0-9A-Fa-f]{2}")
+_DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")  # inside every IPv4 address
 _IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")  # country code and check digits open every IBAN pattern
 
 # entity type -> condition on (text, number of digits in it)
@@ -25,7 +26,7 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
     "UK_NHS": lambda text, digits: digits >= 10,
     "US_BANK_NUMBER": lambda text, digits: digits >= 8,
     "IBAN_CODE": lambda text, digits: digits >= 8 and _IBAN_START.search(text) is not None,  # every BBAN holds digits
-    "IP_ADDRESS": lambda text, digits: ":" in text or ("." in text and digits >= 4),
+    "IP_ADDRESS": lambda text, digits: ":" in text or (digits >= 4 and _DIGIT_DOT_DIGIT.search(text) is not None),
     "URL": lambda text, digits: "." in text,
     "US_DRIVER_LICENSE": lambda text, digits: digits >= 1,
     "US_PASSPORT": lambda text, digits: digits >= 8,

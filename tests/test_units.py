@@ -277,6 +277,20 @@ def test_context_enhancer_gives_presidios_scores(engine):
     assert (driving, "text") in licences  # "driving" in the text
 
 
+def test_vocabulary_does_not_grow_with_the_records_scanned(engine):
+    """Each batch runs in a spaCy memory zone, so the words it meets first (ids, names) are dropped after
+    it and memory stays flat over millions of records; frequent words are kept from the start."""
+    from scanner.records import Record
+
+    before = len(engine.nlp.vocab.strings)
+    records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Zorbla Quxing{n} asked about order q{n}x{n * 7}."})
+               for n in range(300)]
+    assert sum(1 for found in engine.detect(records) for f in found if f.entity_type == "PERSON") > 0
+    assert len(engine.nlp.vocab.strings) == before
+    assert "Quxing7" not in engine.nlp.vocab.strings and "Zorbla" not in engine.nlp.vocab
+    assert "refund" in engine.nlp.vocab and "Refund" in engine.nlp.vocab
+
+
 def test_id_fields_get_identifiers_but_no_names(engine):
     from scanner.records import Record
 
