@@ -113,19 +113,23 @@ class Cluster:
                         future.cancel()
                     raise SourceError(connector.source, result["error"])
                 if not merged:
-                    yield from _batches(((n, position[1]), position, record, findings)
-                                        for position, record, findings in result["items"])
+                    yield from _batches(result["items"])
                     result["items"] = []  # passed on: nothing of it is kept
         if plan.mode == "count" and len(shards) > 1:
-            # each shard kept its own bottom-k: keep the smallest keys overall, in read order. A record that
-            # could not be read holds its place in the sample, as in a local run, and is reported if kept.
-            items = [((n, position[1]), position, record, findings)
-                     for n, result in enumerate(in_order) for position, record, findings in result["items"]]
-            items += [((n, position[1]), position, None, skip) for n, result in enumerate(in_order)
+            # each shard kept its own bottom-k: keep the smallest keys overall, in a local bottom-k sample's
+            # order: files (or collections) in read order, then by row (or point id) across their shards.
+            # A record that could not be read holds its place in the sample, as locally, and is reported if kept.
+            items = [item for result in in_order for item in result["items"]]
+            items += [(position, None, skip) for result in in_order
                       for skip, position in zip(result["skipped"], result["skipped_positions"]) if position]
-            kept = sorted(sorted(items, key=lambda item: plan.key(*item[1]))[:plan.count], key=lambda item: item[0])
-            report.skipped.extend(item[3] for item in kept if item[2] is None)
-            yield from _batches(item for item in kept if item[2] is not None)
+            first_read: dict[str, int] = {}
+            for n, result in enumerate(in_order):
+                for position in [item[0] for item in result["items"]] + [p for p in result["skipped_positions"] if p]:
+                    first_read.setdefault(position[0], n)
+            kept = sorted(sorted(items, key=lambda item: plan.key(*item[0]))[:plan.count],
+                          key=lambda item: (first_read[item[0][0]], item[0]))
+            report.skipped.extend(item[2] for item in kept if item[1] is None)
+            yield from _batches(item for item in kept if item[1] is not None)
 
     def _numbered(self, connector, shards: list) -> list:
         """Byte ranges with the numbers of their first line and row, from a counting pass on the workers.
@@ -159,7 +163,12 @@ class Cluster:
         report.skipped.extend(skip for skip, position in zip(result["skipped"], result["skipped_positions"])
                               if not (merged and position))
         for name, value in result["stats"].items():
-            report.stats[name] = report.stats.get(name, 0) + value if isinstance(value, int) else value
+            if isinstance(value, int):
+                report.stats[name] = report.stats.get(name, 0) + value
+            elif isinstance(value, list):  # e.g. the collections read, each once
+                report.stats[name] = [*report.stats.get(name, []), *(v for v in value if v not in report.stats.get(name, []))]
+            else:
+                report.stats[name] = value
 
 
 def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
@@ -167,10 +176,10 @@ def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
     for item in items:
         chunk.append(item)
         if len(chunk) == SHARD_BATCH:
-            yield [i[2] for i in chunk], [i[3] for i in chunk]
+            yield [i[1] for i in chunk], [i[2] for i in chunk]
             chunk = []
     if chunk:
-        yield [i[2] for i in chunk], [i[3] for i in chunk]
+        yield [i[1] for i in chunk], [i[2] for i in chunk]
 
 
 _ENGINE: dict[tuple, Any] = {}
@@ -204,7 +213,7 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
         connector.shard = shard
         for batch in batched(connector.records(plan, report), SHARD_BATCH):
             for record, findings in zip(batch, engine.detect(batch)):
-                position = (record.locator.get("file", ""), int(record.locator.get("record", 1)) - 1)
+                position = connector.position(record)
                 # the texts stay on the worker; their field names tell the client the record had content
                 items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, "")), findings))
     except (DhscanError, OSError) as exc:

@@ -151,6 +151,35 @@ def test_big_files_are_read_in_byte_ranges(cluster, demo_data, tmp_path, monkeyp
     assert sizes[0] == sizes[1]  # files and bytes add up across ranges
 
 
+def test_a_chroma_server_is_read_in_offset_ranges(cluster, tmp_path, monkeypatch):
+    """Workers read offset ranges of each collection from a real Chroma server; outputs equal the
+    local run's, full and sampled (a bottom-k sample merged by point-id keys)."""
+    from fixtures.generate import Planter
+    from fixtures.vectors import chunks, generate_vectors, write_chroma
+    from scanner.connectors import chroma
+    from tests.conftest import start_chroma
+
+    paths = generate_vectors(tmp_path / "stores", n=150, seed=7, collection="kb1")
+    write_chroma(chunks(Planter(8), 90), paths["chroma"], "notes")
+    process, port = start_chroma(paths["chroma"])
+    try:
+        monkeypatch.setattr(chroma, "SHARD_RECORDS", 40)
+        uri = f"chroma+http://127.0.0.1:{port}?name=ch"
+        for n, sampling in enumerate((["--full"], ["--sample", "31", "--seed", "3"], ["--sample-rate", "0.3"])):
+            local = run_cli("scan", uri, *sampling, "--out", tmp_path / f"local{n}")
+            remote = run_cli("scan", uri, *sampling, "--out", tmp_path / f"remote{n}", "--cluster", cluster)
+            assert local.exit_code == remote.exit_code == EXIT_OK, remote.output
+            findings, summary = outputs(tmp_path / f"remote{n}")
+            assert findings and (findings, summary) == outputs(tmp_path / f"local{n}")
+            evidence = json.loads((tmp_path / f"remote{n}" / "evidence.json").read_text())
+            assert [s["shard"] for s in evidence["cluster"]["shards"]] == [
+                f"{name}::offset={start}-{min(start + 40, total)}"
+                for name, total in (("kb1", 150), ("notes", 90)) for start in range(0, total, 40)]
+            assert evidence["sources"][0]["size"]["collections"] == ["kb1", "notes"]
+    finally:
+        stop(process)
+
+
 def test_trace_sources_on_the_cluster_equal_local(cluster, tmp_path):
     import shutil as files
 

@@ -102,6 +102,11 @@ class Connector:
         """Parts worth reading apart: two or more of them."""
         return parts if len(parts) > 1 else [None]
 
+    def position(self, record: Record) -> tuple[str, int]:
+        """A record's sample position (file, row): what its sample key is made from, and its place in the
+        order a local `--sample N` run gives."""
+        return record.locator.get("file", ""), int(record.locator.get("record", 1)) - 1
+
     def in_shard(self, files: list) -> list:
         """The files of this connector's shard (all of them when it reads the whole source)."""
         return files if self.shard is None else [f for f in files if f.relpath == self.shard]

@@ -15,6 +15,10 @@ from scanner.records import Record
 from scanner.sampling import SamplePlan
 
 
+SHARD_RECORDS = 50_000  # on a cluster, a Chroma server's collections are read in offset ranges of this size
+OFFSET = "::offset="  # between a collection and its offset range in a shard name
+
+
 class ChromaConnector(StoreConnector):
     name = "chroma"
     options = frozenset({"collection", "token_env", "token_header", "tenant_name", "database"})
@@ -71,34 +75,59 @@ class ChromaConnector(StoreConnector):
                                  {"collection": collection, "id": item_id, "store": store},
                                  dict(metadata or {}), "metadata.", documents)
 
-    def _ids(self, collection) -> list[str]:
-        ids, offset = [], 0
-        while True:
+    def shards(self) -> list[str | None]:
+        """A server's collections in offset ranges (`kb::offset=0-50000`); a persistent folder is one
+        shard, as one process at a time should open it."""
+        if not self.server:
+            return [None]
+        parts = []
+        for name in self.collections():
+            count = guarded(self.source, self._where("count"), self._collection(name).count)
+            parts += [f"{name}{OFFSET}{start}-{min(start + SHARD_RECORDS, count)}"
+                      for start in range(0, count, SHARD_RECORDS)]
+        return self.shards_of(parts)
+
+    def _windows(self) -> dict[str, tuple[int, int | None]]:
+        """The collections this connector reads, each with its offset range (end None: to the end)."""
+        if self.shard is None:
+            return {name: (0, None) for name in self.collections()}
+        name, _, span = self.shard.rpartition(OFFSET)
+        start, end = span.split("-")
+        return {name: (int(start), int(end))}
+
+    def _ids(self, collection, start: int, end: int | None) -> list[str]:
+        ids, offset = [], start
+        while end is None or offset < end:
+            limit = 1000 if end is None else min(1000, end - offset)
             page = guarded(self.source, self._where(f"list ids of {collection.name!r}"),
-                           lambda: collection.get(limit=1000, offset=offset, include=[]))["ids"]
+                           lambda: collection.get(limit=limit, offset=offset, include=[]))["ids"]
             ids.extend(page)
-            if len(page) < 1000:
-                return ids
+            if len(page) < limit:
+                break
             offset += len(page)
+        return ids
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
-        collections = {name: self._collection(name) for name in self.collections()}
+        windows = self._windows()
+        collections = {name: self._collection(name) for name in windows}
         report.stats["collections"] = list(collections)
         if plan.mode == "full":
-            report.records_total = sum(guarded(self.source, self._where("count"), c.count) for c in collections.values())
+            report.records_total = sum(guarded(self.source, self._where("count"), c.count) if windows[n][1] is None
+                                       else windows[n][1] - windows[n][0] for n, c in collections.items())
             for name, collection in collections.items():
-                offset = 0
-                while True:
+                offset, end = windows[name]
+                while end is None or offset < end:
+                    limit = PAGE if end is None else min(PAGE, end - offset)
                     result = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(
-                        limit=PAGE, offset=offset, include=["documents", "metadatas"]))
+                        limit=limit, offset=offset, include=["documents", "metadatas"]))
                     for record in self._records(name, result):
                         report.advance()
                         yield record
-                    if len(result["ids"]) < PAGE:
+                    if len(result["ids"]) < limit:
                         break
-                    offset += PAGE
+                    offset += limit
             return
-        everything = [(name, item_id) for name, c in collections.items() for item_id in self._ids(c)]
+        everything = [(name, item_id) for name, c in collections.items() for item_id in self._ids(c, *windows[name])]
         report.records_total = len(everything)
         for batch in pages(sample_ids(plan, everything)):
             by_collection: dict[str, list[str]] = {}

@@ -90,6 +90,10 @@ class StoreConnector(Connector):
             raise UsageError(f"source {uri.raw!r}: {self.secret_env_option} names {secret_env}, which is not set")
         self._client = None
 
+    def position(self, record: Record) -> tuple[str, int]:
+        locator = record.locator
+        return locator["collection"], id_number(locator["id"] if "id" in locator else locator["point_id"])
+
     def store(self) -> str:
         """Where the records live, for their locators."""
         return self.url if self.server else str(Path(self.uri.path).expanduser().resolve())
