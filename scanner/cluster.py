@@ -21,7 +21,7 @@ from scanner.connectors.base import ReadReport
 from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount
 from scanner.errors import DhscanError, SourceError, UsageError, one_line
-from scanner.scan import source_failure
+from scanner.scan import source_failure, with_lineage
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 
@@ -66,6 +66,11 @@ class Cluster:
             self.close()
             raise UsageError(f"cannot reach the Dask scheduler at {self.address}: {one_line(exc)}") from None
         self.shards: list[dict] = []
+        self.lineage = None  # the production index on every worker (`share`)
+
+    def share(self, lineage) -> None:
+        """Send the production index of `--production-traces` to every worker once; shards use their copy."""
+        self.lineage = self.client.scatter(lineage, broadcast=True, hash=False)
 
     def workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
@@ -91,7 +96,7 @@ class Cluster:
         if any(isinstance(shard, ByteRange) for shard in shards):
             shards = self._numbered(connector, shards)
         submitted = [self.client.submit(scan_shard, connector.uri.raw, shard, plan, config.detection.model_dump(),
-                                        key.secret, key.origin, pure=False) for shard in shards]
+                                        key.secret, key.origin, self.lineage, pure=False) for shard in shards]
         number = {future.key: n for n, future in enumerate(submitted)}
         finished: dict[int, dict] = {}
         in_order: list[dict] = []
@@ -194,8 +199,9 @@ def count_range(source: str, shard: ByteRange) -> RangeCount | None:
 
 
 def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, detection: dict, secret: bytes,
-               origin: str) -> dict:
-    """On a worker: read one shard, detect, and return its records (texts left out) with findings."""
+               origin: str, lineage=None) -> dict:
+    """On a worker: read one shard, detect, and return its records (texts left out) with findings; with
+    the production index (`lineage`), records that copy production traffic carry `copied_from`."""
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine, batched
     from detectors.keys import DigestKey
@@ -212,6 +218,8 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
         connector = open_source(source)
         connector.shard = shard
         for batch in batched(connector.records(plan, report), SHARD_BATCH):
+            if lineage is not None:
+                batch = [with_lineage(record, lineage) for record in batch]
             for record, findings in zip(batch, engine.detect(batch)):
                 position = connector.position(record)
                 # the texts stay on the worker; their field names tell the client the record had content

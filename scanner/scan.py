@@ -123,7 +123,7 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     try:
         def annotated():
             for batch in batched(connector.records(plan, report), batch_size):
-                yield [_with_lineage(record, lineage) for record in batch] if lineage is not None else batch
+                yield [with_lineage(record, lineage) for record in batch] if lineage is not None else batch
 
         if cluster is not None:  # workers read the source's shards themselves
             pairs = cluster.detected(connector, config, engine.key, plan, report, progress)
@@ -188,7 +188,8 @@ def _detect_batches(batches, engine, pool):
             pool.local_batches += 1
 
 
-def _with_lineage(record: Record, lineage) -> Record:
+def with_lineage(record: Record, lineage) -> Record:
+    """The record, with `copied_from` when it is a near-copy of a production record."""
     copied = lineage.copied_from(record)
     return dataclasses.replace(record, copied_from=copied) if copied else record
 
@@ -197,12 +198,12 @@ def open_cluster(config: ScanConfig, lineage, stack: ExitStack):
     """The Dask cluster of `--cluster` (closed with `stack`), or None."""
     if not config.cluster:
         return None
-    if lineage is not None:
-        raise UsageError("--production-traces cannot be combined with --cluster yet")
     from scanner.cluster import Cluster
 
     cluster = Cluster(config.cluster)
     stack.callback(cluster.close)
+    if lineage is not None:
+        cluster.share(lineage)
     return cluster
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from scanner.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
 from tests.conftest import free_port, run_cli, stop
+from tests.test_production import traces  # noqa: F401 - the production-traces fixture
 from tests.test_sweep import run_scenario, scenario  # noqa: F401 - the sweep scenario fixture
 
 pytestmark = pytest.mark.slow
@@ -178,6 +179,30 @@ def test_a_chroma_server_is_read_in_offset_ranges(cluster, tmp_path, monkeypatch
             assert evidence["sources"][0]["size"]["collections"] == ["kb1", "notes"]
     finally:
         stop(process)
+
+
+def test_production_traces_on_the_cluster_equal_local(cluster, traces, tmp_path):  # noqa: F811
+    """The production index goes to every worker once; copies, findings and a sweep's age inheritance
+    equal the local run's."""
+    root, now = traces
+    production = ["--production-traces", f"otlp:{root / 'prod_traces.jsonl'}"]
+    for where in ("local", "remote"):
+        on_cluster = ["--cluster", cluster] if where == "remote" else []
+        result = run_cli("scan", root / "eval.jsonl", "--full", *production, "--out", tmp_path / where, *on_cluster)
+        assert result.exit_code == EXIT_OK, result.output
+    assert outputs(tmp_path / "remote") == outputs(tmp_path / "local")
+    copies = [(tmp_path / where / "copied_from_production.jsonl").read_text() for where in ("local", "remote")]
+    assert copies[0].count("\n") == 3 and copies[0] == copies[1]
+    (root / "policy.yaml").write_text("version: 1\nrules:\n  - id: copies-30d\n    match: {kinds: [eval_dataset]}\n"
+                                      "    max_age: 30d\n    inherit_age: true\n    action: delete\n")
+    worklists = []
+    for where in ("local", "remote"):
+        on_cluster = ["--cluster", cluster] if where == "remote" else []
+        result = run_cli("sweep", root / "eval.jsonl", "--policy", root / "policy.yaml", "--now", now.isoformat(),
+                         *production, "--out", tmp_path / f"sweep_{where}", *on_cluster)
+        assert result.exit_code == EXIT_OK, result.output
+        worklists.append((tmp_path / f"sweep_{where}" / "deletion_worklist.jsonl").read_text())
+    assert "copy-in-chat" in worklists[0] and worklists[0] == worklists[1]
 
 
 def test_trace_sources_on_the_cluster_equal_local(cluster, tmp_path):
