@@ -17,6 +17,7 @@ _PHRASES = (
     r"[Ww]here:")
 # small words inside place names ("Villafranca del Cid"); never at their end
 _CONNECTIVES = ("de", "del", "do", "da", "di", "la", "le", "sur", "am", "an", "upon", "on")
+TRIGGERS = re.compile(_PHRASES)  # a text without one of the phrases is not searched (see names.py)
 PATTERNS = [Pattern("place after a personal phrase",
                     rf"(?<=(?:{_PHRASES})\s+)(?!(?:the|a|an|my|our|his|her|their)\b){CAPITALISED_WORD}"
                     rf"(?:[ \-](?:{CAPITALISED_WORD}|{'|'.join(_CONNECTIVES)})){{0,3}}", 0.6)]
@@ -28,6 +29,8 @@ class PersonalPlaceRecognizer(PatternRecognizer):
                          supported_language=supported_language, global_regex_flags=re.MULTILINE)
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
+        if not TRIGGERS.search(text):
+            return []
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:  # a trailing connective is no part of the name ("Rohod for a business")
             words = text[result.start:result.end].split()
