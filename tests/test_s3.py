@@ -89,3 +89,16 @@ def test_evidence_command_line_is_redacted(bucket, s3_endpoint, tmp_path):
     assert command[:2] == ["dhscan", "scan"]
     assert "secret_key=***" in command[2] and "s3cr3t" not in command[2]
     assert command[command.index("--deny-list") + 1] == "***"
+
+
+def test_byte_ranges_of_an_s3_file_give_the_records_of_a_whole_file_read(bucket, s3_endpoint, monkeypatch):
+    """What a cluster worker reads of a big S3 object: ranged reads, numbered as the whole file."""
+    from scanner.connectors import open_source
+    from scanner.connectors.base import ReadReport
+    from scanner.sampling import SamplePlan
+    from tests.test_units import _read_in_ranges
+
+    source = f"s3://{bucket}/chat/support_eval.jsonl?endpoint={s3_endpoint}"
+    whole = list(open_source(source).records(SamplePlan("full"), ReadReport()))
+    ranged = _read_in_ranges(source, 4096, monkeypatch)
+    assert len(whole) > 100 and ranged == whole
