@@ -384,3 +384,27 @@ def test_json_lines_byte_ranges_give_the_records_of_a_whole_file_read(tmp_path, 
     pretty = tmp_path / "pretty.json"
     pretty.write_text("".join(json.dumps({"id": n}, indent=2) + "\n" for n in range(50)))
     assert _read_in_ranges(f"jsonl:{pretty}", 64, monkeypatch) is None
+
+
+@pytest.mark.parametrize("phrase", [
+    "She lives in", "Living in", "He grew up in", "I was born in", "raised in", "We moved here from", "moved back to",
+    "Relocated to", "originally from", "She comes from", "I flew in to", "We arrived at", "I am in", "I'm in", "I’m in",
+    "based in", "Hometown is", "Coming to", "Visiting", "staying in", "Where:"])
+def test_every_personal_place_phrase_passes_the_recognizers_precheck(phrase):
+    from detectors.recognizers.places import PersonalPlaceRecognizer
+
+    text = f"{phrase} Lendava for a while."
+    found = PersonalPlaceRecognizer().analyze(text, ["LOCATION"])
+    assert [text[r.start:r.end] for r in found] == ["Lendava"]
+
+
+@pytest.mark.parametrize("opener", [
+    "Mr.", "Mrs", "Dr.", "Prof.", "Herr", "Srta.", "My name is", "my name's", "Name:", "Her name is", "Last name?",
+    "First name?", "Surname:", "Directed By:", "Written by", "Signed:", "I'm", "I’m", "I am", "This is", "Dear", "Hi",
+    "Hello", "Regards,", "Sincerely,", "Thanks,", "Ask for", "speak to"])
+def test_every_name_opener_passes_the_recognizers_precheck(opener):
+    from detectors.recognizers.names import NamedPersonRecognizer
+
+    text = f"{opener} Okonkwo Batukayev"
+    found = NamedPersonRecognizer().analyze(text, ["PERSON"])
+    assert [text[r.start:r.end] for r in found] == ["Okonkwo Batukayev"]

@@ -16,9 +16,11 @@ _HONORIFIC = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Mme|Mlle|Herr|Frau|Sr|Sra|Srta
 _STRICT = (r"[Mm]y name is|[Mm]y name's|[Nn]ame:|[Nn]ame is|[Ll]ast name\?|[Ff]irst name\?|[Ss]urname:|"
            r"[Dd]irected [Bb]y:?|[Ww]ritten [Bb]y:?|[Ss]igned:?")
 _LOOSE = r"I'm|I’m|I am|[Tt]his is|[Dd]ear|[Hh]i|[Hh]ello|[Rr]egards,|[Ss]incerely,|[Tt]hanks,|[Aa]sk for|[Ss]peak to"
-# Every pattern starts right after one of these; a text without any is not searched (the lookbehinds
-# of the patterns are tried at every position, which costs more than this one scan).
-TRIGGERS = re.compile(f"{_HONORIFIC}|{_STRICT}|{_LOOSE}")
+# Every pattern starts right after an honorific, a greeting or an introduction; a text with none is not
+# searched, as the patterns' lookbehinds are tried at every position. The check is a superset of the
+# lookbehinds: the introductions, lower-cased, all contain one of INTRODUCTION_WORDS.
+_HONORIFIC_OR_GREETING = re.compile(rf"\b(?:{_HONORIFIC}|{_LOOSE})")
+INTRODUCTION_WORDS = ("name", "directed by", "written by", "signed")
 PATTERNS = [
     Pattern("name after an honorific", rf"(?<=\b(?:{_HONORIFIC})\.?[ \t]+){_NAME}", 0.7),
     Pattern("name after an introduction", rf"(?<=(?:{_STRICT})[ \t\n]+){_NAME}", 0.7),
@@ -34,7 +36,8 @@ class NamedPersonRecognizer(PatternRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
         from detectors.ner_gate import common_words, known_names
 
-        if not TRIGGERS.search(text):
+        lowered = text.lower()
+        if not (any(word in lowered for word in INTRODUCTION_WORDS) or _HONORIFIC_OR_GREETING.search(text)):
             return []
         kept = []
         for result in super().analyze(text, entities, nlp_artifacts, regex_flags):

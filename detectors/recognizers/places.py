@@ -17,7 +17,10 @@ _PHRASES = (
     r"[Ww]here:")
 # small words inside place names ("Villafranca del Cid"); never at their end
 _CONNECTIVES = ("de", "del", "do", "da", "di", "la", "le", "sur", "am", "an", "upon", "on")
-TRIGGERS = re.compile(_PHRASES)  # a text without one of the phrases is not searched (see names.py)
+# Each phrase, lower-cased, contains one of these: a text without any is not searched (see names.py).
+PHRASE_WORDS = ("live", "living", "grew up", "born", "raised", "moved", "relocated", "originally", "come", "flew",
+                "arrived", "i am in", "i'm in", "i’m in", "based in", "hometown", "coming to", "visiting", "stay",
+                "where:")
 PATTERNS = [Pattern("place after a personal phrase",
                     rf"(?<=(?:{_PHRASES})\s+)(?!(?:the|a|an|my|our|his|her|their)\b){CAPITALISED_WORD}"
                     rf"(?:[ \-](?:{CAPITALISED_WORD}|{'|'.join(_CONNECTIVES)})){{0,3}}", 0.6)]
@@ -29,7 +32,8 @@ class PersonalPlaceRecognizer(PatternRecognizer):
                          supported_language=supported_language, global_regex_flags=re.MULTILINE)
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
-        if not TRIGGERS.search(text):
+        lowered = text.lower()
+        if not any(word in lowered for word in PHRASE_WORDS):
             return []
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:  # a trailing connective is no part of the name ("Rohod for a business")
