@@ -101,6 +101,7 @@ class Cluster:
         finished: dict[int, dict] = {}
         in_order: list[dict] = []
         records = 0
+        merged = plan.mode == "count" and len(shards) > 1  # bottom-k samples merged at the end
         progress(f"{connector.source} (shards)", 0, len(shards))
         for future in as_completed(submitted):
             n = number[future.key]
@@ -110,7 +111,6 @@ class Cluster:
             progress(connector.source, records, None)
             while len(in_order) in finished:
                 result = finished.pop(len(in_order))
-                merged = plan.mode == "count" and len(shards) > 1
                 self._account(connector, shards[len(in_order)], result, report, merged)
                 in_order.append(result)
                 if result["error"]:
@@ -120,7 +120,7 @@ class Cluster:
                 if not merged:
                     yield from _batches(result["items"])
                     result["items"] = []  # passed on: nothing of it is kept
-        if plan.mode == "count" and len(shards) > 1:
+        if merged:
             # each shard kept its own bottom-k: keep the smallest keys overall, in a local bottom-k sample's
             # order: files (or collections) in read order, then by row (or point id) across their shards.
             # A record that could not be read holds its place in the sample, as locally, and is reported if kept.
@@ -194,8 +194,8 @@ def count_range(source: str, shard: ByteRange) -> RangeCount | None:
     """On a worker: the lines and records that start in a byte range (None: read the file whole)."""
     try:
         return open_source(source).count_range(shard)
-    except (DhscanError, OSError):
-        return None  # the whole-file read reports the problem where a local run would
+    except Exception:  # noqa: BLE001 - any problem: the whole-file read reports it where a local run would
+        return None
 
 
 def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, detection: dict, secret: bytes,
