@@ -185,7 +185,9 @@ class DetectionEngine:
             "spacy_pipeline": list(self.nlp.pipe_names),
             "ner_scores": {"calibration": CALIBRATION,
                            "scores": {f"{entity}/{kind}": score for (entity, kind), score in SCORES.items()}},
-            "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)"],
+            "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)",
+                                       "context enhancement: Presidio's LemmaContextAwareEnhancer, given only the "
+                                       "results a context word in the text or field name could raise"],
             "field_rules": ["id field: identifiers only, no NER entity types",
                             "id field holding personal data: record_id written as hmac:<digest>"],
             "normalization_version": NORMALIZATION_VERSION,
