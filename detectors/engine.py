@@ -34,13 +34,14 @@ NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE
 NER_ONLY_UNUSED_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 FULL_PIPELINE_UNUSED_PIPES = ("parser",)
 _WORD = re.compile(r"[A-Za-z]+")
-KEPT_WORDS = 20_000  # frequent words whose vocabulary entries outlive the per-batch memory zones
+KEPT_WORDS = 20_000  # frequent words whose vocabulary entries outlive the memory zones
+ZONE_TEXTS = 10_000  # texts detected in one spaCy memory zone (see DetectionEngine.detect)
 
 
 def keep_common_words(nlp, count: int = KEPT_WORDS) -> None:
     """Make the vocabulary's entries (and tokenizer cache) for the most frequent English words, written
-    as they are and capitalised, outside any memory zone: they then outlive every batch, where spaCy
-    would otherwise build each again in every batch's zone (~40 µs a word; the model ships ~800).
+    as they are and capitalised, outside any memory zone: they then outlive every zone, where spaCy
+    would otherwise build each again in every zone (~40 µs a word; the model ships ~800).
     ~5 MB; what the model finds is unchanged, as an entry depends on its word only."""
     import wordfreq
 
@@ -138,6 +139,7 @@ class DetectionEngine:
         if config.deny_list and DENY_LIST_ENTITY not in self.entities:
             self.entities.append(DENY_LIST_ENTITY)
         self.fingerprints = None
+        self._zone, self._zone_texts = None, 0  # the spaCy memory zone detection runs in (see detect)
         if config.fingerprints:
             self._load_fingerprints(registry)
         self.recognizers = sorted(r.name for r in registry.recognizers)
@@ -198,9 +200,25 @@ class DetectionEngine:
     def detect(self, records: list[Record]) -> list[list[Finding]]:
         """Findings of each record of a batch (aligned with `records`), in field and position order."""
         # spaCy keeps every new word it meets (ids, numbers) in its vocabulary for good; a memory zone
-        # frees them after each batch, so memory stays flat over millions of records.
-        with self.nlp.memory_zone():
-            return self._detect(records)
+        # frees them, so memory stays flat over millions of records. A zone spans batches until
+        # ZONE_TEXTS texts went through it: it also drops the tokenizer's cache, and rebuilding that
+        # for every batch cost 5x the tokenizer's affix searches.
+        if self._zone is None:
+            self._zone = self.nlp.memory_zone()
+            self._zone.__enter__()
+        try:
+            found = self._detect(records)
+            self._zone_texts += sum(len(record.texts) for record in records)
+        except BaseException:
+            self._leave_zone()
+            raise
+        if self._zone_texts >= ZONE_TEXTS:
+            self._leave_zone()
+        return found
+
+    def _leave_zone(self) -> None:
+        zone, self._zone, self._zone_texts = self._zone, None, 0
+        zone.__exit__(None, None, None)
 
     def _detect(self, records: list[Record]) -> list[list[Finding]]:
         items = []  # (record index, field, offset, chunk)

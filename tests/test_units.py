@@ -277,15 +277,22 @@ def test_context_enhancer_gives_presidios_scores(engine):
     assert (driving, "text") in licences  # "driving" in the text
 
 
-def test_vocabulary_does_not_grow_with_the_records_scanned(engine):
-    """Each batch runs in a spaCy memory zone, so the words it meets first (ids, names) are dropped after
-    it and memory stays flat over millions of records; frequent words are kept from the start."""
+def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
+    """Detection runs in spaCy memory zones of ZONE_TEXTS texts, so the words a zone meets first (ids,
+    names) are dropped after it and memory stays flat over millions of records; frequent words are kept
+    from the start."""
+    import detectors.engine
     from scanner.records import Record
 
-    before = len(engine.nlp.vocab.strings)
     records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Zorbla Quxing{n} asked about order q{n}x{n * 7}."})
                for n in range(300)]
-    assert sum(1 for found in engine.detect(records) for f in found if f.entity_type == "PERSON") > 0
+    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
+    engine.detect([Record("t", "eval_dataset", "x", {}, {"text": "Close the zone earlier tests left open."})])
+    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 250)
+    before = len(engine.nlp.vocab.strings)
+    assert sum(1 for found in engine.detect(records[:200]) for f in found if f.entity_type == "PERSON") > 0
+    assert "Quxing7" in engine.nlp.vocab.strings  # the zone is still open: 200 texts of 250
+    engine.detect(records[200:])
     assert len(engine.nlp.vocab.strings) == before
     assert "Quxing7" not in engine.nlp.vocab.strings and "Zorbla" not in engine.nlp.vocab
     assert "refund" in engine.nlp.vocab and "Refund" in engine.nlp.vocab
