@@ -124,13 +124,13 @@ class Cluster:
             # each shard kept its own bottom-k: keep the smallest keys overall, in a local bottom-k sample's
             # order: files (or collections) in read order, then by row (or point id) across their shards.
             # A record that could not be read holds its place in the sample, as locally, and is reported if kept.
-            items = [item for result in in_order for item in result["items"]]
-            items += [(position, None, skip) for result in in_order
-                      for skip, position in zip(result["skipped"], result["skipped_positions"]) if position]
-            first_read: dict[str, int] = {}
+            items, first_read = [], {}  # first_read: file or collection -> the first shard holding it
             for n, result in enumerate(in_order):
-                for position in [item[0] for item in result["items"]] + [p for p in result["skipped_positions"] if p]:
-                    first_read.setdefault(position[0], n)
+                shard_items = result["items"] + [(skip.position, None, skip) for skip in result["skipped"]
+                                                 if skip.position]
+                for item in shard_items:
+                    first_read.setdefault(item[0][0], n)
+                items += shard_items
             kept = sorted(sorted(items, key=lambda item: plan.key(*item[0]))[:plan.count],
                           key=lambda item: (first_read[item[0][0]], item[0]))
             report.skipped.extend(item[2] for item in kept if item[1] is None)
@@ -165,8 +165,7 @@ class Cluster:
                             "worker": result["worker"], "error": result["error"]})
         report.records_total = (report.records_total or 0) + (result["records_total"] or 0)
         report.records_read += result["records_read"]
-        report.skipped.extend(skip for skip, position in zip(result["skipped"], result["skipped_positions"])
-                              if not (merged and position))
+        report.skipped.extend(skip for skip in result["skipped"] if not (merged and skip.position))
         for name, value in result["stats"].items():
             if isinstance(value, int):
                 report.stats[name] = report.stats.get(name, 0) + value
@@ -227,5 +226,5 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
     except (DhscanError, OSError) as exc:
         error = source_failure(exc)
     return {"items": items, "records_total": report.records_total, "records_read": report.records_read,
-            "skipped": report.skipped, "skipped_positions": report.skipped_positions, "stats": report.stats, "error": error,
+            "skipped": report.skipped, "stats": report.stats, "error": error,
             "seconds": round(time.perf_counter() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}

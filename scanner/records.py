@@ -66,3 +66,6 @@ class SkippedRecord:
     location: str
     category: str  # groups skips in summary.json: not_json, invalid_utf8, wrong_column_count, ...
     reason: str
+    # (file, row) of a record that was sampled, None for a skipped file: a cluster merging bottom-k
+    # samples reports only the skips its merged sample holds
+    position: tuple[str, int] | None = None

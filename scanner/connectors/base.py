@@ -46,14 +46,10 @@ class ReadReport:
     records_total: int | None = None
     records_read: int = 0
     skipped: list[SkippedRecord] = field(default_factory=list)
-    # (file, row) of each skipped record that was sampled, None for a skipped file: a cluster merging
-    # bottom-k samples reports only the skips its merged sample holds
-    skipped_positions: list[tuple[str, int] | None] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
     def skip(self, location: str, category: str, reason: str, position: tuple[str, int] | None = None) -> None:
-        self.skipped.append(SkippedRecord(location, category, reason))
-        self.skipped_positions.append(position)
+        self.skipped.append(SkippedRecord(location, category, reason, position))
 
     def advance(self, n: int = 1) -> None:
         self.records_read += n
@@ -176,6 +172,12 @@ class FileConnector(Connector):
 
     def count_range(self, shard: ByteRange) -> RangeCount | None:
         """The lines and records that start in the range; None when the file cannot be read in ranges."""
+        fs, files = list_files(self.uri, self.source, self.extensions)
+        with fs.open_input_file(self.range_file(files, shard).path) as handle:
+            return self.count_lines(handle, shard)
+
+    def count_lines(self, handle, shard: ByteRange) -> RangeCount | None:
+        """`count_range` on the open file."""
         raise NotImplementedError
 
     def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:

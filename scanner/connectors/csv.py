@@ -9,7 +9,7 @@ from typing import Iterator
 
 from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.byteranges import ByteRange, RangeCount, count_bytes
-from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
+from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import lines
 from scanner.connectors.rows import row_record
 
@@ -27,33 +27,31 @@ class CsvConnector(FileConnector):
     splits_into_byte_ranges = True  # a range is read alone only where the quotes are well-formed
 
     def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
-        reader = self._reader(lines(stream), file)
+        reader = self._reader(lines(stream), file.relpath)
         header = self._header(reader, file)
         if header is not None:
             yield from self._rows(reader, file, header, 0, 0)
 
     def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
-        header = self._header(self._reader(lines(handle), file), file)  # the file's first record
+        header = self._header(self._reader(lines(handle), file.relpath), file)  # the file's first record
         if header is None:
             return
-        reader = self._reader(record_lines(handle, shard.start, shard.end, shard.quote_parity, []), file)
+        reader = self._reader(record_lines(handle, shard.start, shard.end, shard.quote_parity, []), file.relpath)
         if shard.start == 0:
             next(reader, None)  # the header again
         yield from self._rows(reader, file, header, shard.first_row, shard.first_line - 1)
 
-    def count_range(self, shard: ByteRange) -> RangeCount | None:
-        fs, files = list_files(self.uri, self.source, self.extensions)
-        file = self.range_file(files, shard)
-        with fs.open_input_file(file.path) as handle:
-            quotes = count_bytes(handle, shard.start, shard.end, QUOTE)
-            return RangeCount(tuple(self._count(handle, file, shard, parity) for parity in (0, 1)), quotes)
+    def count_lines(self, handle, shard: ByteRange) -> RangeCount | None:
+        quotes = count_bytes(handle, shard.start, shard.end, QUOTE)
+        return RangeCount(tuple(self._count(handle, shard, parity) for parity in (0, 1)), quotes)
 
-    def _count(self, handle, file: SourceFile, shard: ByteRange, parity: int) -> tuple[int, int] | None:
+    def _count(self, handle, shard: ByteRange, parity: int) -> tuple[int, int] | None:
         """(lines, rows) of the records starting in the range if `parity` quotes come before it; None when
         the csv module's records do not start exactly where the quotes say (a quote inside a bare field)."""
         even: list[bool] = []
         # a blank line after the range is a record of its own unless the reader is still inside quotes
-        reader = self._reader(itertools.chain(record_lines(handle, shard.start, shard.end, parity, even), [b""]), file)
+        reader = self._reader(itertools.chain(record_lines(handle, shard.start, shard.end, parity, even), [b""]),
+                              shard.file)
         starts, rows, consumed = [], 0, 0  # starts: the line (index) each record starts on
         try:
             for cells in reader:
@@ -65,8 +63,8 @@ class CsvConnector(FileConnector):
         expected = [i for i, start in enumerate(even) if start] + [len(even)]
         return (len(even), rows) if starts == expected else None
 
-    def _reader(self, raw_lines, file: SourceFile):
-        delimiter = self.uri.options.get("delimiter") or ("\t" if file.relpath.endswith(".tsv") else ",")
+    def _reader(self, raw_lines, relpath: str):
+        delimiter = self.uri.options.get("delimiter") or ("\t" if relpath.endswith(".tsv") else ",")
         # surrogateescape keeps invalid UTF-8 bytes visible to the row check instead of failing the file
         return csv.reader((raw.decode("utf-8", "surrogateescape") + "\n" for raw in raw_lines), delimiter=delimiter)
 

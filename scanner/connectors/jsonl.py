@@ -8,7 +8,7 @@ from typing import Iterator
 
 from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
-from scanner.connectors.files import S3_OPTIONS, SourceFile, list_files
+from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, parse_value
 from scanner.connectors.rows import row_record
 from scanner.records import Record
@@ -34,19 +34,17 @@ class JsonlConnector(FileConnector):
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
 
-    def count_range(self, shard: ByteRange) -> RangeCount | None:
-        fs, files = list_files(self.uri, self.source, self.extensions)
+    def count_lines(self, handle, shard: ByteRange) -> RangeCount | None:
         lines = records = 0
-        with fs.open_input_file(self.range_file(files, shard).path) as handle:
-            for raw in range_lines(handle, shard.start, shard.end):
-                lines += 1
-                stripped = raw.strip()
-                if not stripped:
-                    continue
-                # json_values reads these across lines (a pretty-printed value, a whole-file array)
-                if stripped in (b"{", b"[") or (shard.start == 0 and records == 0 and stripped[:1] == b"["):
-                    return None
-                records += 1
+        for raw in range_lines(handle, shard.start, shard.end):
+            lines += 1
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            # json_values reads these across lines (a pretty-printed value, a whole-file array)
+            if stripped in (b"{", b"[") or (shard.start == 0 and records == 0 and stripped[:1] == b"["):
+                return None
+            records += 1
         return RangeCount(((lines, records), (lines, records)))
 
     def range_candidates(self, handle, file: SourceFile, shard: ByteRange, report: ReadReport) -> Iterator[Candidate]:
