@@ -14,7 +14,7 @@ from typing import Iterable
 
 import yaml
 
-from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters
+from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters, recognizer_name
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from detectors.keys import DigestKey
 from detectors.masking import mask
@@ -258,7 +258,7 @@ class DetectionEngine:
                 findings[index].append(Finding(
                     source=record.source, kind=record.kind, record_id=record.record_id, field=field,
                     entity_type=result.entity_type, score=float(result.score), start=start, end=end,
-                    recognizer=_recognizer_name(result),
+                    recognizer=recognizer_name(result) or "unknown",
                     digest=value_digest,
                     preview=mask(result.entity_type, value),
                     production_match=production,
@@ -323,11 +323,6 @@ def _case_sensitive_iban(registry) -> None:
         if recognizer.name == "IbanRecognizer":
             flags = recognizer.global_regex_flags
             recognizer.global_regex_flags = type(flags)(int(flags) & ~int(re.IGNORECASE))
-
-
-def _recognizer_name(result) -> str:
-    meta = result.recognition_metadata or {}
-    return meta.get("recognizer_name") or "unknown"
 
 
 @functools.cache  # reading the weights costs ~15 MB of I/O: once per process

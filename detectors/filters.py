@@ -100,10 +100,11 @@ def ner_name_that_is_a_common_word(text: str, results: list[RecognizerResult]) -
         word = text[r.start:r.end].strip().lower()
         return " " not in word and word in common_words() and word not in known_names() and word not in surnames()
     return [r for r in results
-            if not (r.entity_type in ("PERSON", "LOCATION") and _recognizer(r) == "SpacyRecognizer" and common(r))]
+            if not (r.entity_type in ("PERSON", "LOCATION") and recognizer_name(r) == "SpacyRecognizer" and common(r))]
 
 
-def _recognizer(result: RecognizerResult) -> str | None:
+def recognizer_name(result: RecognizerResult) -> str | None:
+    """The name of the Presidio recognizer that returned a result."""
     return (result.recognition_metadata or {}).get("recognizer_name")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from presidio_analyzer import RecognizerResult
 
+from detectors.filters import recognizer_name
+
 SCORES = {
     ("PERSON", "several_words_known_name"): 0.95, ("PERSON", "several_words"): 0.8,
     ("PERSON", "one_word_known_name"): 0.85, ("PERSON", "one_word"): 0.6, ("PERSON", "not_title_case"): 0.9,
@@ -38,8 +40,7 @@ def evidence(entity: str, value: str) -> str:
 
 def calibrated_ner_scores(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
     for result in results:
-        meta = result.recognition_metadata or {}
-        if meta.get("recognizer_name") == "SpacyRecognizer" and result.entity_type in ("PERSON", "LOCATION"):
+        if recognizer_name(result) == "SpacyRecognizer" and result.entity_type in ("PERSON", "LOCATION"):
             key = (result.entity_type, evidence(result.entity_type, text[result.start:result.end]))
             result.score = SCORES[key]
     return results

@@ -20,7 +20,7 @@ from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 from scanner.scan import (SourceResult, _check_writable, _connectors, build_engine, build_evidence, build_lineage,
-                          build_pool, build_summary, open_cluster, scan_source)
+                          build_summary, open_workers, scan_source)
 
 LISTED = 100  # undated and suppressed records listed one by one in summary.json
 AGE_BUCKETS_DAYS = (7, 30, 90, 180, 365, 730)
@@ -187,11 +187,7 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     first_rows: dict[str, list[dict]] = {"deletion": [], "hold": []}
     results: list[SourceResult] = []
     with ExitStack() as stack:
-        cluster = open_cluster(config, lineage, stack)
-        pool = None
-        if cluster is None:
-            pool = build_pool(config, engine)
-            stack.callback(pool.close)
+        cluster, pool = open_workers(config, engine, lineage, stack)
         findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
         copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         deletions = Worklist(stack, out_dir, "deletion_worklist", DELETION_COLUMNS, parquet)

@@ -194,17 +194,21 @@ def with_lineage(record: Record, lineage) -> Record:
     return dataclasses.replace(record, copied_from=copied) if copied else record
 
 
-def open_cluster(config: ScanConfig, lineage, stack: ExitStack):
-    """The Dask cluster of `--cluster` (closed with `stack`), or None."""
+def open_workers(config: ScanConfig, engine, lineage, stack: ExitStack, pool=None):
+    """(cluster, pool) that detect for a run, closed with `stack`: the Dask cluster of `--cluster` (with
+    the production index on every worker), or else the local worker pool (`pool`, when given)."""
     if not config.cluster:
-        return None
+        if pool is None:
+            pool = build_pool(config, engine)
+            stack.callback(pool.close)
+        return None, pool
     from scanner.cluster import Cluster
 
     cluster = Cluster(config.cluster)
     stack.callback(cluster.close)
     if lineage is not None:
         cluster.share(lineage)
-    return cluster
+    return cluster, None
 
 
 def build_pool(config: ScanConfig, engine):
@@ -245,10 +249,7 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
     lineage = build_lineage(config, progress)
     results: list[SourceResult] = []
     with ExitStack() as stack:
-        cluster = open_cluster(config, lineage, stack)
-        if pool is None and cluster is None:
-            pool = build_pool(config, engine)
-            stack.callback(pool.close)
+        cluster, pool = open_workers(config, engine, lineage, stack, pool)
         findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
         copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         for text, connector, error in built:
