@@ -121,7 +121,9 @@ def _load_ner(model: str) -> None:
     global _NLP
     import spacy
 
-    _NLP = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    from detectors.engine import NER_ONLY_UNUSED_PIPES
+
+    _NLP = spacy.load(model, exclude=list(NER_ONLY_UNUSED_PIPES))  # the components dhscan's engine runs
 
 
 def _ner(texts: list[str]) -> int:

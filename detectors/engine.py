@@ -232,10 +232,8 @@ class DetectionEngine:
         content = {chunk for index, field, _, chunk in items if field not in records[index].id_fields}
         needs_ner = [t for t in unique if self.uses_ner and t in content
                      and (not self.config.ner_gate or may_hold_name(t))]
-        ner_artifacts = {}
-        for text, found in self.nlp_engine.process_batch(needs_ner, self.config.language,
-                                                         batch_size=self.config.batch_size):
-            ner_artifacts[text] = found
+        ner_artifacts = dict(self.nlp_engine.process_batch(needs_ner, self.config.language,
+                                                           batch_size=self.config.batch_size))
         cache: dict[tuple[str, str, bool], list] = {}
         findings: list[list[Finding]] = [[] for _ in records]
         seen: set[tuple] = set()
