@@ -138,7 +138,9 @@ def ner_ceiling(texts: list[str], model: str, workers: int) -> float:
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_load_ner, initargs=(model,)) as pool:
         pool.map(_ner, [texts[:64]] * workers)  # every worker has loaded its model
         started = time.perf_counter()
-        done = sum(pool.map(_ner, [texts[i:i + 256] for i in range(0, len(texts), 256)]))
+        # one chunk a task, as dhscan's pool takes one batch a task: map's default chunks of several
+        # tasks left one process idle at the end, understating the ceiling by ~10%
+        done = sum(pool.map(_ner, [texts[i:i + 256] for i in range(0, len(texts), 256)], chunksize=1))
         return done / (time.perf_counter() - started)
 
 

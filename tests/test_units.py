@@ -298,6 +298,28 @@ def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
     assert "refund" in engine.nlp.vocab and "Refund" in engine.nlp.vocab
 
 
+def _affix_searches(nlp, text: str) -> int:
+    """Prefix, suffix and infix searches spaCy's tokenizer makes on `text`, counted by cProfile (the
+    tokenizer's cache is not visible from Python)."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.runcall(nlp.make_doc, text)
+    return sum(calls for (_, _, name), (_, calls, *_) in pstats.Stats(profile).stats.items() if name.startswith("find_"))
+
+
+def test_frequent_words_come_from_the_tokenizer_cache_inside_memory_zones(engine):
+    """Inside a memory zone spaCy caches no tokenization: frequent words, alone or before "." or ",",
+    and capitalised, come from the cache made at start-up; a new word still goes through the searches."""
+    from scanner.records import Record
+
+    engine.detect([Record("t", "eval_dataset", "1", {}, {"text": "Maria asked about the refund."})])
+    assert engine.nlp.vocab.in_memory_zone
+    assert _affix_searches(engine.nlp, "The report is due next week, so please send it before Friday.") == 0
+    assert _affix_searches(engine.nlp, "Zorblax, Quxingham.") > 0
+
+
 def test_id_fields_get_identifiers_but_no_names(engine):
     from scanner.records import Record
 
