@@ -320,6 +320,17 @@ def test_frequent_words_come_from_the_tokenizer_cache_inside_memory_zones(engine
     assert _affix_searches(engine.nlp, "Zorblax, Quxingham.") > 0
 
 
+def test_keeping_common_words_leaves_wordfreqs_cached_list_alone(engine):
+    """wordfreq hands out one cached list: changing it grew the word list of every later engine."""
+    import wordfreq
+
+    from detectors.engine import keep_common_words
+
+    keep_common_words(engine.nlp, 50)
+    keep_common_words(engine.nlp, 50)
+    assert len(wordfreq.top_n_list("en", 50)) == 50
+
+
 def test_id_fields_get_identifiers_but_no_names(engine):
     from scanner.records import Record
 
