@@ -74,9 +74,10 @@ def model_installed(name: str) -> bool:
     return spacy.util.is_package(name) or Path(name).is_dir()
 
 
-def field_context(field: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # a source has few field paths, each met in every record
+def field_context(field: str) -> tuple[str, ...]:
     """Words of a field path (`customer.email_addr` -> customer, email, addr) as analyzer context."""
-    return [w.lower() for w in _WORD.findall(field.replace("_", " "))]
+    return tuple(w.lower() for w in _WORD.findall(field.replace("_", " ")))
 
 
 def split_text(text: str, limit: int, overlap: int = 200) -> list[tuple[int, str]]:
@@ -170,12 +171,10 @@ class DetectionEngine:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        """Run the model and every recognizer once: Presidio compiles patterns and phonenumbers loads
-        metadata on first use, which cost the first batch of every process ~50 ms; this is start-up."""
-        artifacts = (next(self.nlp_engine.process_batch([WARM_UP_TEXT], self.config.language))[1] if self.uses_ner
-                     else self._tokens_only(WARM_UP_TEXT))
-        self.analyzer.analyze(text=WARM_UP_TEXT, language=self.config.language, entities=self.entities,
-                              nlp_artifacts=artifacts)
+        """Detect once, in a text every recognizer, filter and the model have something to do with: Presidio
+        compiles patterns, phonenumbers loads metadata and the filters load word lists on first use, which
+        cost the first batch of every process ~50 ms; this is start-up."""
+        self._detect([Record("warm-up", "eval_dataset", "0", {}, {"text": WARM_UP_TEXT})])
 
     def _load_fingerprints(self, registry) -> None:
         """Production fingerprints: every finding is looked up; id fields with a regex find PRODUCTION_ID."""
@@ -311,7 +310,7 @@ class DetectionEngine:
 
     def _analyze(self, text: str, field: str, ner_artifacts, is_id: bool) -> list:
         """Presidio's results on one text; NER types only where the model ran (never in id fields)."""
-        context = field_context(field) + self.config.context_words.get(field, [])
+        context = [*field_context(field), *self.config.context_words.get(field, [])]
         entities = possible_entities(text, self.entities)
         if is_id:
             entities = [e for e in entities if e not in NER_ENTITY_TYPES]

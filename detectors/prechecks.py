@@ -40,5 +40,5 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
 
 
 def possible_entities(text: str, entities: list[str]) -> list[str]:
-    digits = sum(ch.isdigit() for ch in text)
+    digits = sum(map(str.isdigit, text))
     return [e for e in entities if e not in NEEDS or NEEDS[e](text, digits)]

@@ -153,8 +153,8 @@ def test_long_texts_are_split_with_overlap_and_offsets():
 
 
 def test_field_context_words():
-    assert field_context("customer.email_address") == ["customer", "email", "address"]
-    assert field_context("messages[2].content") == ["messages", "content"]
+    assert field_context("customer.email_address") == ("customer", "email", "address")
+    assert field_context("messages[2].content") == ("messages", "content")
 
 
 def test_named_filters():
