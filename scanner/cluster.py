@@ -170,7 +170,7 @@ class Cluster:
             if isinstance(value, int):
                 report.stats[name] = report.stats.get(name, 0) + value
             elif isinstance(value, list):  # e.g. the collections read, each once
-                report.stats[name] = [*report.stats.get(name, []), *(v for v in value if v not in report.stats.get(name, []))]
+                report.stats[name] = list(dict.fromkeys([*report.stats.get(name, []), *value]))
             else:
                 report.stats[name] = value
 

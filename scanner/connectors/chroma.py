@@ -95,17 +95,21 @@ class ChromaConnector(StoreConnector):
         start, end = span.split("-")
         return {name: (int(start), int(end))}
 
-    def _ids(self, collection, start: int, end: int | None) -> list[str]:
-        ids, offset = [], start
+    def _window(self, collection, start: int, end: int | None, size: int, include: list[str], what: str):
+        """The pages `collection.get` gives over the offsets [start, end) (end None: to the end)."""
+        offset = start
         while end is None or offset < end:
-            limit = 1000 if end is None else min(1000, end - offset)
-            page = guarded(self.source, self._where(f"list ids of {collection.name!r}"),
-                           lambda: collection.get(limit=limit, offset=offset, include=[]))["ids"]
-            ids.extend(page)
-            if len(page) < limit:
-                break
-            offset += len(page)
-        return ids
+            limit = size if end is None else min(size, end - offset)
+            page = guarded(self.source, self._where(what),
+                           lambda: collection.get(limit=limit, offset=offset, include=include))
+            yield page
+            if len(page["ids"]) < limit:
+                return
+            offset += limit
+
+    def _ids(self, collection, start: int, end: int | None) -> list[str]:
+        return [item_id for page in self._window(collection, start, end, 1000, [], f"list ids of {collection.name!r}")
+                for item_id in page["ids"]]
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         windows = self._windows()
@@ -115,17 +119,11 @@ class ChromaConnector(StoreConnector):
             report.records_total = sum(guarded(self.source, self._where("count"), c.count) if windows[n][1] is None
                                        else windows[n][1] - windows[n][0] for n, c in collections.items())
             for name, collection in collections.items():
-                offset, end = windows[name]
-                while end is None or offset < end:
-                    limit = PAGE if end is None else min(PAGE, end - offset)
-                    result = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(
-                        limit=limit, offset=offset, include=["documents", "metadatas"]))
+                for result in self._window(collection, *windows[name], PAGE, ["documents", "metadatas"],
+                                           f"read {name!r}"):
                     for record in self._records(name, result):
                         report.advance()
                         yield record
-                    if len(result["ids"]) < limit:
-                        break
-                    offset += limit
             return
         everything = [(name, item_id) for name, c in collections.items() for item_id in self._ids(c, *windows[name])]
         report.records_total = len(everything)
