@@ -499,3 +499,20 @@ def test_memoized_registry_answers_as_presidios_and_follows_added_and_removed_re
     assert "TicketRecognizer" in names(memoized, ["PHONE_NUMBER"])
     memoized.remove_recognizer("TicketRecognizer")
     assert names(memoized, ["PHONE_NUMBER"]) == names(plain, ["PHONE_NUMBER"])
+
+
+def test_the_heap_alive_before_a_source_is_left_out_of_gc_passes_only_while_it_is_scanned(engine, tmp_path):
+    import gc
+    import json
+
+    from scanner.connectors import open_source
+    from scanner.scan import scan_source
+
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(json.dumps({"id": n, "text": f"Call 212-555-01{n:02d} today"}) + "\n" for n in range(5)))
+    lines, frozen = [], []
+    result = scan_source(open_source(str(path)), engine, SamplePlan("full"), lines.append, lambda *a: None,
+                         on_record=lambda record, findings: frozen.append(gc.get_freeze_count()))
+    assert result.status == "ok" and result.records_sampled == 5 and result.records_with_findings == 5
+    assert len(frozen) == 5 and min(frozen) > 10_000  # the engine's objects at least
+    assert gc.get_freeze_count() == 0
