@@ -12,7 +12,9 @@ Prints records/s of each, the ratio, recall of each against the ground truth for
 for names (a planted value counts as found when a result of its entity type overlaps it in its
 field), the share of texts the NER gate sends to the model, with --mix issue the NER path's
 efficiency (dhscan on the records that need NER against spaCy's NER alone on as many processes,
-alternating, best of two each),
+alternating, best of --ner-path-runs each; also the median of the runs' pairwise ratios, and the
+CPU time each side used per record, all processes counted: on a shared machine that moves less
+than wall-clock time, since time given to other tenants is not counted),
 peak RSS, and PERSON/LOCATION recall on the third-party corpus with the gate on and off.
 Peak RSS from 10k to 1M records is measured by benchmarks/scale.py.
 """
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -70,15 +73,29 @@ def recall(planted: dict, found: dict) -> dict:
     return {g: round(hits[g] / totals[g], 4) for g in sorted(totals)}
 
 
-def run_dhscan(paths, out: Path, ner_gate: bool = True, ner_only: bool = True):
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far (Linux: /proc/PID/stat)."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def run_dhscan(paths, out: Path, ner_gate: bool = True, ner_only: bool = True, cpu: list | None = None):
+    """(records, seconds, findings); with `cpu`, appends the CPU seconds of the scan (main process and workers)."""
     config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED), ner_gate=ner_gate, ner_only=ner_only))
     engine = build_engine(config)  # model loads are outside the timing, as for Presidio
     pool = build_pool(config, engine)
     pool.start()
+    pids = [os.getpid(), *pool.pids()]
+    cpu_before = cpu_seconds(pids) if cpu is not None else 0.0
     started = time.perf_counter()
     run = run_scan([str(p) for p in paths], SamplePlan("full"), config, out, command_line=["benchmark"], engine=engine,
                    pool=pool)
     seconds = time.perf_counter() - started
+    if cpu is not None:
+        cpu.append(cpu_seconds(pids) - cpu_before)
     pool.close()
     found = defaultdict(list)
     with open(out / "findings.jsonl", encoding="utf-8") as handle:
@@ -130,18 +147,23 @@ def _ner(texts: list[str]) -> int:
     return sum(1 for _ in _NLP.pipe(texts, batch_size=64))
 
 
-def ner_ceiling(texts: list[str], model: str, workers: int) -> float:
+def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = None) -> float:
     """Texts/s of spaCy's NER component alone over `texts` in `workers` processes (model load excluded):
-    the ceiling of the NER path."""
+    the ceiling of the NER path. With `cpu`, appends the CPU seconds it took (all processes)."""
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_load_ner, initargs=(model,)) as pool:
         pool.map(_ner, [texts[:64]] * workers)  # every worker has loaded its model
+        pids = [os.getpid(), *(process.pid for process in pool._pool)]
+        cpu_before = cpu_seconds(pids) if cpu is not None else 0.0
         started = time.perf_counter()
         # one chunk a task, as dhscan's pool takes one batch a task: map's default chunks of several
         # tasks left one process idle at the end, understating the ceiling by ~10%
         done = sum(pool.map(_ner, [texts[i:i + 256] for i in range(0, len(texts), 256)], chunksize=1))
-        return done / (time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if cpu is not None:
+            cpu.append(cpu_seconds(pids) - cpu_before)
+        return done / seconds
 
 
 def ner_path_efficiency(tmp: Path, args) -> dict:
@@ -156,15 +178,23 @@ def ner_path_efficiency(tmp: Path, args) -> dict:
     subset = tmp / "ner_records.jsonl"
     subset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     # alternating, best of --ner-path-runs each: this machine's speed drifts by 10-40% from minute to minute
-    dhscan_rates, ceilings = [], []
+    dhscan_rates, ceilings, dhscan_cpu, ceiling_cpu = [], [], [], []
     for attempt in range(args.ner_path_runs):
-        n, seconds, _ = run_dhscan([subset], tmp / f"out_ner{attempt}", ner_only=not args.full_pipeline)
+        n, seconds, _ = run_dhscan([subset], tmp / f"out_ner{attempt}", ner_only=not args.full_pipeline, cpu=dhscan_cpu)
         dhscan_rates.append(n / seconds)
-        ceilings.append(ner_ceiling([r["text"] for r in rows], DetectionConfig().model, worker_count(DetectionConfig())))
+        ceilings.append(ner_ceiling([r["text"] for r in rows], DetectionConfig().model, worker_count(DetectionConfig()),
+                                    cpu=ceiling_cpu))
     rate, ceiling = max(dhscan_rates), max(ceilings)
+    # CPU time per record, all processes: what the two sides cost with the cores to themselves (time the
+    # machine gives to other tenants is not counted); least of each
+    cpu_dhscan, cpu_ceiling = min(dhscan_cpu) / n, min(ceiling_cpu) / len(rows)
     return {"records": n, "dhscan_records_per_s": round(rate, 1), "ner_only_spacy_texts_per_s": round(ceiling, 1),
-            "efficiency": round(rate / ceiling, 3), "runs": {"dhscan": [round(r) for r in dhscan_rates],
-                                                            "ner_only": [round(c) for c in ceilings]}}
+            "efficiency": round(rate / ceiling, 3),
+            "pairwise_efficiency_median": round(statistics.median(d / c for d, c in zip(dhscan_rates, ceilings)), 3),
+            "cpu_us_per_record": {"dhscan": round(cpu_dhscan * 1e6), "ner_only": round(cpu_ceiling * 1e6)},
+            "cpu_efficiency": round(cpu_ceiling / cpu_dhscan, 3),
+            "runs": {"dhscan": [round(r) for r in dhscan_rates], "ner_only": [round(c) for c in ceilings],
+                     "dhscan_cpu_s": [round(c, 2) for c in dhscan_cpu], "ner_only_cpu_s": [round(c, 2) for c in ceiling_cpu]}}
 
 
 def run_presidio(records, model: str):

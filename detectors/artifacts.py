@@ -40,5 +40,8 @@ class LazyNlpArtifacts(NlpArtifacts):
 
 class LazyArtifactsSpacyNlpEngine(SpacyNlpEngine):
     def _doc_to_nlp_artifact(self, doc, language: str) -> NlpArtifacts:
-        entities, scores = self._get_updated_entities(self._get_entities(doc), self._get_scores_for_entities(doc))
+        # Presidio reads doc.ents twice (entities, then one default score each); spaCy builds the spans
+        # anew on every read, walking all tokens: read once here.
+        found = self._get_entities(doc)
+        entities, scores = self._get_updated_entities(found, [self.ner_model_configuration.default_score] * len(found))
         return LazyNlpArtifacts(doc, entities, scores, self, language)

@@ -13,6 +13,8 @@ from typing import Callable
 
 from presidio_analyzer import RecognizerResult
 
+from detectors.ner_gate import common_words, known_names, surnames
+
 Filter = Callable[[str, list[RecognizerResult]], list[RecognizerResult]]
 
 
@@ -113,8 +115,6 @@ def ner_name_that_is_a_common_word(text: str, results: list[RecognizerResult]) -
     """Drop a one-word PERSON or LOCATION from the NER model that is one of the 10,000 most frequent
     English words and no known first name, surname or place (`Map`, `null`, `Earth`); `Rose`,
     `Johnson` and `Jordan` stay."""
-    from detectors.ner_gate import common_words, known_names, surnames
-
     def common(r: RecognizerResult) -> bool:
         word = text[r.start:r.end].strip().lower()
         return " " not in word and word in common_words() and word not in known_names() and word not in surnames()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from presidio_analyzer import RecognizerResult
 
 from detectors.filters import recognizer_name
+from detectors.ner_gate import first_names, known_names, surnames
 
 SCORES = {
     ("PERSON", "several_words_known_name"): 0.95, ("PERSON", "several_words"): 0.8,
@@ -24,8 +25,6 @@ CALIBRATION = "precision by evidence on presidio-research synth_v2, even-numbere
 
 
 def evidence(entity: str, value: str) -> str:
-    from detectors.ner_gate import first_names, known_names, surnames
-
     words = value.split()
     title_case = any(ch.islower() for ch in value) and all(
         w[:1].isupper() and not w.isupper() for w in words if w[:1].isalpha())

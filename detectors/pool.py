@@ -66,6 +66,10 @@ class DetectionPool:
             for result in [self._pool.apply_async(_ready) for _ in range(self.workers)]:
                 result.get()
 
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for measuring them)."""
+        return [process.pid for process in self._pool._pool] if self._pool is not None else []
+
     def detect(self, batches: Iterable[list[Record]]) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
         self.start()
         pending: deque = deque()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -56,8 +57,21 @@ def extract_texts(obj: dict, text_fields: list[str] | None, exclude: set[str]) -
         for name in text_fields:
             texts.update(string_leaves(get_path(obj, name), name, stringify=True))
         return texts
-    return {path: text for key, child in obj.items() if key not in exclude
-            for path, text in string_leaves(child, join_path("", str(key)))}
+    texts = {}
+    for key, child in obj.items():  # string_leaves, with the common cases (a string, a number) inline
+        if key in exclude:
+            continue
+        if isinstance(child, str):
+            if child:
+                texts[_top_path(key)] = child
+        elif isinstance(child, (dict, list)):
+            texts.update(string_leaves(child, _top_path(key)))
+    return texts
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # rows share their keys: the path of each is made once
+def _top_path(key) -> str:
+    return join_path("", str(key))
 
 
 def detect_field(columns: list[str] | dict, candidates: tuple[str, ...]) -> str | None:

@@ -140,6 +140,8 @@ def test_text_extraction_paths():
     assert extract_texts(row, None, {"created_at"}) == {
         "messages[0].role": "user", "messages[0].content": "hi", 'meta["a.b"]': "x"}
     assert extract_texts(row, ["meta.n", "id"], set()) == {"meta.n": "5", "id": "1"}
+    top = {"text": "hello", "odd key": "v", "flag": True, "score": 0.5, "none": None, "tags": ["a", ""]}
+    assert extract_texts(top, None, set()) == {"text": "hello", '["odd key"]': "v", "tags[0]": "a"}
 
 
 def test_timestamps():
@@ -516,3 +518,19 @@ def test_the_heap_alive_before_a_source_is_left_out_of_gc_passes_only_while_it_i
     assert result.status == "ok" and result.records_sampled == 5 and result.records_with_findings == 5
     assert len(frozen) == 5 and min(frozen) > 10_000  # the engine's objects at least
     assert gc.get_freeze_count() == 0
+
+
+def test_lazy_artifacts_hold_what_presidios_spacy_engine_makes(engine):
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    texts = ["Maria Lopez flew from Berlin to Lagos with Acme Corp on Monday.", "no names here", "Call Ana."]
+    plain = SpacyNlpEngine.__new__(SpacyNlpEngine)  # Presidio's own conversion, on the same loaded model
+    plain.__dict__.update(engine.nlp_engine.__dict__)
+    found = []
+    for (_, lazy), (_, presidio) in zip(engine.nlp_engine.process_batch(texts, "en"),
+                                        plain.process_batch(texts, "en")):
+        found.append([(e.label_, e.start_char, e.end_char) for e in lazy.entities])
+        assert found[-1] == [(e.label_, e.start_char, e.end_char) for e in presidio.entities]
+        assert lazy.scores == presidio.scores
+        assert lazy.tokens_indices == presidio.tokens_indices  # (lemmas differ by design: lower-cased tokens)
+    assert ("PERSON", 0, 11) in found[0] and found[1] == []

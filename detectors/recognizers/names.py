@@ -10,6 +10,8 @@ import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from detectors.ner_gate import common_words, known_names
+
 _WORD = r"(?:[A-Z]|[^\W\d_a-z])[\w'’\-]+"
 _NAME = rf"{_WORD}(?:[ \t]+(?:[A-Z]\.?[ \t]+)?{_WORD}){{0,2}}"
 _HONORIFIC = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Mme|Mlle|Herr|Frau|Sr|Sra|Srta"
@@ -49,8 +51,6 @@ class NamedPersonRecognizer(PatternRecognizer):
                          supported_language=supported_language, global_regex_flags=re.MULTILINE)
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
-        from detectors.ner_gate import common_words, known_names
-
         lowered = text.lower()
         if not (any(word in lowered for word in INTRODUCTION_WORDS) or _HONORIFIC_OR_GREETING.search(text)):
             return []
