@@ -13,8 +13,7 @@ for names (a planted value counts as found when a result of its entity type over
 field), the share of texts the NER gate sends to the model, with --mix issue the NER path's
 efficiency (dhscan on the records that need NER against spaCy's NER alone on as many processes,
 alternating, best of --ner-path-runs each; also the median of the runs' pairwise ratios, and the
-CPU time each side used per record, all processes counted: on a shared machine that moves less
-than wall-clock time, since time given to other tenants is not counted),
+CPU time each side used per record, all processes counted, main process included),
 peak RSS, and PERSON/LOCATION recall on the third-party corpus with the gate on and off.
 Peak RSS from 10k to 1M records is measured by benchmarks/scale.py.
 """
@@ -185,8 +184,8 @@ def ner_path_efficiency(tmp: Path, args) -> dict:
         ceilings.append(ner_ceiling([r["text"] for r in rows], DetectionConfig().model, worker_count(DetectionConfig()),
                                     cpu=ceiling_cpu))
     rate, ceiling = max(dhscan_rates), max(ceilings)
-    # CPU time per record, all processes: what the two sides cost with the cores to themselves (time the
-    # machine gives to other tenants is not counted); least of each
+    # CPU time per record, all processes (dhscan's main process reads and writes on the same cores); least
+    # of each. On the shared development machine it moved with wall-clock time, so it does not remove the noise.
     cpu_dhscan, cpu_ceiling = min(dhscan_cpu) / n, min(ceiling_cpu) / len(rows)
     return {"records": n, "dhscan_records_per_s": round(rate, 1), "ner_only_spacy_texts_per_s": round(ceiling, 1),
             "efficiency": round(rate / ceiling, 3),
