@@ -1,0 +1,151 @@
+"""CPU instructions of the NER path, counted by callgrind: the same on every run, where wall-clock time
+on a shared machine moves by 10-40% between identical runs.
+
+    python -m benchmarks.instructions [--records 1200] [--seed 12]
+
+Takes the throughput issue's mix (benchmarks/throughput.py) and keeps the records whose text the gate
+sends to the model (the first 64 warm each part up), then counts three parts, each in its own `valgrind --tool=callgrind` process that
+counts only its measured section (switched with callgrind_control):
+  ceiling  spaCy's `ner` component alone over the texts, 256 a call (as throughput.py's ceiling);
+  engine   dhscan's DetectionEngine.detect over the same records, 256 a batch (what a worker does);
+  rest     everything else a scan does per record: reading the JSON Lines, batching, the hand-over to
+           a worker and back (each batch and its findings pickled and unpickled), counting, writing.
+Prints instructions per record and two efficiencies: the detection stage (ceiling / engine) and the
+whole scan (ceiling / (engine + rest)). No idle time or scheduling is counted; what a wall-clock run
+adds to these comes from the machine. Needs valgrind on Linux; takes ~5 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PARTS = ("ceiling", "engine", "rest")
+BATCH = 256
+WARM_UP = 64  # records each part processes before counting starts
+
+
+def _switch(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True, capture_output=True)
+
+
+def _measured(warm_up, work) -> None:
+    # first-use costs (compiled patterns, caches) are paid on other records: a scan meets each text once,
+    # and spaCy's tokenizer would find the measured texts' words cached on a second pass
+    warm_up()
+    _switch("-i", "on")
+    _switch("-z")
+    work()
+    _switch("-d", "measured")
+    _switch("-i", "off")
+
+
+def ner_path_records(records: int, seed: int, folder: Path) -> int:
+    """Writes the issue mix's NER-path records: the first WARM_UP to warm_up.jsonl, the rest to measured.jsonl."""
+    from benchmarks.throughput import issue_mix
+    from detectors.ner_gate import may_hold_name
+
+    rows = [json.loads(line) for line in issue_mix(folder, records, seed).read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if may_hold_name(r["text"])]
+    for name, part in (("warm_up", rows[:WARM_UP]), ("measured", rows[WARM_UP:])):
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
+    return len(rows) - WARM_UP
+
+
+def run_part(part: str, folder: Path) -> None:
+    from benchmarks.throughput import MEASURED
+    from detectors.config import DetectionConfig
+    from detectors.engine import NER_ONLY_UNUSED_PIPES, DetectionEngine
+    from detectors.keys import DigestKey
+    from scanner.connectors import open_source
+    from scanner.connectors.base import ReadReport
+    from scanner.sampling import SamplePlan
+
+    warm_up, path = folder / "warm_up.jsonl", folder / "measured.jsonl"
+    first = list(open_source(str(warm_up)).records(SamplePlan("full"), ReadReport()))
+    records = list(open_source(str(path)).records(SamplePlan("full"), ReadReport()))
+    chunks = [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
+    if part == "ceiling":
+        import spacy
+
+        nlp = spacy.load(DetectionConfig().model, exclude=list(NER_ONLY_UNUSED_PIPES))
+        texts = [[r.texts["text"] for r in chunk] for chunk in chunks]
+        _measured(lambda: list(nlp.pipe([r.texts["text"] for r in first])),
+                  lambda: [sum(1 for _ in nlp.pipe(chunk, batch_size=64)) for chunk in texts])
+        return
+    engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"))
+    if part == "engine":
+        _measured(lambda: engine.detect(first), lambda: [engine.detect(chunk) for chunk in chunks])
+        return
+    from scanner.scan import scan_source
+
+    found = {r.record_id: f for chunk in [first, *chunks] for r, f in zip(chunk, engine.detect(chunk))}
+
+    class HandOver:
+        """The worker pool's hand-over without the processes: batches and findings pickled both ways."""
+
+        def wanted(self) -> bool:
+            return True
+
+        def detect(self, batches):
+            for batch in batches:
+                arrived = pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                findings = [found[r.record_id] for r in arrived]
+                yield batch, pickle.loads(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def scan(source: Path):
+        with open(os.devnull, "w", encoding="utf-8") as sink:
+            scan_source(open_source(str(source)), engine, SamplePlan("full"), sink.write, lambda *a: None,
+                        batch_size=BATCH, pool=HandOver())
+
+    _measured(lambda: scan(warm_up), lambda: scan(path))
+
+
+def measured_instructions(dump_prefix: Path) -> int:
+    """Instructions in the dump callgrind wrote for the measured section."""
+    for dump in dump_prefix.parent.glob(dump_prefix.name + "*"):
+        text = dump.read_text(encoding="utf-8", errors="replace")
+        if "Trigger: dump measured" in text:
+            return next(int(line.split()[1]) for line in text.splitlines() if line.startswith("totals:"))
+    raise RuntimeError(f"no measured dump for {dump_prefix.name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1200, help="records of the issue mix (~44%% reach the model)")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # one part, run under valgrind
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
+    if args.part:
+        run_part(args.part, args.folder)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        count = ner_path_records(args.records, args.seed, Path(tmp))
+        running = {part: subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={tmp}/{part}.%p",
+             sys.executable, "-m", "benchmarks.instructions", "--part", part, "--folder", tmp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for part in PARTS}
+        for part, process in running.items():
+            _, err = process.communicate()
+            if process.returncode:
+                raise SystemExit(f"{part}: valgrind exited {process.returncode}: {err.decode()[-500:]}")
+        per_record = {part: measured_instructions(Path(tmp) / f"{part}.") / count for part in PARTS}
+    figures = {
+        "records": count,
+        "instructions_per_record": {part: round(value) for part, value in per_record.items()},
+        "detection_stage_efficiency": round(per_record["ceiling"] / per_record["engine"], 3),
+        "whole_scan_efficiency": round(per_record["ceiling"] / (per_record["engine"] + per_record["rest"]), 3),
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
