@@ -170,7 +170,11 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
 def heap_left_to_refcounts():
     """While a source is scanned, the objects alive before (the engine, the model, word lists: ~200,000)
     are left out of the garbage collector's passes: a full pass over them took ~0.15 s, and one came every
-    few seconds of scanning. They are handed back after, so what they drop later is still collected."""
+    few seconds of scanning. They are handed back after, so what they drop later is still collected.
+    A heap frozen already (by whoever embeds dhscan) is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

@@ -518,6 +518,12 @@ def test_the_heap_alive_before_a_source_is_left_out_of_gc_passes_only_while_it_i
     assert result.status == "ok" and result.records_sampled == 5 and result.records_with_findings == 5
     assert len(frozen) == 5 and min(frozen) > 10_000  # the engine's objects at least
     assert gc.get_freeze_count() == 0
+    gc.freeze()  # frozen by whoever embeds dhscan: stays frozen
+    try:
+        scan_source(open_source(str(path)), engine, SamplePlan("full"), lines.append, lambda *a: None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_lazy_artifacts_hold_what_presidios_spacy_engine_makes(engine):
