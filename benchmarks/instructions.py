@@ -127,6 +127,11 @@ def main() -> None:
     if args.part:
         run_part(args.part, args.folder)
         return
+    import shutil
+
+    missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"benchmarks.instructions needs {' and '.join(missing)} (e.g. apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as tmp:
         count = ner_path_records(args.records, args.seed, Path(tmp))
         running = {part: subprocess.Popen(
