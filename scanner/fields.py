@@ -57,16 +57,8 @@ def extract_texts(obj: dict, text_fields: list[str] | None, exclude: set[str]) -
         for name in text_fields:
             texts.update(string_leaves(get_path(obj, name), name, stringify=True))
         return texts
-    texts = {}
-    for key, child in obj.items():  # string_leaves, with the common cases (a string, a number) inline
-        if key in exclude:
-            continue
-        if isinstance(child, str):
-            if child:
-                texts[_top_path(key)] = child
-        elif isinstance(child, (dict, list)):
-            texts.update(string_leaves(child, _top_path(key)))
-    return texts
+    return {path: text for key, child in obj.items() if key not in exclude
+            for path, text in string_leaves(child, _top_path(key))}
 
 
 @functools.lru_cache(maxsize=4096, typed=True)  # rows share their keys: the path of each is made once
