@@ -48,13 +48,11 @@ def _measured(warm_up, work) -> None:
 
 def ner_path_records(records: int, seed: int, folder: Path) -> int:
     """Writes the issue mix's NER-path records: the first WARM_UP to warm_up.jsonl, the rest to measured.jsonl."""
-    from benchmarks.throughput import issue_mix
-    from detectors.ner_gate import may_hold_name
+    from benchmarks.throughput import ner_path_rows, write_jsonl
 
-    rows = [json.loads(line) for line in issue_mix(folder, records, seed).read_text(encoding="utf-8").splitlines()]
-    rows = [r for r in rows if may_hold_name(r["text"])]
-    for name, part in (("warm_up", rows[:WARM_UP]), ("measured", rows[WARM_UP:])):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
+    rows = ner_path_rows(folder, records, seed)
+    write_jsonl(folder / "warm_up.jsonl", rows[:WARM_UP])
+    write_jsonl(folder / "measured.jsonl", rows[WARM_UP:])
     return len(rows) - WARM_UP
 
 

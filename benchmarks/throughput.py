@@ -165,17 +165,25 @@ def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = N
         return done / seconds
 
 
+def ner_path_rows(folder: Path, records: int, seed: int) -> list[dict]:
+    """The rows of the issue mix (`records` of them) whose text the NER gate sends to the model."""
+    rows = [json.loads(line) for line in issue_mix(folder, records, seed).read_text(encoding="utf-8").splitlines()]
+    return [r for r in rows if may_hold_name(r["text"])]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
 def ner_path_efficiency(tmp: Path, args) -> dict:
     """dhscan's records/s on the records whose text the gate sends to the model, against the NER-only
     ceiling on the same texts with as many processes as dhscan's workers."""
     from detectors.pool import worker_count
 
     # a larger mix than the main run's, so start-up effects weigh little (model loads are excluded anyway)
-    path = issue_mix(tmp / "ner_mix", args.records * 8, args.seed + 1)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    rows = [r for r in rows if may_hold_name(r["text"])]
-    subset = tmp / "ner_records.jsonl"
-    subset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    rows = ner_path_rows(tmp / "ner_mix", args.records * 8, args.seed + 1)
+    subset = write_jsonl(tmp / "ner_records.jsonl", rows)
     # alternating, best of --ner-path-runs each: this machine's speed drifts by 10-40% from minute to minute
     dhscan_rates, ceilings, dhscan_cpu, ceiling_cpu = [], [], [], []
     for attempt in range(args.ner_path_runs):
