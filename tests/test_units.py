@@ -288,6 +288,53 @@ def test_context_enhancer_gives_presidios_scores(engine):
     assert (driving, "text") in licences  # "driving" in the text
 
 
+def test_analyzer_skipping_default_hooks_gives_presidios_results(engine):
+    """Skipping the recognizers' default context hooks changes nothing: every finding of every recognizer
+    case (with context words in the text and in the field name) equals Presidio's AnalyzerEngine's."""
+    from presidio_analyzer import AnalyzerEngine
+
+    from detectors.context import AnalyzerEngineSkippingDefaultHooks
+    from detectors.engine import WARM_UP_TEXT
+    from fixtures.detection_cases import RECOGNIZERS
+    from scanner.records import Record
+
+    texts = [t for _, found, missed in RECOGNIZERS.values() for t in found + missed] + [
+        WARM_UP_TEXT, "Maria Garcia's driving permit 287113 expired", "Maria Garcia, ssn 536904399"]
+    records = [Record("t", "eval_dataset", str(i), {}, {"text": t, "ssn_or_phone": t}) for i, t in enumerate(texts)]
+
+    def findings() -> list:
+        return [f for found in engine.detect(records) for f in found]
+
+    assert type(engine.analyzer) is AnalyzerEngineSkippingDefaultHooks
+    ours = findings()
+    engine.analyzer.__class__ = AnalyzerEngine
+    try:
+        presidios = findings()
+    finally:
+        engine.analyzer.__class__ = AnalyzerEngineSkippingDefaultHooks
+    assert ours == presidios
+    assert len({f.entity_type for f in ours}) >= 10
+
+
+def test_analyzer_still_calls_a_recognizers_own_context_hook(engine):
+    from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry
+
+    from detectors.context import AnalyzerEngineSkippingDefaultHooks
+
+    class Boosting(PatternRecognizer):
+        def enhance_using_context(self, text, raw_recognizer_results, other_raw_recognizer_results,
+                                  nlp_artifacts, context=None):
+            for result in raw_recognizer_results:
+                result.score = 0.9
+            return raw_recognizer_results
+
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.add_recognizer(Boosting(supported_entity="TICKET", patterns=[Pattern("t", r"TCK-\d+", 0.3)]))
+    analyzer = AnalyzerEngineSkippingDefaultHooks(nlp_engine=engine.nlp_engine, registry=registry,
+                                                  supported_languages=["en"])
+    assert [r.score for r in analyzer.analyze("see TCK-123", language="en")] == [0.9]
+
+
 def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
     """Detection runs in spaCy memory zones of ZONE_TEXTS texts, so the words a zone meets first (ids,
     names) are dropped after it and memory stays flat over millions of records; frequent words are kept
