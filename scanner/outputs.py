@@ -50,5 +50,8 @@ def write_json(path: Path, data) -> None:
         handle.write("\n")
 
 
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # json.dumps builds one a call
+
+
 def json_line(data) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _LINE_ENCODER.encode(data) + "\n"

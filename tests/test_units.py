@@ -587,3 +587,12 @@ def test_lazy_artifacts_hold_what_presidios_spacy_engine_makes(engine):
         assert lazy.scores == presidio.scores
         assert lazy.tokens_indices == presidio.tokens_indices  # (lemmas differ by design: lower-cased tokens)
     assert ("PERSON", 0, 11) in found[0] and found[1] == []
+
+
+def test_json_line_is_one_compact_line_keeping_non_ascii_text():
+    from scanner.outputs import json_line
+
+    assert json_line({"preview": "Ö*** ***", "span": [1, 2], "match": False}) == \
+        '{"preview":"Ö*** ***","span":[1,2],"match":false}\n'
+    with pytest.raises(TypeError):
+        json_line({"when": object()})
