@@ -7,7 +7,8 @@ Takes the throughput issue's mix (benchmarks/throughput.py) and keeps the record
 sends to the model (the first 64 warm each part up), then counts three parts, each in its own `valgrind --tool=callgrind` process that
 counts only its measured section (switched with callgrind_control):
   ceiling  spaCy's `ner` component alone over the texts, 256 a call (as throughput.py's ceiling);
-  engine   dhscan's DetectionEngine.detect over the same records, 256 a batch (what a worker does);
+  engine   dhscan's DetectionEngine.detect over the same records, 256 a batch, the engine frozen out of
+           the garbage collector's passes (what a worker does);
   rest     everything else a scan does per record: reading the JSON Lines, batching, the hand-over to
            a worker and back (each batch and its findings pickled and unpickled), counting, writing.
 Prints instructions per record and two efficiencies: the detection stage (ceiling / engine) and the
@@ -79,6 +80,9 @@ def run_part(part: str, folder: Path) -> None:
         return
     engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"))
     if part == "engine":
+        import gc
+
+        gc.freeze()  # as each worker does once its engine is loaded (detectors/pool.py)
         _measured(lambda: engine.detect(first), lambda: [engine.detect(chunk) for chunk in chunks])
         return
     from scanner.scan import scan_source

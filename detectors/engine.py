@@ -312,7 +312,6 @@ class DetectionEngine:
 
     def _analyze(self, text: str, field: str, ner_artifacts, is_id: bool) -> list:
         """Presidio's results on one text; NER types only where the model ran (never in id fields)."""
-        context = [*field_context(field), *self.config.context_words.get(field, [])]
         entities = possible_entities(text, self.entities)
         if is_id:
             entities = [e for e in entities if e not in NER_ENTITY_TYPES]
@@ -320,6 +319,7 @@ class DetectionEngine:
             entities = [e for e in entities if e not in NER_NAME_TYPES]
         if not entities:
             return []
+        context = [*field_context(field), *self.config.context_words.get(field, [])]
         artifacts = ner_artifacts or self._tokens_only(text)
         results = self.analyzer.analyze(
             text=text, language=self.config.language, entities=entities,

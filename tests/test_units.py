@@ -576,12 +576,14 @@ def test_the_heap_alive_before_a_source_is_left_out_of_gc_passes_only_while_it_i
 def test_lazy_artifacts_hold_what_presidios_spacy_engine_makes(engine):
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    texts = ["Maria Lopez flew from Berlin to Lagos with Acme Corp on Monday.", "no names here", "Call Ana."]
+    texts = ["Maria Lopez flew from Berlin to Lagos with Acme Corp on Monday.", "no names here", "Call Ana.",
+             "  Ana\t\tcalled \n\n Bob ", "Zoë 👋 met José\u00a0Núñez", "\n"]
     plain = SpacyNlpEngine.__new__(SpacyNlpEngine)  # Presidio's own conversion, on the same loaded model
     plain.__dict__.update(engine.nlp_engine.__dict__)
     found = []
-    for (_, lazy), (_, presidio) in zip(engine.nlp_engine.process_batch(texts, "en"),
-                                        plain.process_batch(texts, "en")):
+    ours, presidios = list(engine.nlp_engine.process_batch(texts, "en")), list(plain.process_batch(texts, "en"))
+    assert [text for text, _ in ours] == [text for text, _ in presidios] == texts  # the text as given
+    for (_, lazy), (_, presidio) in zip(ours, presidios):
         found.append([(e.label_, e.start_char, e.end_char) for e in lazy.entities])
         assert found[-1] == [(e.label_, e.start_char, e.end_char) for e in presidio.entities]
         assert lazy.scores == presidio.scores
