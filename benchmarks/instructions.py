@@ -10,7 +10,8 @@ counts only its measured section (switched with callgrind_control):
   engine   dhscan's DetectionEngine.detect over the same records, 256 a batch, the engine frozen out of
            the garbage collector's passes (what a worker does);
   rest     everything else a scan does per record: reading the JSON Lines, batching, the hand-over to
-           a worker and back (each batch and its findings pickled and unpickled), counting, writing.
+           a worker and back (what the pool sends of each batch, and its findings, pickled and
+           unpickled; the records a worker rebuilds), counting, writing.
 Prints instructions per record and two efficiencies: the detection stage (ceiling / engine) and the
 whole scan (ceiling / (engine + rest)). No idle time or scheduling is counted; what a wall-clock run
 adds to these comes from the machine. Needs valgrind on Linux; takes ~5 minutes.
@@ -87,17 +88,21 @@ def run_part(part: str, folder: Path) -> None:
         return
     from scanner.scan import scan_source
 
+    from detectors.pool import detected_records, detection_input
+
     found = {r.record_id: f for chunk in [first, *chunks] for r, f in zip(chunk, engine.detect(chunk))}
 
     class HandOver:
-        """The worker pool's hand-over without the processes: batches and findings pickled both ways."""
+        """The worker pool's hand-over without the processes: what a worker is sent of each record, and the
+        findings it sends back, pickled both ways; the records the worker rebuilds."""
 
         def wanted(self) -> bool:
             return True
 
         def detect(self, batches):
             for batch in batches:
-                arrived = pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                inputs = [detection_input(record) for record in batch]
+                arrived = detected_records(pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)))
                 findings = [found[r.record_id] for r in arrived]
                 yield batch, pickle.loads(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
 

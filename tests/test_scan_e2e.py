@@ -303,8 +303,10 @@ def test_worker_processes_give_the_same_outputs_as_one_process(tmp_path):
 
     data = tmp_path / "many.jsonl"
     n = LOCAL_BATCHES * 256 + 700  # past the batches the main process scans alone
-    data.write_text("".join(json.dumps({"id": f"r{i}", "q": f"Ticket {i}: mail user{i}@example.com or call "
-                                                           f"212-555-{i % 10000:04d}. Ask Maria Lopez."}) + "\n"
+    # every 50th id is an email: its records' ids are written as digests, by the worker as by the main process
+    data.write_text("".join(json.dumps({"id": f"user{i}@example.com" if i % 50 == 0 else f"r{i}",
+                                        "q": f"Ticket {i}: mail user{i}@example.com or call "
+                                             f"212-555-{i % 10000:04d}. Ask Maria Lopez."}) + "\n"
                             for i in range(n)))
     outputs = {}
     for workers in ("1", "2"):
@@ -314,3 +316,5 @@ def test_worker_processes_give_the_same_outputs_as_one_process(tmp_path):
         summary = json.loads((tmp_path / workers / "summary.json").read_text())["sources"]["many"]
         assert summary["records_sampled"] == n
     assert outputs["1"] == outputs["2"] and outputs["1"].count("\n") >= 2 * n
+    assert outputs["1"].count('"record_id":"hmac:') >= 2 * (n // 50)
+    assert "user1500@" not in outputs["1"]  # a record past the local batches
