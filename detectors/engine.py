@@ -141,10 +141,9 @@ class DetectionEngine:
                 name="DenyListRecognizer", supported_language=config.language))
         from detectors.context import AnalyzerEngineSkippingDefaultHooks, ContextWordsFirstEnhancer
 
-        self.analyzer = AnalyzerEngineSkippingDefaultHooks(nlp_engine=self.nlp_engine, registry=registry,
-                                       supported_languages=[config.language],
-                                       context_aware_enhancer=ContextWordsFirstEnhancer(
-                                           lemmas_are_lower_cased_tokens=config.ner_only))
+        self.analyzer = AnalyzerEngineSkippingDefaultHooks(
+            nlp_engine=self.nlp_engine, registry=registry, supported_languages=[config.language],
+            context_aware_enhancer=ContextWordsFirstEnhancer(lemmas_are_lower_cased_tokens=config.ner_only))
         supported = set(self.analyzer.get_supported_entities(config.language))
         if config.entities:
             entities = ["*"] if config.entities == ["all"] else config.entities
@@ -227,7 +226,10 @@ class DetectionEngine:
         }
 
     def detect(self, records: list[Record]) -> list[list[Finding]]:
-        """Findings of each record of a batch (aligned with `records`), in field and position order."""
+        """Findings of each record of a batch (aligned with `records`), in field and position order.
+
+        Reads a record's source, kind, record_id, texts, id_fields and locator["id_field"] only: that is all
+        the worker pool sends (detectors/pool.detection_input)."""
         # spaCy keeps every new word it meets (ids, numbers) in its vocabulary for good; a memory zone
         # frees them, so memory stays flat over millions of records. A zone spans batches until
         # ZONE_TEXTS texts went through it: with a zone per batch the tokenizer made 5x the affix

@@ -34,8 +34,8 @@ def _start_worker(config: dict, secret: bytes, origin: str) -> None:
 
 
 def detection_input(record: Record) -> tuple:
-    """What DetectionEngine.detect reads of a record: all a worker is sent (the whole record, with its
-    locator and attributes, took ~3 µs to pickle and unpickle, a tenth of the main process's work a record)."""
+    """What DetectionEngine.detect reads of a record: all a worker is sent. Whole records, with their locators
+    and attributes, took ~3 µs a record to pickle and unpickle; this hand-over costs 10,000 instructions less."""
     return record.source, record.kind, record.record_id, record.texts, record.id_fields, record.locator.get("id_field")
 
 
