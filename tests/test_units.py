@@ -237,6 +237,23 @@ def test_ner_gate(text, expected):
     assert may_hold_name(text) is expected
 
 
+def test_ner_gate_shortcut_decides_as_the_word_by_word_check():
+    """The shortcut for a capitalised word inside a sentence never changes the gate's answer: checked on random
+    texts made of the characters the rules turn on (capitals, "I'm", acronyms, sentence ends, openers, @ . /)."""
+    import random
+
+    from detectors.ner_gate import _INSIDE_SENTENCE, may_hold_name, may_hold_name_word_by_word
+
+    pieces = ["a", "b", "z", "A", "B", "Z", "I", "I'm", "JOHN", "Maria", "mark", "Mark", "the", "The", "Ó", "é",
+              " ", " ", " ", ",", ".", "!", ":", "\n", "\t", "'", "’", "-", "@", "/", "(", '"', "1", "7", "_", "…",
+              "o Ma", "1 Jo", ", Al", "a JO", "a I'm", "x Iv", "a Ób", "s Mr."]
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(30_000)]
+    shortcut = [t for t in texts if _INSIDE_SENTENCE.search(t)]
+    assert len(shortcut) > 3_000
+    assert [may_hold_name(t) for t in texts] == [may_hold_name_word_by_word(t) for t in texts]
+
+
 @pytest.fixture(scope="module")
 def engine():
     from detectors.config import DetectionConfig
