@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scipy.stats import beta
+from scipy.special import betaincinv  # the beta quantile (scipy.stats.beta.ppf); scipy.stats takes 0.9 s to import
 
 CONFIDENCE = 0.95
 
@@ -27,8 +27,8 @@ def prevalence(with_findings: int, sampled: int, total: int | None, census: bool
     elif x == n:
         low, high, method = alpha ** (1 / n), 1.0, "clopper-pearson"
     else:
-        low = float(beta.ppf(alpha / 2, x, n - x + 1))
-        high = float(beta.ppf(1 - alpha / 2, x + 1, n - x))
+        low = float(betaincinv(x, n - x + 1, alpha / 2))
+        high = float(betaincinv(x + 1, n - x, 1 - alpha / 2))
         method = "clopper-pearson"
     return {"estimate": estimate, "low": low, "high": high, "confidence": CONFIDENCE, "method": method}
 
