@@ -19,8 +19,8 @@ from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED
 from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
-from scanner.scan import (SourceResult, _check_writable, _connectors, build_engine, build_evidence, build_lineage,
-                          build_summary, open_workers, scan_source)
+from scanner.scan import (SourceResult, build_engine, build_evidence, build_lineage, build_summary, check_writable,
+                          open_sources, open_workers, scan_source)
 
 LISTED = 100  # undated and suppressed records listed one by one in summary.json
 AGE_BUCKETS_DAYS = (7, 30, 90, 180, 365, 730)
@@ -176,8 +176,8 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
 
     started = datetime.now(timezone.utc)
     now = now or started
-    built = _connectors(sources)
-    _check_writable(out_dir)
+    built = open_sources(sources)
+    check_writable(out_dir)
     engine = build_engine(config)
     lineage = build_lineage(config, progress)
     for hold in holds:

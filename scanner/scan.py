@@ -87,7 +87,7 @@ class ScanRun:
 Progress = Callable[[str, int, int | None], None]
 
 
-def _connectors(sources: list[str]) -> list[tuple[str, Connector | None, SourceError | None]]:
+def open_sources(sources: list[str]) -> list[tuple[str, Connector | None, SourceError | None]]:
     """Build every connector before reading anything, so a usage error costs no scan time."""
     built = []
     names: dict[str, str] = {}
@@ -261,8 +261,8 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
              on_source_done: Callable[[SourceResult], None] = lambda result: None,
              engine=None, pool=None) -> ScanRun:
     started = datetime.now(timezone.utc)
-    built = _connectors(sources)
-    _check_writable(out_dir)
+    built = open_sources(sources)
+    check_writable(out_dir)
     if engine is None:
         engine = build_engine(config)
     lineage = build_lineage(config, progress)
@@ -301,7 +301,8 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
 _ENGINES: dict[tuple[str, bytes], Any] = {}
 
 
-def _check_writable(out_dir: Path) -> None:
+def check_writable(out_dir: Path) -> None:
+    """A UsageError before any scan time is spent when the output folder cannot be written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(out_dir / ".dhscan-write-check"):
