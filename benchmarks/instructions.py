@@ -61,7 +61,7 @@ def ner_path_records(records: int, seed: int, folder: Path) -> int:
 def run_part(part: str, folder: Path) -> None:
     from benchmarks.throughput import MEASURED
     from detectors.config import DetectionConfig
-    from detectors.engine import NER_ONLY_UNUSED_PIPES, DetectionEngine
+    from detectors.engine import DetectionEngine
     from detectors.keys import DigestKey
     from scanner.connectors import open_source
     from scanner.connectors.base import ReadReport
@@ -72,12 +72,12 @@ def run_part(part: str, folder: Path) -> None:
     records = list(open_source(str(path)).records(SamplePlan("full"), ReadReport()))
     chunks = [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
     if part == "ceiling":
-        import spacy
+        from benchmarks.throughput import load_ner_only, ner_only
 
-        nlp = spacy.load(DetectionConfig().model, exclude=list(NER_ONLY_UNUSED_PIPES))
+        nlp = load_ner_only(DetectionConfig().model)
         texts = [[r.texts["text"] for r in chunk] for chunk in chunks]
-        _measured(lambda: list(nlp.pipe([r.texts["text"] for r in first])),
-                  lambda: [sum(1 for _ in nlp.pipe(chunk, batch_size=64)) for chunk in texts])
+        _measured(lambda: ner_only(nlp, [r.texts["text"] for r in first]),
+                  lambda: [ner_only(nlp, chunk) for chunk in texts])
         return
     engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"))
     if part == "engine":

@@ -36,6 +36,7 @@ from fixtures.generate import IDENTIFIER_TYPES, generate, load_truth
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
 from scanner.sampling import SamplePlan
+from detectors.pool import worker_pids
 from scanner.scan import build_engine, build_pool, run_scan
 
 MEASURED = IDENTIFIER_TYPES + ("PERSON",)
@@ -133,17 +134,27 @@ def corpus_name_recall(corpus: Path, ner_gate: bool, ner_only: bool = True) -> d
 _NLP = None
 
 
-def _load_ner(model: str) -> None:
-    global _NLP
+def load_ner_only(model: str):
+    """spaCy with the components dhscan's engine runs and nothing else: the NER path's ceiling."""
     import spacy
 
     from detectors.engine import NER_ONLY_UNUSED_PIPES
 
-    _NLP = spacy.load(model, exclude=list(NER_ONLY_UNUSED_PIPES))  # the components dhscan's engine runs
+    return spacy.load(model, exclude=list(NER_ONLY_UNUSED_PIPES))
+
+
+def ner_only(nlp, texts: list[str]) -> int:
+    """The ceiling's work on `texts`: how many went through the model."""
+    return sum(1 for _ in nlp.pipe(texts, batch_size=64))
+
+
+def _load_ner(model: str) -> None:
+    global _NLP
+    _NLP = load_ner_only(model)
 
 
 def _ner(texts: list[str]) -> int:
-    return sum(1 for _ in _NLP.pipe(texts, batch_size=64))
+    return ner_only(_NLP, texts)
 
 
 def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = None) -> float:
@@ -153,7 +164,7 @@ def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = N
 
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_load_ner, initargs=(model,)) as pool:
         pool.map(_ner, [texts[:64]] * workers)  # every worker has loaded its model
-        pids = [os.getpid(), *(process.pid for process in pool._pool)]
+        pids = [os.getpid(), *worker_pids(pool)]
         cpu_before = cpu_seconds(pids) if cpu is not None else 0.0
         started = time.perf_counter()
         # one chunk a task, as dhscan's pool takes one batch a task: map's default chunks of several

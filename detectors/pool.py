@@ -53,6 +53,11 @@ def _ready() -> bool:
     return _ENGINE is not None
 
 
+def worker_pids(pool) -> list[int]:
+    """The process ids of a multiprocessing Pool's workers (it keeps them in `_pool`: no public accessor)."""
+    return [process.pid for process in pool._pool]
+
+
 def worker_count(config: DetectionConfig) -> int:
     return config.workers or os.cpu_count() or 1
 
@@ -80,7 +85,7 @@ class DetectionPool:
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for measuring them)."""
-        return [process.pid for process in self._pool._pool] if self._pool is not None else []
+        return worker_pids(self._pool) if self._pool is not None else []
 
     def detect(self, batches: Iterable[list[Record]]) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
         self.start()
