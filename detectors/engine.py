@@ -139,9 +139,10 @@ class DetectionEngine:
             registry.add_recognizer(PatternRecognizer(
                 supported_entity=DENY_LIST_ENTITY, deny_list=config.deny_list,
                 name="DenyListRecognizer", supported_language=config.language))
-        from detectors.context import AnalyzerEngineSkippingDefaultHooks, ContextWordsFirstEnhancer
+        from detectors.analyzer import AnalyzerEngineSkippingNoOps
+        from detectors.context import ContextWordsFirstEnhancer
 
-        self.analyzer = AnalyzerEngineSkippingDefaultHooks(
+        self.analyzer = AnalyzerEngineSkippingNoOps(
             nlp_engine=self.nlp_engine, registry=registry, supported_languages=[config.language],
             context_aware_enhancer=ContextWordsFirstEnhancer(lemmas_are_lower_cased_tokens=config.ner_only))
         supported = set(self.analyzer.get_supported_entities(config.language))

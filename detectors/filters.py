@@ -37,6 +37,8 @@ def _overlaps(a: RecognizerResult, b: RecognizerResult) -> bool:
 def phone_overlapping_validated_identifier(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
     """Drop a PHONE_NUMBER that overlaps a card, IBAN, IP address, SSN or email found in the same text."""
     strong = [r for r in results if r.entity_type in VALIDATED_IDENTIFIERS]
+    if not strong:
+        return results
     return [r for r in results
             if not (r.entity_type == "PHONE_NUMBER" and any(_overlaps(r, s) for s in strong))]
 
@@ -84,6 +86,8 @@ def url_inside_email(text: str, results: list[RecognizerResult]) -> list[Recogni
     """Drop a URL that lies inside an email address found in the same text (the domain of
     `ana@example.com` is no web address of its own)."""
     emails = [r for r in results if r.entity_type == "EMAIL_ADDRESS"]
+    if not emails:
+        return results
     return [r for r in results
             if not (r.entity_type == "URL" and any(e.start <= r.start and r.end <= e.end for e in emails))]
 
@@ -93,6 +97,8 @@ def person_inside_street_address(text: str, results: list[RecognizerResult]) -> 
     """Drop a PERSON lying mostly inside a street address found in the same text: the model reads
     street names ("Crown St", "Gordon Terrace") as people's names."""
     addresses = [r for r in results if r.entity_type == "STREET_ADDRESS"]
+    if not addresses:
+        return results
 
     def mostly_inside(r: RecognizerResult) -> bool:
         inside = sum(max(0, min(r.end, a.end) - max(r.start, a.start)) for a in addresses)

@@ -195,6 +195,8 @@ def test_named_filters():
     ("PHONE_NUMBER", "+44 20 7946 0958"), ("PHONE_NUMBER", "(212) 555-0147"), ("PHONE_NUMBER", "212.555.0147"),
     ("IBAN_CODE", "gb42nawi04454264788619"), ("STREET_ADDRESS", "2450 Crown St"),
     ("IP_ADDRESS", "from 10.0.0.1"), ("IP_ADDRESS", "from fe80::1"), ("URL", "see example.com"),
+    ("PHONE_NUMBER", "call +\u0664\u0664 \u0662\u0660 \u0667\u0669\u0664\u0666 \u0660\u0669\u0665\u0668"),  # Arabic-Indic digits
+    ("PHONE_NUMBER", "call (\uff12\uff11\uff12) \uff15\uff15\uff15-\uff10\uff11\uff14\uff17"),  # full-width: phonenumbers reads both
 ])
 def test_prechecks_let_every_real_format_through(entity, text):
     from detectors.prechecks import possible_entities
@@ -209,9 +211,29 @@ def test_prechecks_skip_what_cannot_be_there():
     assert possible_entities("ticket ab12", ["IBAN_CODE", "DATE_TIME"]) == []
     assert possible_entities("born on 7/14/1995", ["DATE_TIME"]) == ["DATE_TIME"]
 
-    kept = possible_entities("What is the capital of France?", ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
-                                                                "PERSON", "LOCATION"])
+    kept = possible_entities("What is the capital of France? Paris. It is", ["EMAIL_ADDRESS", "PHONE_NUMBER",
+                                                                            "CREDIT_CARD", "URL", "PERSON", "LOCATION"])
     assert kept == ["PERSON", "LOCATION"]
+
+
+def test_url_precheck_passes_every_text_presidio_finds_a_url_in():
+    """The URL check (a dot between a word character and a letter) is necessary for Presidio's URL patterns:
+    over Faker's URLs, domains and emails written into sentences in varied case and punctuation."""
+    from faker import Faker
+    from presidio_analyzer.predefined_recognizers import UrlRecognizer
+
+    from detectors.prechecks import possible_entities
+
+    fake, recognizer = Faker(["en_US", "de_DE", "ja_JP"]), UrlRecognizer()
+    Faker.seed(5)
+    values = [v for _ in range(150) for v in (fake.url(), fake.domain_name(), fake.uri(), fake.email())]
+    texts = [template.format(value.upper() if i % 3 == 0 else value) for i, value in enumerate(values)
+             for template in ("see {}.", "'{}'", "({}) Then", "Link:{}")]
+    found = [t for t in texts if recognizer.analyze(t, ["URL"])]
+    assert len(found) > len(texts) // 2
+    assert all(possible_entities(t, ["URL"]) == ["URL"] for t in found)
+    assert not [t for t in ("Done. Then we left.", "v2. 3 items", "e. g", "x.1") if recognizer.analyze(t, ["URL"])]
+    assert possible_entities("Done. Then we left.", ["URL"]) == []
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -305,51 +327,121 @@ def test_context_enhancer_gives_presidios_scores(engine):
     assert (driving, "text") in licences  # "driving" in the text
 
 
-def test_analyzer_skipping_default_hooks_gives_presidios_results(engine):
-    """Skipping the recognizers' default context hooks changes nothing: every finding of every recognizer
-    case (with context words in the text and in the field name) equals Presidio's AnalyzerEngine's."""
-    from presidio_analyzer import AnalyzerEngine
-
-    from detectors.context import AnalyzerEngineSkippingDefaultHooks
+def _analyzer_cases() -> list[str]:
     from detectors.engine import WARM_UP_TEXT
     from fixtures.detection_cases import RECOGNIZERS
+
+    return [t for _, found, missed in RECOGNIZERS.values() for t in found + missed] + [
+        WARM_UP_TEXT, "Maria Garcia's driving permit 287113 expired", "Maria Garcia, ssn 536904399",
+        "My name is Siiri Virtanen, call 212-555-0147", "Dr. Kyle Kuefer met Ana in Paris", "nothing here at all"]
+
+
+def test_analyzer_skipping_no_ops_gives_presidios_results(engine):
+    """AnalyzerEngineSkippingNoOps.analyze returns what Presidio's AnalyzerEngine.analyze returns (types,
+    spans, scores, metadata, order, explanations removed) for the calls DetectionEngine makes: entity
+    types, the model's artifacts, a threshold, context words, an allow list; texts with no, one, and
+    overlapping results of one type."""
+    from presidio_analyzer import AnalyzerEngine
+
+    from detectors.analyzer import AnalyzerEngineSkippingNoOps
+
+    ours = engine.analyzer
+    assert type(ours) is AnalyzerEngineSkippingNoOps
+    presidio = AnalyzerEngine(nlp_engine=engine.nlp_engine, registry=ours.registry, supported_languages=["en"],
+                              context_aware_enhancer=ours.context_aware_enhancer)
+    calls = [dict(score_threshold=0.0), dict(score_threshold=0.5, context=["ssn", "phone"]),
+             dict(score_threshold=0.0, allow_list=["Paris", "Maria Garcia"])]
+    counts = []
+    for text in _analyzer_cases():
+        artifacts = engine.nlp_engine.process_text(text, "en")
+        for call in calls:
+            answers = [[(r.entity_type, r.start, r.end, r.score, r.recognition_metadata, r.analysis_explanation)
+                        for r in analyzer.analyze(text=text, language="en", entities=engine.entities,
+                                                  nlp_artifacts=artifacts, **call)]
+                       for analyzer in (ours, presidio)]
+            assert answers[0] == answers[1], (text, call)
+            counts.append(len(answers[0]))
+    assert {0, 1} < set(counts) and max(counts) >= 5
+
+
+def test_analyzer_drops_a_single_result_of_score_zero(engine):
+    """Presidio's duplicate removal drops zero scores, which a threshold of 0 keeps; the single-result shortcut
+    does too."""
+    from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+    from detectors.analyzer import AnalyzerEngineSkippingNoOps
+    from detectors.registry import MemoizedRecognizerRegistry
+
+    class Unsure(EntityRecognizer):  # PatternRecognizer itself drops zero scores
+        def load(self):
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [RecognizerResult("TICKET", 4, 11, 0.0)]
+
+    registry = MemoizedRecognizerRegistry(supported_languages=["en"])
+    registry.add_recognizer(Unsure(supported_entities=["TICKET"]))
+    registry.add_recognizer(PatternRecognizer(supported_entity="ROOM", patterns=[Pattern("r", r"R\d+", 0.4)]))
+    analyzer = AnalyzerEngineSkippingNoOps(nlp_engine=engine.nlp_engine, registry=registry, supported_languages=["en"])
+    artifacts = engine.nlp_engine.process_text("see TCK-123 in R2", "en")
+
+    def found(text, entities):
+        return [(r.entity_type, r.score) for r in analyzer.analyze(
+            text, "en", entities=entities, score_threshold=0.0, nlp_artifacts=artifacts)]
+
+    assert found("see TCK-123 in R2", ["TICKET"]) == []
+    assert found("see TCK-123 in R2", ["TICKET", "ROOM"]) == [("ROOM", 0.4)]
+
+
+def test_analyzer_findings_equal_presidios(engine):
+    """Every finding of every recognizer case (context words in the text and in the field name) is the same
+    with Presidio's AnalyzerEngine in place of dhscan's."""
+    from presidio_analyzer import AnalyzerEngine
+
     from scanner.records import Record
 
-    texts = [t for _, found, missed in RECOGNIZERS.values() for t in found + missed] + [
-        WARM_UP_TEXT, "Maria Garcia's driving permit 287113 expired", "Maria Garcia, ssn 536904399"]
-    records = [Record("t", "eval_dataset", str(i), {}, {"text": t, "ssn_or_phone": t}) for i, t in enumerate(texts)]
+    records = [Record("t", "eval_dataset", str(i), {}, {"text": t, "ssn_or_phone": t})
+               for i, t in enumerate(_analyzer_cases())]
 
     def findings() -> list:
         return [f for found in engine.detect(records) for f in found]
 
-    assert type(engine.analyzer) is AnalyzerEngineSkippingDefaultHooks
     ours = findings()
+    dhscan_class = type(engine.analyzer)
     engine.analyzer.__class__ = AnalyzerEngine
     try:
         presidios = findings()
     finally:
-        engine.analyzer.__class__ = AnalyzerEngineSkippingDefaultHooks
+        engine.analyzer.__class__ = dhscan_class
     assert ours == presidios
     assert len({f.entity_type for f in ours}) >= 10
 
 
 def test_analyzer_still_calls_a_recognizers_own_context_hook(engine):
-    from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry
+    """A recognizer overriding `enhance_using_context` is called on both paths, with no results too."""
+    from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry, RecognizerResult
 
-    from detectors.context import AnalyzerEngineSkippingDefaultHooks
+    from detectors.analyzer import AnalyzerEngineSkippingNoOps
 
     class Boosting(PatternRecognizer):
         def enhance_using_context(self, text, raw_recognizer_results, other_raw_recognizer_results,
                                   nlp_artifacts, context=None):
             for result in raw_recognizer_results:
                 result.score = 0.9
+            if not raw_recognizer_results and "ticket" in text:
+                return [RecognizerResult("TICKET", 0, 6, 0.7, recognition_metadata={
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id, RecognizerResult.RECOGNIZER_NAME_KEY: self.name})]
             return raw_recognizer_results
 
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.add_recognizer(Boosting(supported_entity="TICKET", patterns=[Pattern("t", r"TCK-\d+", 0.3)]))
-    analyzer = AnalyzerEngineSkippingDefaultHooks(nlp_engine=engine.nlp_engine, registry=registry,
-                                                  supported_languages=["en"])
+    analyzer = AnalyzerEngineSkippingNoOps(nlp_engine=engine.nlp_engine, registry=registry,
+                                           supported_languages=["en"])
     assert [r.score for r in analyzer.analyze("see TCK-123", language="en")] == [0.9]
+    for text, scores in (("see TCK-123", [0.9]), ("ticket lost", [0.7])):
+        artifacts = engine.nlp_engine.process_text(text, "en")
+        assert [r.score for r in analyzer.analyze(text, "en", entities=["TICKET"], score_threshold=0.0,
+                                                  nlp_artifacts=artifacts)] == scores
 
 
 def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
