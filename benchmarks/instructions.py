@@ -7,11 +7,11 @@ Takes the throughput issue's mix (benchmarks/throughput.py) and keeps the record
 sends to the model (the first 64 warm each part up), then counts three parts, each in its own `valgrind --tool=callgrind` process that
 counts only its measured section (switched with callgrind_control):
   ceiling  spaCy's `ner` component alone over the texts, 256 a call (as throughput.py's ceiling);
-  engine   dhscan's DetectionEngine.detect over the same records, 256 a batch, the engine frozen out of
-           the garbage collector's passes (what a worker does);
+  engine   dhscan's DetectionEngine.detect over what a worker is sent of the same records, 256 a batch,
+           the engine frozen out of the garbage collector's passes (what a worker does);
   rest     everything else a scan does per record: reading the JSON Lines, batching, the hand-over to
            a worker and back (what the pool sends of each batch, and its findings, pickled and
-           unpickled; the records a worker rebuilds), counting, writing.
+           unpickled), counting, writing.
 Prints instructions per record and two efficiencies: the detection stage (ceiling / engine) and the
 whole scan (ceiling / (engine + rest)). No idle time or scheduling is counted; what a wall-clock run
 adds to these comes from the machine. Needs valgrind on Linux; takes ~5 minutes.
@@ -83,18 +83,21 @@ def run_part(part: str, folder: Path) -> None:
     if part == "engine":
         import gc
 
+        from detectors.pool import detection_input
+
+        sent = [[detection_input(record) for record in chunk] for chunk in [first, *chunks]]  # what a worker gets
         gc.freeze()  # as each worker does once its engine is loaded (detectors/pool.py)
-        _measured(lambda: engine.detect(first), lambda: [engine.detect(chunk) for chunk in chunks])
+        _measured(lambda: engine.detect(sent[0]), lambda: [engine.detect(chunk) for chunk in sent[1:]])
         return
     from scanner.scan import scan_source
 
-    from detectors.pool import detected_records, detection_input
+    from detectors.pool import detection_input
 
     found = {r.record_id: f for chunk in [first, *chunks] for r, f in zip(chunk, engine.detect(chunk))}
 
     class HandOver:
         """The worker pool's hand-over without the processes: what a worker is sent of each record, and the
-        findings it sends back, pickled both ways; the records the worker rebuilds."""
+        findings it sends back, pickled both ways."""
 
         def wanted(self) -> bool:
             return True
@@ -102,7 +105,7 @@ def run_part(part: str, folder: Path) -> None:
         def detect(self, batches):
             for batch in batches:
                 inputs = [detection_input(record) for record in batch]
-                arrived = detected_records(pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)))
+                arrived = pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
                 findings = [found[r.record_id] for r in arrived]
                 yield batch, pickle.loads(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
 

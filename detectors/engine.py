@@ -229,8 +229,8 @@ class DetectionEngine:
     def detect(self, records: list[Record]) -> list[list[Finding]]:
         """Findings of each record of a batch (aligned with `records`), in field and position order.
 
-        Reads a record's source, kind, record_id, texts, id_fields and locator["id_field"] only: that is all
-        the worker pool sends (detectors/pool.detection_input)."""
+        Reads a record's source, kind, record_id, texts, id_fields and locator["id_field"] only, so a worker
+        detects in the DetectionInputs it is sent (detectors/pool.py), which have those attributes."""
         # spaCy keeps every new word it meets (ids, numbers) in its vocabulary for good; a memory zone
         # frees them, so memory stays flat over millions of records. A zone spans batches until
         # ZONE_TEXTS texts went through it: with a zone per batch the tokenizer made 5x the affix

@@ -21,7 +21,7 @@ from scanner import __version__
 from scanner.connectors import open_source
 from scanner.connectors.base import Connector, ReadReport
 from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, SourceError, UsageError, one_line
-from scanner.outputs import atomic_write, json_line, write_json
+from scanner.outputs import atomic_write, finding_line, json_line, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 from scanner.stats import prevalence
@@ -145,7 +145,7 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                         result.records_with_findings += 1
                         result.findings += len(findings)
                         result.entity_counts.update(f.entity_type for f in findings)
-                        write("".join(json_line(f.to_json()) for f in findings))
+                        write("".join(map(finding_line, findings)))
                     if on_record is not None:
                         on_record(record, findings)
         progress(connector.source, result.records_sampled, result.records_sampled)

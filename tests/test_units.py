@@ -707,3 +707,24 @@ def test_json_line_is_one_compact_line_keeping_non_ascii_text():
         '{"preview":"Ö*** ***","span":[1,2],"match":false}\n'
     with pytest.raises(TypeError):
         json_line({"when": object()})
+
+
+def test_finding_line_is_the_json_line_of_the_finding():
+    """The template writes exactly what json_line(finding.to_json()) writes: quotes, backslashes, control
+    characters, non-ASCII and surrogates in any text field; scores rounded, integral, tiny, huge or not finite."""
+    import dataclasses
+    import random
+
+    from scanner.outputs import finding_line, json_line
+    from scanner.records import Finding
+
+    rng = random.Random(3)
+    alphabet = 'aZ09 "\\/\n\t\x00\x1f\x7fé漢😀\ud800<>&\u2028'
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))) for _ in range(400)]
+    scores = [0.85, 1.0, 0.0, 1, 0.123456789, 1e-7, 3e20, float("nan"), float("inf"), 0.95 - 1e-12]
+    base = Finding("src", "eval_dataset", "r1", "text", "PERSON", 0.85, 3, 9, "SpacyRecognizer", "ab" * 32, "M***")
+    names = ["source", "kind", "record_id", "field", "entity_type", "recognizer", "digest", "preview"]
+    for n, text in enumerate(texts):
+        finding = dataclasses.replace(base, **{names[n % len(names)]: text}, score=scores[n % len(scores)],
+                                      start=n, end=n + len(text), production_match=n % 2 == 0)
+        assert finding_line(finding) == json_line(finding.to_json()), finding
