@@ -9,9 +9,12 @@ Presidio's own, and each text is yielded as it was given rather than rebuilt fro
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+
+logger = logging.getLogger("presidio-analyzer")  # Presidio's logger, for Presidio's warning
 
 
 class LazyNlpArtifacts(NlpArtifacts):
@@ -48,6 +51,38 @@ class LazyArtifactsSpacyNlpEngine(SpacyNlpEngine):
         texts = [str(text) for text in texts]
         for text, doc in zip(texts, self.nlp[language].pipe(texts, batch_size=batch_size, n_process=n_process)):
             yield text, self._doc_to_nlp_artifact(doc, language)
+
+    def _get_updated_entities(self, entities, scores):
+        """Presidio's relabelling and filtering of the model's entities, reading each entity's label once
+        (spaCy looks it up in its string store on every read: Presidio reads it up to five times) and
+        writing it only where the mapping changes it; the ignored labels are looked up in a set."""
+        if len(entities) != len(scores):
+            return super()._get_updated_entities(entities, scores)  # Presidio's error
+        conf = self.ner_model_configuration
+        mapping, low_score = conf.model_to_presidio_entity_mapping, conf.low_score_entity_names
+        ignored = self._ignored_labels(conf.labels_to_ignore)
+        kept, kept_scores = [], []
+        for entity, score in zip(entities, scores):
+            label = entity.label_
+            if label in ignored:
+                continue
+            if label in mapping:
+                if mapping[label] != label:
+                    entity.label_ = label = mapping[label]
+            else:
+                logger.warning(f"Entity {label} is not mapped to a Presidio entity, but keeping anyway. "
+                               f"Add to `NerModelConfiguration.labels_to_ignore` to remove.")
+            if label in ignored:
+                continue
+            kept.append(entity)
+            kept_scores.append(score * conf.low_confidence_score_multiplier if label in low_score else score)
+        return kept, kept_scores
+
+    def _ignored_labels(self, labels) -> frozenset:
+        cached = self.__dict__.get("_ignored")
+        if cached is None or cached[0] is not labels or cached[1] != len(labels or ()):  # replaced, or added to
+            cached = self._ignored = (labels, len(labels or ()), frozenset(labels or ()))
+        return cached[2]
 
     def _doc_to_nlp_artifact(self, doc, language: str) -> NlpArtifacts:
         # Presidio reads doc.ents twice (entities, then one default score each); spaCy builds the spans

@@ -52,7 +52,7 @@ def phone_with_too_few_digits(text: str, results: list[RecognizerResult]) -> lis
     """Drop a PHONE_NUMBER of fewer than 7 digits: a ZIP code or house number (`HI 01642`) read as a phone."""
     return [r for r in results
             if not (r.entity_type == "PHONE_NUMBER"
-                    and sum(ch.isdigit() for ch in text[r.start:r.end]) < MIN_PHONE_DIGITS)]
+                    and sum(map(str.isdigit, text[r.start:r.end])) < MIN_PHONE_DIGITS)]
 
 
 # Entity types the NER model finds (names of people, places, organisations, groups).
@@ -67,7 +67,7 @@ def ner_name_with_digits(text: str, results: list[RecognizerResult]) -> list[Rec
     codes and ids as PERSON or LOCATION.
     """
     return [r for r in results
-            if not (r.entity_type in NER_NAME_TYPES and any(ch.isdigit() for ch in text[r.start:r.end]))]
+            if not (r.entity_type in NER_NAME_TYPES and any(map(str.isdigit, text[r.start:r.end])))]
 
 
 _CODE_MARKS = re.compile(r"[_/\\=<>{}\[\]()#$%^*|~`@;]|::|->|\.[a-z]|\b[a-z]+[A-Z]")

@@ -40,7 +40,7 @@ def may_hold_name(text: str) -> bool:
 
 
 def may_hold_name_word_by_word(text: str) -> bool:
-    if not any(ch.isupper() for ch in text) or not any(ch.islower() for ch in text):
+    if not any(map(str.isupper, text)) or not any(map(str.islower, text)):
         # All in one case, so casing says nothing: text typed in lower case (or shouted) can still
         # name people (the third-party corpus has such lines), and the model finds some of them.
         return any(ch.isalpha() for ch in text)

@@ -26,7 +26,7 @@ CALIBRATION = "precision by evidence on presidio-research synth_v2, even-numbere
 
 def evidence(entity: str, value: str) -> str:
     words = value.split()
-    title_case = any(ch.islower() for ch in value) and all(
+    title_case = any(map(str.islower, value)) and all(
         w[:1].isupper() and not w.isupper() for w in words if w[:1].isalpha())
     if not title_case:
         return "not_title_case"

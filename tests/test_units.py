@@ -700,6 +700,38 @@ def test_lazy_artifacts_hold_what_presidios_spacy_engine_makes(engine):
     assert ("PERSON", 0, 11) in found[0] and found[1] == []
 
 
+def test_entity_relabelling_is_presidios_under_any_model_configuration(engine):
+    """_get_updated_entities gives Presidio's labels, entities and scores: labels mapped to another name or the
+    same, unmapped, ignored before or after mapping, low-scored; with the configuration's lists changed."""
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+
+    texts = ["Maria Lopez flew from Berlin to Lagos with Acme Corp on Monday, 3 May 2021, for $300 under the GDPR.",
+             "The Romans built the Colosseum in Rome; Google paid 40% of it.", "no names here"]
+    docs = list(engine.nlp.pipe(texts))
+    plain = SpacyNlpEngine.__new__(SpacyNlpEngine)
+    original = engine.nlp_engine.ner_model_configuration
+    configurations = [original.model_copy(deep=True),
+                      NerModelConfiguration(labels_to_ignore=["CARDINAL", "LOCATION"], low_score_entity_names=["ORG", "NRP"],
+                                            model_to_presidio_entity_mapping={"PERSON": "PERSON", "GPE": "LOCATION",
+                                                                              "NORP": "NRP", "ORG": "ORG"})]
+    seen = set()
+    for configuration in configurations:
+        for change in (None, "append"):
+            if change:
+                configuration.labels_to_ignore.append("DATE")
+            engine.nlp_engine.ner_model_configuration = plain.ner_model_configuration = configuration
+            try:
+                for doc in docs:
+                    ours = engine.nlp_engine._get_updated_entities(list(doc.ents), [0.85] * len(doc.ents))
+                    presidios = plain._get_updated_entities(list(doc.ents), [0.85] * len(doc.ents))
+                    assert [(e.label_, e.start, e.end) for e in ours[0]] == [(e.label_, e.start, e.end) for e in presidios[0]]
+                    assert ours[1] == presidios[1]
+                    seen.update(zip([e.label_ for e in ours[0]], ours[1]))
+            finally:
+                engine.nlp_engine.ner_model_configuration = original
+    assert {("PERSON", 0.85), ("ORG", 0.85 * 0.4), ("DATE", 0.85), ("MONEY", 0.85)} <= seen
+
+
 def test_json_line_is_one_compact_line_keeping_non_ascii_text():
     from scanner.outputs import json_line
 
