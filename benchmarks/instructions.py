@@ -83,15 +83,16 @@ def run_part(part: str, folder: Path) -> None:
     if part == "engine":
         import gc
 
-        from detectors.pool import detection_input
+        from detectors.pool import DetectionInput, detection_input
 
-        sent = [[detection_input(record) for record in chunk] for chunk in [first, *chunks]]  # what a worker gets
+        # what a worker detects in
+        sent = [[DetectionInput._make(detection_input(record)) for record in chunk] for chunk in [first, *chunks]]
         gc.freeze()  # as each worker does once its engine is loaded (detectors/pool.py)
         _measured(lambda: engine.detect(sent[0]), lambda: [engine.detect(chunk) for chunk in sent[1:]])
         return
     from scanner.scan import scan_source
 
-    from detectors.pool import detection_input
+    from detectors.pool import DetectionInput, detection_input
 
     found = {r.record_id: f for chunk in [first, *chunks] for r, f in zip(chunk, engine.detect(chunk))}
 
@@ -105,16 +106,20 @@ def run_part(part: str, folder: Path) -> None:
         def detect(self, batches):
             for batch in batches:
                 inputs = [detection_input(record) for record in batch]
-                arrived = pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
+                arrived = map(DetectionInput._make, pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)))
                 findings = [found[r.record_id] for r in arrived]
                 yield batch, pickle.loads(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
 
+    scanned = []
+
     def scan(source: Path):
         with open(os.devnull, "w", encoding="utf-8") as sink:
-            scan_source(open_source(str(source)), engine, SamplePlan("full"), sink.write, lambda *a: None,
-                        batch_size=BATCH, pool=HandOver())
+            scanned.append(scan_source(open_source(str(source)), engine, SamplePlan("full"), sink.write,
+                                       lambda *a: None, batch_size=BATCH, pool=HandOver()))
 
     _measured(lambda: scan(warm_up), lambda: scan(path))
+    if any(result.status != "ok" or result.findings == 0 for result in scanned):  # scan_source keeps errors
+        raise SystemExit(f"rest: the scan did not run: {[(r.status, r.error) for r in scanned]}")
 
 
 def measured_instructions(dump_prefix: Path) -> int:
