@@ -15,6 +15,10 @@ counts only its measured section (switched with callgrind_control):
 Prints instructions per record and two efficiencies: the detection stage (ceiling / engine) and the
 whole scan (ceiling / (engine + rest)). No idle time or scheduling is counted; what a wall-clock run
 adds to these comes from the machine. Needs valgrind on Linux; takes ~5 minutes.
+
+Instructions are not time: the interpreter runs fewer of them a cycle than spaCy's matrix code, so
+dhscan's Python costs more time than its share of instructions. `--cpu-time ROUNDS` times the same
+three parts by thread CPU time instead, in one process, alternating ROUNDS times (least of each).
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ def ner_path_records(records: int, seed: int, folder: Path) -> int:
     return len(rows) - WARM_UP
 
 
-def run_part(part: str, folder: Path) -> None:
+def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
+    """part -> (warm-up, work): the closures each part runs, for the parts in `wanted`."""
     from benchmarks.throughput import MEASURED
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
@@ -71,28 +76,26 @@ def run_part(part: str, folder: Path) -> None:
     first = list(open_source(str(warm_up)).records(SamplePlan("full"), ReadReport()))
     records = list(open_source(str(path)).records(SamplePlan("full"), ReadReport()))
     chunks = [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
-    if part == "ceiling":
+    built = {}
+    if "ceiling" in wanted:
         from benchmarks.throughput import load_ner_only, ner_only
 
         nlp = load_ner_only(DetectionConfig().model)
         texts = [[r.texts["text"] for r in chunk] for chunk in chunks]
-        _measured(lambda: ner_only(nlp, [r.texts["text"] for r in first]),
-                  lambda: [ner_only(nlp, chunk) for chunk in texts])
-        return
+        built["ceiling"] = (lambda: ner_only(nlp, [r.texts["text"] for r in first]),
+                            lambda: [ner_only(nlp, chunk) for chunk in texts])
+    if "engine" not in wanted and "rest" not in wanted:
+        return built
+    from detectors.pool import DetectionInput, detection_input
+
     engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"))
-    if part == "engine":
-        import gc
-
-        from detectors.pool import DetectionInput, detection_input
-
+    if "engine" in wanted:
         # what a worker detects in
         sent = [[DetectionInput._make(detection_input(record)) for record in chunk] for chunk in [first, *chunks]]
-        gc.freeze()  # as each worker does once its engine is loaded (detectors/pool.py)
-        _measured(lambda: engine.detect(sent[0]), lambda: [engine.detect(chunk) for chunk in sent[1:]])
-        return
+        built["engine"] = (lambda: engine.detect(sent[0]), lambda: [engine.detect(chunk) for chunk in sent[1:]])
+    if "rest" not in wanted:
+        return built
     from scanner.scan import scan_source
-
-    from detectors.pool import DetectionInput, detection_input
 
     found = {r.record_id: f for chunk in [first, *chunks] for r, f in zip(chunk, engine.detect(chunk))}
 
@@ -110,16 +113,49 @@ def run_part(part: str, folder: Path) -> None:
                 findings = [found[r.record_id] for r in arrived]
                 yield batch, pickle.loads(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
 
-    scanned = []
-
     def scan(source: Path):
         with open(os.devnull, "w", encoding="utf-8") as sink:
-            scanned.append(scan_source(open_source(str(source)), engine, SamplePlan("full"), sink.write,
-                                       lambda *a: None, batch_size=BATCH, pool=HandOver()))
+            result = scan_source(open_source(str(source)), engine, SamplePlan("full"), sink.write, lambda *a: None,
+                                 batch_size=BATCH, pool=HandOver())
+        if result.status != "ok" or result.findings == 0:  # scan_source keeps a source's error in its result
+            raise SystemExit(f"rest: the scan did not run: {result.status} {result.error}")
 
-    _measured(lambda: scan(warm_up), lambda: scan(path))
-    if any(result.status != "ok" or result.findings == 0 for result in scanned):  # scan_source keeps errors
-        raise SystemExit(f"rest: the scan did not run: {[(r.status, r.error) for r in scanned]}")
+    built["rest"] = (lambda: scan(warm_up), lambda: scan(path))
+    return built
+
+
+def run_part(part: str, folder: Path) -> None:
+    """One part under valgrind: its instructions, counted around its work."""
+    import gc
+
+    warm_up, work = build_parts(folder, (part,))[part]
+    if part == "engine":
+        gc.freeze()  # as each worker does once its engine is loaded (detectors/pool.py)
+    _measured(warm_up, work)
+
+
+def cpu_time_parts(folder: Path, rounds: int, count: int) -> dict:
+    """The three parts in one process, timed by thread CPU time, alternating `rounds` times; the least of each,
+    per record. No instruction-per-cycle assumption, but all of this machine's noise. The heap is frozen out
+    of the garbage collector's passes for the ceiling and the engine, as a worker's is (the ceiling's own
+    processes hold less to pass over; freezing can only help it), and by scan_source itself for the rest."""
+    import gc
+    import time
+
+    built = build_parts(folder, PARTS)
+    for warm_up, _ in built.values():
+        warm_up()
+    runs: dict[str, list[float]] = {part: [] for part in PARTS}
+    for _ in range(rounds):
+        for part, (_, work) in built.items():
+            if part != "rest":
+                gc.freeze()
+            started = time.thread_time()
+            work()
+            runs[part].append((time.thread_time() - started) / count * 1e6)
+            if part != "rest":
+                gc.unfreeze()
+    return {part: min(times) for part, times in runs.items()}
 
 
 def measured_instructions(dump_prefix: Path) -> int:
@@ -137,10 +173,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # one part, run under valgrind
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cpu-time", type=int, metavar="ROUNDS",
+                        help="time the parts by CPU time instead, in one process, alternating ROUNDS times")
     args = parser.parse_args()
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     if args.part:
         run_part(args.part, args.folder)
+        return
+    if args.cpu_time:
+        with tempfile.TemporaryDirectory() as tmp:
+            count = ner_path_records(args.records, args.seed, Path(tmp))
+            print(json.dumps(efficiencies(count, cpu_time_parts(Path(tmp), args.cpu_time, count), "cpu_us_per_record"),
+                             indent=2))
         return
     import shutil
 
@@ -158,13 +202,16 @@ def main() -> None:
             if process.returncode:
                 raise SystemExit(f"{part}: valgrind exited {process.returncode}: {err.decode()[-500:]}")
         per_record = {part: measured_instructions(Path(tmp) / f"{part}.") / count for part in PARTS}
-    figures = {
+    print(json.dumps(efficiencies(count, per_record, "instructions_per_record"), indent=2))
+
+
+def efficiencies(count: int, per_record: dict, unit: str) -> dict:
+    return {
         "records": count,
-        "instructions_per_record": {part: round(value) for part, value in per_record.items()},
+        unit: {part: round(value, 1 if unit.startswith("cpu") else None) for part, value in per_record.items()},
         "detection_stage_efficiency": round(per_record["ceiling"] / per_record["engine"], 3),
         "whole_scan_efficiency": round(per_record["ceiling"] / (per_record["engine"] + per_record["rest"]), 3),
     }
-    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
