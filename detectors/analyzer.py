@@ -69,10 +69,8 @@ def overrides_context_hook(recognizer_class: type) -> bool:
 
 
 def spacy_results_without_explanation(recognizer: SpacyRecognizer, entities, nlp_artifacts) -> list:
-    """SpacyRecognizer.analyze's results without the AnalysisExplanation, and the debug message, it builds
-    for every entity (~1 µs a text)."""
-    if not nlp_artifacts:
-        return recognizer.analyze("", entities, nlp_artifacts)  # Presidio's warning
+    """SpacyRecognizer.analyze's results on the given artifacts, without the AnalysisExplanation, and the debug
+    message, it builds for every entity (~1 µs a text)."""
     supported = recognizer.supported_entities
     return [RecognizerResult(entity_type=entity.label_, start=entity.start_char, end=entity.end_char, score=score,
                              analysis_explanation=None,
