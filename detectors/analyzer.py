@@ -2,10 +2,10 @@
 
 DetectionEngine asks for given entity types with precomputed NLP artifacts and a score threshold, and
 never for the decision process. For such a call `analyze` runs Presidio's steps in Presidio's order but
-skips four that do nothing there, which were ~4 µs of a text's ~12 µs of analysis on the texts the NER
-model reads: a default context hook per recognizer, the context enhancer with no result to enhance,
-explanations built for results whose explanation is then removed, and the duplicate removal's hashing
-and two sorts for a single result. Any other call is Presidio's own `analyze`.
+skips three that do nothing there: a default context hook per recognizer, explanations built for results
+whose explanation is then removed, and the duplicate removal's hashing and two sorts for a single result.
+With the context enhancer returning at once for a text without results (detectors/context.py), analysis
+of the texts the NER model reads went from 12.1 to 9.2 µs a text. Any other call is Presidio's own `analyze`.
 """
 
 from __future__ import annotations
@@ -53,11 +53,9 @@ class AnalyzerEngineSkippingNoOps(AnalyzerEngine):
         """Presidio calls every recognizer's `enhance_using_context`, sorting the results by recognizer first,
         although the default one returns the results unchanged (its documented contract). With no override
         among the recognizers, the results go straight to the context enhancer in the order Presidio's loop
-        gives them, and with no results nothing is enhanced."""
+        gives them."""
         if any(overrides_context_hook(type(recognizer)) for recognizer in recognizers):
             return super()._enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
-        if not raw_results:
-            return raw_results
         return self.context_aware_enhancer.enhance_using_context(
             text=text, raw_results=raw_results, nlp_artifacts=nlp_artifacts, recognizers=recognizers,
             context=context)

@@ -4,8 +4,8 @@ Presidio's LemmaContextAwareEnhancer deep-copies every result of a text (NER res
 and looks up the words around each result of a recognizer with context words, although most
 texts contain none of those words: on the texts the NER model reads that was an eighth of the
 engine's time. Scores are Presidio's own; the results it could not change are passed through.
-A text whose recognizers have no context words (the NER model has none) skips the enhancer altogether.
-(detectors/analyzer.py skips it for a text without results.)
+A text without results, or whose recognizers have no context words (the NER model has none), skips the
+enhancer altogether.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ class ContextWordsFirstEnhancer(LemmaContextAwareEnhancer):
         self.lemmas_are_lower_cased_tokens = lemmas_are_lower_cased_tokens
 
     def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):  # noqa: D102
+        if not raw_results:
+            return raw_results
         by_id = {recognizer.id: recognizer for recognizer in recognizers if recognizer.context}
-        if not by_id or not raw_results:  # no recognizer here has context words (the NER one has none)
+        if not by_id:  # no recognizer here has context words (the NER one has none)
             return raw_results
         lowered, given = text.lower(), [word.lower() for word in context or []]
 
