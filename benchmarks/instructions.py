@@ -86,12 +86,12 @@ def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
                             lambda: [ner_only(nlp, chunk) for chunk in texts])
     if "engine" not in wanted and "rest" not in wanted:
         return built
-    from detectors.pool import DetectionInput, detection_input
+    from detectors.pool import detection_input, detection_inputs
 
     engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"))
     if "engine" in wanted:
         # what a worker detects in
-        sent = [[DetectionInput._make(detection_input(record)) for record in chunk] for chunk in [first, *chunks]]
+        sent = [detection_inputs([detection_input(record) for record in chunk]) for chunk in [first, *chunks]]
         built["engine"] = (lambda: engine.detect(sent[0]), lambda: [engine.detect(chunk) for chunk in sent[1:]])
     if "rest" not in wanted:
         return built
@@ -109,7 +109,7 @@ def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
         def detect(self, batches):
             for batch in batches:
                 inputs = [detection_input(record) for record in batch]
-                arrived = map(DetectionInput._make, pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)))
+                arrived = detection_inputs(pickle.loads(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)))
                 findings = [found[r.record_id] for r in arrived]
                 yield batch, pickle.loads(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
 

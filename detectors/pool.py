@@ -56,8 +56,13 @@ def detection_input(record: Record) -> tuple:
     return record.source, record.kind, record.record_id, record.texts, record.id_fields, record.locator.get("id_field")
 
 
-def _detect(inputs: list[tuple]) -> list[list[Finding]]:
-    return _ENGINE.detect(list(map(DetectionInput._make, inputs)))
+def detection_inputs(sent: list[tuple]) -> list[DetectionInput]:
+    """What a worker detects in, from the tuples it was sent."""
+    return list(map(DetectionInput._make, sent))
+
+
+def _detect(sent: list[tuple]) -> list[list[Finding]]:
+    return _ENGINE.detect(detection_inputs(sent))
 
 
 def _ready() -> bool:
