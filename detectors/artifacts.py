@@ -60,7 +60,7 @@ class LazyArtifactsSpacyNlpEngine(SpacyNlpEngine):
             return super()._get_updated_entities(entities, scores)  # Presidio's error
         conf = self.ner_model_configuration
         mapping, low_score = conf.model_to_presidio_entity_mapping, conf.low_score_entity_names
-        ignored = self._ignored_labels(conf.labels_to_ignore)
+        ignored = frozenset(conf.labels_to_ignore or ())
         kept, kept_scores = [], []
         for entity, score in zip(entities, scores):
             label = entity.label_
@@ -77,12 +77,6 @@ class LazyArtifactsSpacyNlpEngine(SpacyNlpEngine):
             kept.append(entity)
             kept_scores.append(score * conf.low_confidence_score_multiplier if label in low_score else score)
         return kept, kept_scores
-
-    def _ignored_labels(self, labels) -> frozenset:
-        cached = self.__dict__.get("_ignored")
-        if cached is None or cached[0] is not labels or cached[1] != len(labels or ()):  # replaced, or added to
-            cached = self._ignored = (labels, len(labels or ()), frozenset(labels or ()))
-        return cached[2]
 
     def _doc_to_nlp_artifact(self, doc, language: str) -> NlpArtifacts:
         # Presidio reads doc.ents twice (entities, then one default score each); spaCy builds the spans
