@@ -36,7 +36,6 @@ from fixtures.generate import IDENTIFIER_TYPES, generate, load_truth
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
 from scanner.sampling import SamplePlan
-from detectors.pool import worker_pids
 from scanner.scan import build_engine, build_pool, run_scan
 
 MEASURED = IDENTIFIER_TYPES + ("PERSON",)
@@ -88,7 +87,7 @@ def run_dhscan(paths, out: Path, ner_gate: bool = True, ner_only: bool = True, c
     engine = build_engine(config)  # model loads are outside the timing, as for Presidio
     pool = build_pool(config, engine)
     pool.start()
-    pids = [os.getpid(), *pool.pids()]
+    pids = [os.getpid(), *pool.pids]
     cpu_before = cpu_seconds(pids) if cpu is not None else 0.0
     started = time.perf_counter()
     run = run_scan([str(p) for p in paths], SamplePlan("full"), config, out, command_line=["benchmark"], engine=engine,
@@ -150,7 +149,10 @@ def ner_only(nlp, texts: list[str]) -> int:
 
 def _load_ner(model: str) -> None:
     global _NLP
+    from detectors.engine import WARM_UP_TEXT
+
     _NLP = load_ner_only(model)
+    ner_only(_NLP, [WARM_UP_TEXT])  # warmed up as dhscan's engine is when it loads: by the same one text
 
 
 def _ner(texts: list[str]) -> int:
@@ -160,16 +162,16 @@ def _ner(texts: list[str]) -> int:
 def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = None) -> float:
     """Texts/s of spaCy's NER component alone over `texts` in `workers` processes (model load excluded):
     the ceiling of the NER path. With `cpu`, appends the CPU seconds it took (all processes)."""
-    import multiprocessing
+    from detectors.pool import start_processes
 
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_load_ner, initargs=(model,)) as pool:
-        pool.map(_ner, [texts[:64]] * workers)  # every worker has loaded its model
-        pids = [os.getpid(), *worker_pids(pool)]
+    # the processes dhscan's workers run in, started the same way
+    executor, worker_pids = start_processes(workers, _load_ner, (model,))
+    with executor:
+        pids = [os.getpid(), *worker_pids]
         cpu_before = cpu_seconds(pids) if cpu is not None else 0.0
         started = time.perf_counter()
-        # one chunk a task, as dhscan's pool takes one batch a task: map's default chunks of several
-        # tasks left one process idle at the end, understating the ceiling by ~10%
-        done = sum(pool.map(_ner, [texts[i:i + 256] for i in range(0, len(texts), 256)], chunksize=1))
+        # one chunk a task, as dhscan's pool takes one batch a task
+        done = sum(executor.map(_ner, [texts[i:i + 256] for i in range(0, len(texts), 256)]))
         seconds = time.perf_counter() - started
         if cpu is not None:
             cpu.append(cpu_seconds(pids) - cpu_before)
