@@ -36,6 +36,8 @@ def _initialize(meeting, initializer: Callable, initargs: tuple) -> None:
     _MEETING = meeting
     try:
         initializer(*initargs)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
+        os._exit(1)
     except BaseException as exc:  # noqa: BLE001 - reported here, in one line, instead of the executor's traceback
         print(f"dhscan: a worker process could not start: {one_line(exc)}", file=sys.stderr, flush=True)
         os._exit(1)  # the main process sees a broken pool

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from scanner import __version__
-from scanner.errors import EXIT_USAGE, DhscanError
+from scanner.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DhscanError, Terminated
 
 
 def _stdout_console() -> Console:
@@ -30,6 +30,30 @@ class _RecordingGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["dhscan.argv"] = list(args)
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        # Click turns Ctrl-C into "Aborted!" and exit 1, which is EXIT_FINDINGS here: a scheduled job
+        # must tell an interrupted run from one that found something.
+        import signal
+        import threading
+
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("dhscan: error: interrupted (SIGINT); the run did not finish", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("dhscan: error: terminated (SIGTERM); the run did not finish", err=True)
+            sys.exit(EXIT_TERMINATED)
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def _command_line() -> list[str]:

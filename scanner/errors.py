@@ -5,6 +5,8 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # findings present and `--fail-on findings` given
 EXIT_USAGE = 2  # usage or configuration error
 EXIT_SOURCE_FAILED = 3  # one or more sources failed; the others finished
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT), as a shell reports it: 128 + 2
+EXIT_TERMINATED = 143  # stopped by SIGTERM (`docker stop`, a scheduler's timeout): 128 + 15
 
 
 class DhscanError(Exception):
@@ -34,6 +36,11 @@ class ModelNotInstalledError(DhscanError):
     """The configured spaCy model is not installed (it is never downloaded)."""
 
     exit_code = EXIT_USAGE
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so that a run stops the way Ctrl-C stops it (temporary
+    files removed, worker processes stopped) instead of dying where it stands."""
 
 
 def one_line(exc: BaseException) -> str:
