@@ -53,15 +53,28 @@ def read_worklist(path: Path) -> list[dict]:
     return rows
 
 
-def source_uris(worklist: Path, overrides: dict[str, str]) -> dict[str, str]:
-    """Where each source is: `--source NAME=URI`, else the evidence.json written beside the worklist."""
-    uris: dict[str, str] = {}
+def sweep_evidence(worklist: Path) -> dict:
+    """The evidence.json the sweep wrote beside the worklist, or {}."""
     evidence = worklist.parent / "evidence.json"
-    if evidence.exists():
-        for source in json.loads(evidence.read_text(encoding="utf-8")).get("sources", []):
-            uris[source["name"]] = source["uri"]
+    return json.loads(evidence.read_text(encoding="utf-8")) if evidence.exists() else {}
+
+
+def source_uris(evidence: dict, overrides: dict[str, str]) -> dict[str, str]:
+    """Where each source is: `--source NAME=URI`, else the evidence.json written beside the worklist."""
+    uris = {source["name"]: source["uri"] for source in evidence.get("sources", [])}
     uris.update(overrides)
     return uris
+
+
+def sample_warning(evidence: dict) -> str | None:
+    """What a worklist from a sampled sweep leaves out, or None for a sweep that read every record."""
+    sampling = evidence.get("sampling") or {"mode": "full"}
+    if sampling["mode"] == "full":
+        return None
+    read = (f"{sampling['count']:,} records a source" if sampling["mode"] == "count"
+            else f"each record with probability {sampling['rate']}")
+    return (f"the sweep behind this worklist read a sample ({read}, seed {sampling['seed']}): records outside "
+            "it were not checked and are not on the worklist; sweep with --full before relying on it")
 
 
 class ApplyLog:
@@ -100,6 +113,7 @@ class ApplyResult:
     by_source: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     rows: list[dict] = field(default_factory=list)  # every row's outcome, in worklist order
     residue: list[dict] = field(default_factory=list)
+    sample_warning: str | None = None  # the worklist came from a sampled sweep: what it leaves out
 
     @property
     def exit_code(self) -> int:
@@ -288,6 +302,11 @@ def _id_check(connector: str, row: dict) -> tuple[str, str] | None:
 def apply_worklist(worklist: Path, holds: list[Hold], key: bytes, execute: bool, log_path: Path | None,
                    overrides: dict[str, str], batch_size: int = 500) -> ApplyResult:
     rows = read_worklist(worklist)
+    evidence = sweep_evidence(worklist)
     log = ApplyLog(log_path)
-    return Applier(rows, source_uris(worklist, overrides), holds, key, execute, log, batch_size).run()
+    applier = Applier(rows, source_uris(evidence, overrides), holds, key, execute, log, batch_size)
+    applier.result.sample_warning = sample_warning(evidence)
+    if applier.result.sample_warning:
+        log.add({"event": "coverage", "sampling": evidence["sampling"], "warning": applier.result.sample_warning})
+    return applier.run()
 

@@ -252,6 +252,8 @@ def apply(worklist, holds_path, execute, yes, log_path, source_overrides, batch_
                 raise click.UsageError("--execute without --yes asks for confirmation, and there is no terminal")
             preview = apply_worklist(Path(worklist), holds, key.secret, False, None, overrides, batch_size)
             print_apply_summary(preview, _stdout_console())
+            if preview.sample_warning:
+                click.echo(f"dhscan: warning: {preview.sample_warning}", err=True)
             if not click.confirm("Delete these records?", default=False):
                 sys.exit(EXIT_USAGE)
         result = apply_worklist(Path(worklist), holds, key.secret, execute,
@@ -259,9 +261,11 @@ def apply(worklist, holds_path, execute, yes, log_path, source_overrides, batch_
     except DhscanError as exc:
         _fail(exc)
         return
+    if result.sample_warning and not (execute and not yes):  # else said before the question
+        click.echo(f"dhscan: warning: {result.sample_warning}", err=True)
     if as_json:
         click.echo(json.dumps({"dry_run": not execute, "outcomes": dict(result.outcomes),
-                               "residue": result.residue}, indent=2))
+                               "residue": result.residue, "sample_warning": result.sample_warning}, indent=2))
     else:
         print_apply_summary(result, _stdout_console(), dry_run=not execute)
     sys.exit(result.exit_code)

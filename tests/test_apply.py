@@ -228,3 +228,27 @@ def test_apply_finds_sources_swept_with_relative_paths(originals, tmp_path, monk
     assert result.exit_code == EXIT_OK, result.output
     listed = len(read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl"))
     assert listed and json.loads(result.output)["outcomes"] == {"deleted": listed}
+
+
+def test_a_worklist_from_a_sampled_sweep_says_what_it_leaves_out(originals, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(originals / "evals", root)
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    source = root / "support_eval.jsonl"
+    for how, options in (("sampled", ["--sample", "25", "--seed", "3"]), ("full", [])):
+        out = tmp_path / how
+        assert run_cli("sweep", source, "--policy", tmp_path / "policy.yaml", *options,
+                       "--out", out).exit_code == EXIT_OK
+        log = tmp_path / f"{how}-log.jsonl"
+        result = run_cli("apply", out / "deletion_worklist.jsonl", "--json", "--log", log)
+        assert result.exit_code == EXIT_OK
+        warning = ("the sweep behind this worklist read a sample (25 records a source, seed 3): records outside it "
+                   "were not checked and are not on the worklist; sweep with --full before relying on it")
+        lines = result.output.splitlines()
+        coverage = [e for e in read_jsonl(log) if e["event"] == "coverage"]
+        if how == "sampled":
+            assert lines[0] == f"dhscan: warning: {warning}"
+            assert json.loads("\n".join(lines[1:]))["sample_warning"] == warning
+            assert [(e["sampling"]["count"], e["warning"]) for e in coverage] == [(25, warning)]
+        else:
+            assert json.loads(result.output)["sample_warning"] is None and coverage == []
