@@ -37,6 +37,7 @@ _WORD = re.compile(r"[A-Za-z]+")
 KEPT_WORDS = 20_000  # frequent words whose vocabulary entries outlive the memory zones
 KEPT_MARKS = ".,"  # the punctuation most often written onto a word, kept with them (see keep_common_words)
 ZONE_TEXTS = 10_000  # texts detected in one spaCy memory zone (see DetectionEngine.detect)
+UNZONED_WORDS = 50_000  # new vocabulary entries kept for good before detection moves into memory zones
 # A text every default recognizer and the model have something to do with (see DetectionEngine._warm_up).
 WARM_UP_TEXT = ("Maria Lopez of Acme Corp in Berlin, maria.lopez@example.com, +1 212 555 0147, card 4111 1111 1111 "
                 "1111, SSN 536-90-4399, born 02/03/1981, lives at 12 High Street; IP 10.1.2.3, https://example.org")
@@ -170,6 +171,7 @@ class DetectionEngine:
             warm_up_gate()  # load its word lists now, not inside the first timed batch
         if self.uses_ner:
             keep_common_words(nlp)
+        self._vocab_at_start = len(nlp.vocab)
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -235,7 +237,11 @@ class DetectionEngine:
         # frees them, so memory stays flat over millions of records. A zone spans batches until
         # ZONE_TEXTS texts went through it: with a zone per batch the tokenizer made 5x the affix
         # searches (measured). Inside a zone spaCy caches no tokenization (see keep_common_words).
+        # Until UNZONED_WORDS new entries are in the vocabulary, there is no zone: as in plain spaCy, the
+        # data's own frequent words (names, product terms) are then cached too, for the whole scan.
         if self._zone is None:
+            if len(self.nlp.vocab) - self._vocab_at_start < UNZONED_WORDS:
+                return self._detect(records)
             self._zone = self.nlp.memory_zone()
             self._zone.__enter__()
         try:

@@ -453,6 +453,7 @@ def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
 
     records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Zorbla Quxing{n} asked about order q{n}x{n * 7}."})
                for n in range(300)]
+    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
     monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
     engine.detect([Record("t", "eval_dataset", "x", {}, {"text": "Close the zone earlier tests left open."})])
     monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 250)
@@ -463,6 +464,37 @@ def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
     assert len(engine.nlp.vocab.strings) == before
     assert "Quxing7" not in engine.nlp.vocab.strings and "Zorbla" not in engine.nlp.vocab
     assert "refund" in engine.nlp.vocab and "Refund" in engine.nlp.vocab
+
+
+def test_the_first_new_words_are_kept_for_good_before_memory_zones_begin(engine, monkeypatch):
+    """Until UNZONED_WORDS new entries are in the vocabulary, detection runs outside memory zones, so the
+    data's own frequent words are kept and their tokenization cached, as plain spaCy does; then zones
+    bound the vocabulary."""
+    import detectors.engine
+    from scanner.records import Record
+
+    records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Blorpa Vexing{n} asked about order z{n}y{n * 3}."})
+               for n in range(300)]
+    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
+    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
+    engine.detect([Record("t", "eval_dataset", "x", {}, {"text": "Close the zone earlier tests left open."})])
+    assert not engine.nlp.vocab.in_memory_zone
+    monkeypatch.setattr(engine, "_vocab_at_start", len(engine.nlp.vocab))
+    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 40)
+    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 100)
+    engine.detect(records[:5])  # ~2 new words a text: under 40
+    assert not engine.nlp.vocab.in_memory_zone
+    engine.detect(records[5:40])
+    assert not engine.nlp.vocab.in_memory_zone  # this batch began under 40 new words
+    grown = len(engine.nlp.vocab) - engine._vocab_at_start
+    assert grown >= 40
+    engine.detect(records[40:100])
+    assert engine.nlp.vocab.in_memory_zone
+    engine.detect(records[100:200])  # 160 texts: the zone has closed
+    assert not engine.nlp.vocab.in_memory_zone
+    assert "Vexing3" in engine.nlp.vocab and "Blorpa" in engine.nlp.vocab  # kept for good
+    assert "Vexing150" not in engine.nlp.vocab.strings and "Vexing60" not in engine.nlp.vocab.strings
+    assert _affix_searches(engine.nlp, "Vexing3") == 0  # its tokenization is cached
 
 
 def _affix_searches(nlp, text: str) -> int:
@@ -476,11 +508,13 @@ def _affix_searches(nlp, text: str) -> int:
     return sum(calls for (_, _, name), (_, calls, *_) in pstats.Stats(profile).stats.items() if name.startswith("find_"))
 
 
-def test_frequent_words_come_from_the_tokenizer_cache_inside_memory_zones(engine):
+def test_frequent_words_come_from_the_tokenizer_cache_inside_memory_zones(engine, monkeypatch):
     """Inside a memory zone spaCy caches no tokenization: frequent words, alone or before "." or ",",
     and capitalised, come from the cache made at start-up; a new word still goes through the searches."""
+    import detectors.engine
     from scanner.records import Record
 
+    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
     engine.detect([Record("t", "eval_dataset", "1", {}, {"text": "Maria asked about the refund."})])
     assert engine.nlp.vocab.in_memory_zone
     assert _affix_searches(engine.nlp, "The report is due next week, so please send it before Friday.") == 0
