@@ -48,7 +48,7 @@ class _RecordingGroup(click.Group):
             click.echo("dhscan: error: terminated (SIGTERM); the run did not finish", err=True)
             sys.exit(EXIT_TERMINATED)
         finally:
-            if in_main_thread:
+            if previous is not None:  # None too for a handler installed outside Python: left as it is
                 signal.signal(signal.SIGTERM, previous)
 
 
