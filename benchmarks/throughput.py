@@ -165,9 +165,9 @@ def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = N
     from detectors.pool import start_processes
 
     # the processes dhscan's workers run in, started the same way
-    executor, worker_pids = start_processes(workers, _load_ner, (model,))
-    with executor:
-        pids = [os.getpid(), *worker_pids]
+    started_workers = start_processes(workers, _load_ner, (model,))
+    with started_workers.executor as executor:
+        pids = [os.getpid(), *started_workers.pids]
         cpu_before = cpu_seconds(pids) if cpu is not None else 0.0
         started = time.perf_counter()
         # one chunk a task, as dhscan's pool takes one batch a task

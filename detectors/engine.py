@@ -37,7 +37,7 @@ _WORD = re.compile(r"[A-Za-z]+")
 KEPT_WORDS = 20_000  # frequent words whose vocabulary entries outlive the memory zones
 KEPT_MARKS = ".,"  # the punctuation most often written onto a word, kept with them (see keep_common_words)
 ZONE_TEXTS = 10_000  # texts detected in one spaCy memory zone (see DetectionEngine.detect)
-UNZONED_WORDS = 50_000  # new vocabulary entries kept for good before detection moves into memory zones
+UNZONED_WORDS = 20_000  # new vocabulary entries kept for good before detection moves into memory zones (~1 KB each)
 # A text every default recognizer and the model have something to do with (see DetectionEngine._warm_up).
 WARM_UP_TEXT = ("Maria Lopez of Acme Corp in Berlin, maria.lopez@example.com, +1 212 555 0147, card 4111 1111 1111 "
                 "1111, SSN 536-90-4399, born 02/03/1981, lives at 12 High Street; IP 10.1.2.3, https://example.org")

@@ -48,25 +48,42 @@ def _meet() -> int:
     return os.getpid()
 
 
-def start_processes(count: int, initializer: Callable, initargs: tuple):
-    """(executor, process ids): a ProcessPoolExecutor of `count` spawned processes, each past
-    `initializer(*initargs)`. Unlike multiprocessing.Pool, whose result.get() waits forever for a task
-    whose worker was killed, it raises BrokenProcessPool. (Throughput is the same: alternating runs of
-    both were within the machine's noise.)"""
+class Workers(NamedTuple):
+    executor: object  # a concurrent.futures.ProcessPoolExecutor
+    pids: list[int]
+    processes: list  # multiprocessing.Process objects, for stopping them (see stop)
+
+    def stop(self) -> None:
+        """Stop the workers now, a task or not: after a worker died, or when the run is interrupted. The
+        executor's own stop (SIGTERM) is lost on a worker still being spawned, between fork and exec, when
+        the parent has a SIGTERM handler (the CLI has), and its join then waits for that worker."""
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def start_processes(count: int, initializer: Callable, initargs: tuple) -> Workers:
+    """A ProcessPoolExecutor of `count` spawned processes, each past `initializer(*initargs)`. Unlike
+    multiprocessing.Pool, whose result.get() waits forever for a task whose worker was killed, it raises
+    BrokenProcessPool. (Throughput is the same: alternating runs of both were within the machine's noise.)"""
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn: a fresh interpreter per worker, whatever threads the parent runs
     context = multiprocessing.get_context("spawn")
+    others = set(multiprocessing.active_children())
     executor = ProcessPoolExecutor(count, mp_context=context, initializer=_initialize,
                                    initargs=(context.Barrier(count), initializer, initargs))
+    meetings = [executor.submit(_meet) for _ in range(count)]  # each submit spawns a process
+    processes = [p for p in multiprocessing.active_children() if p not in others]
     try:
         # a worker takes a task only once past its initializer, and this one only once all have taken one,
         # so every worker answers, once: timings that follow include no model load
-        pids = sorted(future.result() for future in [executor.submit(_meet) for _ in range(count)])
+        pids = sorted(meeting.result() for meeting in meetings)
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        Workers(executor, [], processes).stop()
         raise
-    return executor, pids
+    return Workers(executor, pids, processes)
 
 
 def _start_worker(config: dict, secret: bytes, origin: str) -> None:
@@ -123,23 +140,28 @@ class DetectionPool:
         self.workers = worker_count(config)
         self.local_batches = 0
         self.pids: list[int] = []  # the worker processes' ids (for measuring them)
-        self._executor = None
+        self._workers: Workers | None = None
 
     def wanted(self) -> bool:
         """Whether the next batch goes to the workers."""
-        return self.workers > 1 and (self._executor is not None or self.local_batches >= LOCAL_BATCHES)
+        return self.workers > 1 and (self._workers is not None or self.local_batches >= LOCAL_BATCHES)
 
     def start(self) -> None:
         """Start the workers and wait until each has loaded its engine."""
         from concurrent.futures.process import BrokenProcessPool
+        from threading import BrokenBarrierError
 
-        if self._executor is None:
+        if self._workers is None:
             try:
-                self._executor, self.pids = start_processes(
+                self._workers = start_processes(
                     self.workers, _start_worker, (self.config.model_dump(), self.key.secret, self.key.origin))
             except BrokenProcessPool:
                 raise WorkerStoppedError(
                     "a detection worker process ended while loading its engine (out of memory?)") from None
+            except BrokenBarrierError:
+                raise WorkerStoppedError(
+                    f"the detection workers did not all load their engines within {MEET_TIMEOUT} s") from None
+            self.pids = self._workers.pids
 
     def detect(self, batches: Iterable[list[Record]]) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
         from concurrent.futures.process import BrokenProcessPool
@@ -148,7 +170,7 @@ class DetectionPool:
         pending: deque = deque()
         try:
             for batch in batches:
-                pending.append((batch, self._executor.submit(_detect, [detection_input(r) for r in batch])))
+                pending.append((batch, self._workers.executor.submit(_detect, [detection_input(r) for r in batch])))
                 if len(pending) >= 2 * self.workers:
                     done, result = pending.popleft()
                     yield done, result.result()
@@ -156,15 +178,19 @@ class DetectionPool:
                 done, result = pending.popleft()
                 yield done, result.result()
         except BrokenProcessPool:
-            self.close()  # the executor has stopped its other workers; the next source starts new ones
+            self.close(stop=True)  # the next source starts new workers
             raise WorkerStoppedError("a detection worker process ended in the middle of the scan (killed, out of "
                                      "memory?); the rest of this source was not scanned") from None
         finally:
             for _, result in pending:  # a consumer that stopped early leaves no work behind
                 result.cancel()
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+    def close(self, stop: bool = False) -> None:
+        """Let the workers finish their tasks and end; with `stop`, end them at once."""
+        if self._workers is not None:
+            if stop:
+                self._workers.stop()
+            else:
+                self._workers.executor.shutdown(wait=True, cancel_futures=True)
+            self._workers = None
             self.pids = []

@@ -54,6 +54,31 @@ def deadline(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _die_or_ignore_sigterm(flag: str) -> None:
+    """A worker initializer: the first process dies a little later (as one killed while loading its engine,
+    the others waiting for it at the meeting); the others ignore SIGTERM (as one that missed the executor's
+    SIGTERM while being spawned)."""
+    try:
+        os.close(os.open(flag, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return
+    time.sleep(3)
+    os._exit(1)
+
+
+def test_workers_that_miss_sigterm_are_stopped_when_one_dies_at_start(tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from detectors.pool import start_processes
+
+    with deadline(120), pytest.raises(BrokenProcessPool):  # without stopping them: a 600 s wait at the meeting
+        start_processes(2, _die_or_ignore_sigterm, (str(tmp_path / "first"),))
+    import multiprocessing
+
+    assert multiprocessing.active_children() == []
+
+
 def test_a_worker_killed_mid_scan_fails_the_scan_at_once_and_new_workers_take_the_next(tmp_path):
     from detectors.config import DetectionConfig
     from detectors.keys import DigestKey
