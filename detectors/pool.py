@@ -139,8 +139,12 @@ class DetectionPool:
         self.config, self.key = config, key
         self.workers = worker_count(config)
         self.local_batches = 0
-        self.pids: list[int] = []  # the worker processes' ids (for measuring them)
         self._workers: Workers | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for measuring them); none before start and after close."""
+        return self._workers.pids if self._workers is not None else []
 
     def wanted(self) -> bool:
         """Whether the next batch goes to the workers."""
@@ -161,7 +165,6 @@ class DetectionPool:
             except BrokenBarrierError:
                 raise WorkerStoppedError(
                     f"the detection workers did not all load their engines within {MEET_TIMEOUT} s") from None
-            self.pids = self._workers.pids
 
     def detect(self, batches: Iterable[list[Record]]) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
         from concurrent.futures.process import BrokenProcessPool
@@ -193,4 +196,3 @@ class DetectionPool:
             else:
                 self._workers.executor.shutdown(wait=True, cancel_futures=True)
             self._workers = None
-            self.pids = []
