@@ -79,11 +79,28 @@ def start_processes(count: int, initializer: Callable, initargs: tuple) -> Worke
     try:
         # a worker takes a task only once past its initializer, and this one only once all have taken one,
         # so every worker answers, once: timings that follow include no model load
+        _watch_start(meetings, processes)
         pids = sorted(meeting.result() for meeting in meetings)
     except BaseException:
         Workers(executor, [], processes).stop()
         raise
     return Workers(executor, pids, processes)
+
+
+def _watch_start(meetings: list, processes: list) -> None:
+    """Wait for the meetings, watching the processes meanwhile. The executor's thread watches the
+    processes it had when it last woke, and a submit wakes it before spawning the next one: a process
+    that died before being watched (killed while loading its engine) left the others at the meeting
+    until MEET_TIMEOUT, with nothing to wake the executor (1 start in ~5 in a test)."""
+    from concurrent.futures import FIRST_EXCEPTION, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    while True:
+        done, waiting = wait(meetings, timeout=0.5, return_when=FIRST_EXCEPTION)
+        if not waiting or any(meeting.exception() is not None for meeting in done):
+            return
+        if any(process.exitcode is not None for process in processes):
+            raise BrokenProcessPool("a worker process ended while starting")
 
 
 def _start_worker(config: dict, secret: bytes, origin: str) -> None:
