@@ -444,6 +444,17 @@ def test_analyzer_still_calls_a_recognizers_own_context_hook(engine):
                                                   nlp_artifacts=artifacts)] == scores
 
 
+def _leave_open_zone(engine, monkeypatch) -> None:
+    """Close the memory zone earlier tests on the shared engine may have left open; zones from the start."""
+    import detectors.engine
+    from scanner.records import Record
+
+    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
+    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
+    engine.detect([Record("t", "eval_dataset", "x", {}, {"text": "Close the zone earlier tests left open."})])
+    assert not engine.nlp.vocab.in_memory_zone
+
+
 def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
     """Detection runs in spaCy memory zones of ZONE_TEXTS texts, so the words a zone meets first (ids,
     names) are dropped after it and memory stays flat over millions of records; frequent words are kept
@@ -453,9 +464,7 @@ def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
 
     records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Zorbla Quxing{n} asked about order q{n}x{n * 7}."})
                for n in range(300)]
-    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
-    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
-    engine.detect([Record("t", "eval_dataset", "x", {}, {"text": "Close the zone earlier tests left open."})])
+    _leave_open_zone(engine, monkeypatch)
     monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 250)
     before = len(engine.nlp.vocab.strings)
     assert sum(1 for found in engine.detect(records[:200]) for f in found if f.entity_type == "PERSON") > 0
@@ -475,10 +484,7 @@ def test_the_first_new_words_are_kept_for_good_before_memory_zones_begin(engine,
 
     records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Blorpa Vexing{n} asked about order z{n}y{n * 3}."})
                for n in range(300)]
-    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
-    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
-    engine.detect([Record("t", "eval_dataset", "x", {}, {"text": "Close the zone earlier tests left open."})])
-    assert not engine.nlp.vocab.in_memory_zone
+    _leave_open_zone(engine, monkeypatch)
     monkeypatch.setattr(engine, "_vocab_at_start", len(engine.nlp.vocab))
     monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 40)
     monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 100)
