@@ -98,3 +98,23 @@ def stop(process) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def write_tickets(path: Path, count: int) -> Path:
+    path.write_text("".join(json.dumps({"id": f"t{i}", "q": f"Ticket {i}: mail user{i}@example.com"}) + "\n"
+                            for i in range(count)))
+    return path
+
+
+def spawned_workers(parent: int) -> list[int]:
+    """Process ids of the multiprocessing workers `parent` has spawned (Linux /proc)."""
+    children = [int(pid) for task in Path(f"/proc/{parent}/task").iterdir()
+                for pid in (task / "children").read_text().split()]
+    workers = []
+    for pid in children:
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.append(pid)
+        except FileNotFoundError:  # ended meanwhile
+            pass
+    return workers

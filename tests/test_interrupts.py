@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, spawned_workers, write_tickets
 from scanner.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
-from test_worker_pool import spawned_workers, write_tickets
 
 pytestmark = pytest.mark.slow
 

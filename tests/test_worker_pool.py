@@ -12,31 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_KEY, read_jsonl
+from conftest import TEST_KEY, read_jsonl, spawned_workers, write_tickets
 from detectors.normalize import digest
 from scanner.errors import EXIT_SOURCE_FAILED
 
 pytestmark = pytest.mark.slow
-
-
-def write_tickets(path: Path, count: int) -> Path:
-    path.write_text("".join(json.dumps({"id": f"t{i}", "q": f"Ticket {i}: mail user{i}@example.com"}) + "\n"
-                            for i in range(count)))
-    return path
-
-
-def spawned_workers(parent: int) -> list[int]:
-    """Process ids of the multiprocessing workers `parent` has spawned (Linux /proc)."""
-    children = [int(pid) for task in Path(f"/proc/{parent}/task").iterdir()
-                for pid in (task / "children").read_text().split()]
-    workers = []
-    for pid in children:
-        try:
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                workers.append(pid)
-        except FileNotFoundError:  # ended meanwhile
-            pass
-    return workers
 
 
 @contextmanager
