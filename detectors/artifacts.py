@@ -19,12 +19,20 @@ logger = logging.getLogger("presidio-analyzer")  # Presidio's logger, for Presid
 
 class LazyNlpArtifacts(NlpArtifacts):
     def __init__(self, doc, entities: list, scores: list, nlp_engine, language: str):  # noqa: D107
+        """`doc`: the text's spaCy Doc, or a function that makes it when `tokens` is first read."""
         # NlpArtifacts.__init__ would compute every field now; the fields below are computed on use
         self.entities = entities
-        self.tokens = doc
+        if callable(doc):
+            self._make_doc = doc
+        else:
+            self.tokens = doc
         self.nlp_engine = nlp_engine
         self.language = language
         self.scores = scores if scores else [0.85] * len(entities)
+
+    @cached_property
+    def tokens(self):
+        return self._make_doc()
 
     @cached_property
     def tokens_indices(self) -> list[int]:

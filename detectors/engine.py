@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import hashlib
 import hmac
 import logging
@@ -38,6 +39,7 @@ KEPT_WORDS = 20_000  # frequent words whose vocabulary entries outlive the memor
 KEPT_MARKS = ".,"  # the punctuation most often written onto a word, kept with them (see keep_common_words)
 ZONE_TEXTS = 10_000  # texts detected in one spaCy memory zone (see DetectionEngine.detect)
 UNZONED_WORDS = 20_000  # new vocabulary entries kept for good before detection moves into memory zones (~1 KB each)
+RELOAD_WORDS = 300_000  # new vocabulary entries made in memory zones after which the model is loaded afresh
 # A text every default recognizer and the model have something to do with (see DetectionEngine._warm_up).
 WARM_UP_TEXT = ("Maria Lopez of Acme Corp in Berlin, maria.lopez@example.com, +1 212 555 0147, card 4111 1111 1111 "
                 "1111, SSN 536-90-4399, born 02/03/1981, lives at 12 High Street; IP 10.1.2.3, https://example.org")
@@ -122,13 +124,8 @@ class DetectionEngine:
 
         self.nlp_engine = NlpEngineProvider(nlp_engines=(LazyArtifactsSpacyNlpEngine,),
                                             nlp_configuration=nlp_conf).create_engine()
-        nlp = self.nlp_engine.get_nlp(config.language)
-        unused = NER_ONLY_UNUSED_PIPES if config.ner_only else FULL_PIPELINE_UNUSED_PIPES
-        for pipe in unused:
-            if pipe in nlp.pipe_names:
-                nlp.disable_pipe(pipe)
-        self.spacy_meta = dict(nlp.meta)
-        self.nlp = nlp
+        self._use_loaded_model()
+        self.spacy_meta = dict(self.nlp.meta)
         from detectors.registry import MemoizedRecognizerRegistry
 
         registry = MemoizedRecognizerRegistry(supported_languages=[config.language])
@@ -169,10 +166,40 @@ class DetectionEngine:
         self.uses_ner = any(e in NER_ENTITY_TYPES for e in self.entities)
         if self.uses_ner and config.ner_gate:
             warm_up_gate()  # load its word lists now, not inside the first timed batch
+        self._start_model()
+
+    def _use_loaded_model(self) -> None:
+        """Take the model Presidio's NLP engine loaded, with the components detection does not use disabled."""
+        self.nlp = self.nlp_engine.get_nlp(self.config.language)
+        unused = NER_ONLY_UNUSED_PIPES if self.config.ner_only else FULL_PIPELINE_UNUSED_PIPES
+        for pipe in unused:
+            if pipe in self.nlp.pipe_names:
+                self.nlp.disable_pipe(pipe)
+
+    def _start_model(self) -> None:
         if self.uses_ner:
-            keep_common_words(nlp)
-        self._vocab_at_start = len(nlp.vocab)
+            keep_common_words(self.nlp)
+        self._vocab_at_start = len(self.nlp.vocab)
+        self._words_in_zones = 0  # new vocabulary entries made inside memory zones (see _reload_model)
         self._warm_up()
+
+    def _reload_model(self) -> None:
+        """Load the spaCy model afresh, as when the engine was built.
+
+        A memory zone frees the words made in it, but not the cells they took in the hash tables of the
+        vocabulary and string store: preshed marks a cell deleted and, when the table fills, doubles it,
+        so each distinct word seen costs ~32 bytes for good (1M distinct words: +32 MB, measured). A fresh
+        model starts with fresh tables. Findings do not change: a token depends on its word only."""
+        frozen = gc.get_freeze_count() > 0
+        self.nlp = self.nlp_engine.nlp = None
+        # The old model holds ~6,000 objects in reference cycles, which a frozen heap would keep for good.
+        gc.unfreeze()
+        gc.collect()
+        self.nlp_engine.load()  # Presidio's own loading, of the model it was configured with
+        self._use_loaded_model()
+        self._start_model()
+        if frozen:
+            gc.freeze()
 
     def _warm_up(self) -> None:
         """Detect once, in a text every recognizer, filter and the model have something to do with: Presidio
@@ -239,11 +266,17 @@ class DetectionEngine:
         # searches (measured). Inside a zone spaCy caches no tokenization (see keep_common_words).
         # Until UNZONED_WORDS new entries are in the vocabulary, there is no zone: as in plain spaCy, the
         # data's own frequent words (names, product terms) are then cached too, for the whole scan.
+        # Words made in zones still cost their hash-table cells: after RELOAD_WORDS of them the model is
+        # loaded afresh (see _reload_model).
         if self._zone is None:
             if len(self.nlp.vocab) - self._vocab_at_start < UNZONED_WORDS:
                 return self._detect(records)
+            if self._words_in_zones >= RELOAD_WORDS:
+                self._reload_model()
+                return self.detect(records)
             self._zone = self.nlp.memory_zone()
             self._zone.__enter__()
+            self._vocab_at_zone = len(self.nlp.vocab)
         try:
             found = self._detect(records)
             self._zone_texts += sum(len(record.texts) for record in records)
@@ -255,6 +288,7 @@ class DetectionEngine:
         return found
 
     def _leave_zone(self) -> None:
+        self._words_in_zones += len(self.nlp.vocab) - self._vocab_at_zone  # before the zone ends: see spaCy#13882
         zone, self._zone, self._zone_texts = self._zone, None, 0
         zone.__exit__(None, None, None)
 
@@ -303,10 +337,14 @@ class DetectionEngine:
 
     def _tokens_only(self, text: str):
         """Presidio's NlpArtifacts of a text the model does not read: tokens, with lower-cased words as
-        lemmas (for its context words), no entities; the tokenizer is ~300x faster than the pipeline."""
+        lemmas (for its context words), no entities. The tokens are made only if read: only context
+        enhancement reads them, for a result with a context word in the text or field name. Tokenizing
+        makes a vocabulary entry of every new word (an id, a number), whose hash-table cells outlive
+        memory zones (see _reload_model)."""
         from detectors.artifacts import LazyNlpArtifacts
 
-        return LazyNlpArtifacts(self.nlp.make_doc(text), [], [], self.nlp_engine, self.config.language)
+        return LazyNlpArtifacts(functools.partial(self.nlp.make_doc, text), [], [], self.nlp_engine,
+                                self.config.language)
 
     def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
         """Replace a record id that is itself personal data (an email as `id`) by its keyed digest.

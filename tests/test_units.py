@@ -296,6 +296,23 @@ def test_context_words_raise_scores_on_texts_the_model_reads(engine):
     assert {f.field for f in found if f.entity_type == "PERSON"} == {"with_context", "without"}
 
 
+def test_texts_the_model_does_not_read_are_tokenized_only_for_their_context_words(engine, monkeypatch):
+    """A text the model does not read is tokenized only when context enhancement reads its tokens (a
+    context word of a result's recognizer is in it): its other new words (ids, numbers) never enter
+    spaCy's vocabulary, whose hash tables keep a cell for every word even past memory zones."""
+    import detectors.engine
+    from scanner.records import Record
+
+    _leave_open_zone(engine, monkeypatch)
+    monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 10**9)  # no zone: a word once made stays
+    texts = {"with_context": "Our ssns: 536-90-4399 for zqa7x.", "without": "Our refs: 536-90-4399 for zqb7x."}
+    found = engine.detect([Record("t", "eval_dataset", "1", {}, texts)])[0]
+    ssn = {f.field: f.score for f in found if f.entity_type == "US_SSN"}
+    assert ssn["with_context"] > ssn["without"] > 0  # both analysed; the context word raised one
+    assert "zqa7x" in engine.nlp.vocab.strings and "zqb7x" not in engine.nlp.vocab.strings
+    assert not any(f.entity_type in ("PERSON", "LOCATION", "ORGANIZATION") for f in found)  # the model read neither
+
+
 def test_context_enhancer_gives_presidios_scores(engine):
     """ContextWordsFirstEnhancer skips work, never a boost: on texts with and without context words
     (in the text, or only in the field's name), every score equals Presidio's own enhancer's."""
@@ -501,6 +518,48 @@ def test_the_first_new_words_are_kept_for_good_before_memory_zones_begin(engine,
     assert "Vexing3" in engine.nlp.vocab and "Blorpa" in engine.nlp.vocab  # kept for good
     assert "Vexing150" not in engine.nlp.vocab.strings and "Vexing60" not in engine.nlp.vocab.strings
     assert _affix_searches(engine.nlp, "Vexing3") == 0  # its tokenization is cached
+
+
+def test_the_model_is_loaded_afresh_after_reload_words_new_words_in_memory_zones(engine, monkeypatch):
+    """A memory zone frees its words but not their cells in spaCy's hash tables, so after RELOAD_WORDS
+    new words in zones the model is loaded afresh, as at start-up; the old one is freed even from a
+    frozen heap (as in a worker), and the findings do not change."""
+    import gc
+
+    from spacy.vocab import Vocab
+
+    import detectors.engine
+    from scanner.records import Record
+
+    def vocabularies() -> int:  # a Vocab takes no weak references; gc lists it, unless frozen
+        return sum(isinstance(o, Vocab) for o in gc.get_objects())
+
+    records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Dr. Ann Mbeki{n} paid with card 4111 1111 1111 "
+                                                                 f"1111 for order x{n}q{n * 5}."}) for n in range(40)]
+    _leave_open_zone(engine, monkeypatch)
+    monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 10)
+    monkeypatch.setattr(engine, "_words_in_zones", 0)
+    old_model, pipes, before = engine.nlp, engine.nlp.pipe_names, vocabularies()
+    gc.disable()  # the old model sits in reference cycles: only the engine's own collection may free it
+    gc.freeze()
+    try:
+        first = [engine.detect(records[at:at + 10]) for at in range(0, 20, 10)]
+        words = engine._words_in_zones
+        assert words >= 40  # two zones, two new words a text at least
+        monkeypatch.setattr(detectors.engine, "RELOAD_WORDS", words + 1)
+        first.append(engine.detect(records[20:30]))  # the third zone begins under the limit
+        assert engine.nlp is old_model and engine._words_in_zones > words + 1
+        del old_model
+        first.append(engine.detect(records[30:]))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert vocabularies() == before  # the old one was freed
+    assert 0 < engine._words_in_zones <= words and engine.nlp.pipe_names == pipes
+    assert "refund" in engine.nlp.vocab and "Mbeki3" not in engine.nlp.vocab.strings
+    assert [engine.detect(records[at:at + 10]) for at in range(0, 40, 10)] == first
+    assert {f.entity_type for found in first for findings in found for f in findings} >= {"PERSON", "CREDIT_CARD"}
 
 
 def _affix_searches(nlp, text: str) -> int:
