@@ -3,15 +3,18 @@
 Holds are read again at execution time; files are rewritten only when they are still the files
 the sweep read; every outcome is appended to a log that is fsynced per batch. For each file the
 log first records the intent (the rewritten file's SHA-256) and only then is the file renamed
-into place, so a run killed at any point is finished by running it again: a file already
-rewritten is recognised by its digest and its records are reported as already absent.
+into place (an S3 object: uploaded whole over it), so a run killed at any point is finished by
+running it again: a file already rewritten is recognised by its digest and its records are
+reported as already absent.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -230,64 +233,89 @@ class Applier:
     # -- files: rewritten without the records, when still the files the sweep read ----------------
     def _files(self, connector, uri: SourceURI, rows: list[dict]) -> None:
         from scanner.connectors.files import is_s3, list_files
+        from scanner.s3files import VERSIONS_ADVICE, S3File
 
-        if is_s3(uri.path):
-            raise UsageError(f"source {connector.source!r}: apply to S3 sources is not supported yet")
-        _, files = list_files(uri, connector.source, connector.extensions)
+        fs, files = list_files(uri, connector.source, connector.extensions)
+        s3 = is_s3(uri.path)
         current = {f.relpath: f for f in files}
         by_file: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             by_file[row["locator"].get("file", "")].append(row)
+        rewritten: dict[str, int] = {}  # S3 objects rewritten, and the records taken out of them
         for relpath, file_rows in by_file.items():
-            self._file(connector, current.get(relpath), relpath, file_rows, uri)
+            file = current.get(relpath)
+            remote = S3File(fs, file) if s3 and file is not None else None
+            if self._file(connector, file, relpath, file_rows, remote) and remote is not None:
+                rewritten[remote.file.path] = len(file_rows)
             self.log.flush()
             self.on_batch()
+        if rewritten:
+            bucket = next(iter(rewritten)).split("/", 1)[0]
+            entry = {"source": connector.source, "records": sum(rewritten.values()), "of": sum(rewritten.values()),
+                     "files": sorted(f"s3://{path}" for path in rewritten),
+                     "summary": f"{sum(rewritten.values())} deleted records may remain in earlier versions of "
+                                f"{len(rewritten)} S3 object(s).",
+                     "advice": VERSIONS_ADVICE.format(bucket=bucket)}
+            self.result.residue.append(entry)
+            self.log.add({"event": "residue", **entry})
 
-    def _file(self, connector, file, relpath: str, rows: list[dict], uri: SourceURI) -> None:
+    def _file(self, connector, file, relpath: str, rows: list[dict], remote=None) -> bool:
+        """Rewrite one file (a local one, or through `remote`, an S3File) without its rows; True when it
+        was rewritten by this run."""
         source = connector.source
         if file is None:
             done = (source, relpath) in self.log.intents
             for row in rows:
                 self.outcome(row, "already_absent" if done else "stale",
                              "the file was removed by an earlier apply" if done else "the file is gone")
-            return
+            return False
         path = Path(file.path)
         expected = rows[0]["locator"]
-        if (file.size, file.mtime_ns) != (expected.get("size"), expected.get("mtime_ns")):
-            if sha256_of(path) in self.log.intents.get((source, relpath), set()):
-                for row in rows:
-                    self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
-            else:
-                for row in rows:
-                    self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
-            return
-        drop = {int(r["locator"]["record"]) for r in rows}
-        ids = {int(r["locator"]["record"]): check for r in rows if (check := _id_check(connector.name, r))}
         try:
+            if (file.size, file.mtime_ns) != (expected.get("size"), expected.get("mtime_ns")):
+                digest = remote.sha256() if remote is not None else sha256_of(path)
+                if digest in self.log.intents.get((source, relpath), set()):
+                    for row in rows:
+                        self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
+                else:
+                    for row in rows:
+                        self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
+                return False
             if not self.execute:
                 for row in rows:
                     self.outcome(row, "deleted", f"would be removed from {relpath}")
-                return
-            remove_stale_temporaries(path)
-            result = rewrite(connector.name, path, drop, ids)
+                return False
+            drop = {int(r["locator"]["record"]) for r in rows}
+            ids = {int(r["locator"]["record"]): check for r in rows if (check := _id_check(connector.name, r))}
+            with tempfile.TemporaryDirectory(prefix="dhscan-apply-") if remote is not None else nullcontext() as folder:
+                if remote is None:
+                    remove_stale_temporaries(path)
+                local = remote.download(Path(folder)) if remote is not None else path
+                result = rewrite(connector.name, local, drop, ids)
+                if remote is not None and not remote.unchanged():
+                    raise StaleFile("the object changed while it was being rewritten")
+                # The intent is durable before the file changes: a killed run recognises the result.
+                self.log.add({"event": "file_intent", "source": source, "file": relpath,
+                              "from": {"size": file.size, "mtime_ns": file.mtime_ns}, "to_sha256": result.sha256,
+                              "records": sorted(drop)})
+                self.log.flush()
+                self.log.intents[(source, relpath)].add(result.sha256)
+                if remote is not None:
+                    remote.put(result.temp)
+                else:
+                    replace(result.temp, path)
         except StaleFile as exc:
             for row in rows:
                 self.outcome(row, "stale", str(exc))
-            return
+            return False
         except OSError as exc:
             for row in rows:
                 self.outcome(row, "error", f"{relpath}: {one_line(exc)}")
-            return
-        # The intent is durable before the file changes: a killed run recognises the result.
-        self.log.add({"event": "file_intent", "source": source, "file": relpath,
-                      "from": {"size": file.size, "mtime_ns": file.mtime_ns}, "to_sha256": result.sha256,
-                      "records": sorted(drop)})
-        self.log.flush()
-        self.log.intents[(source, relpath)].add(result.sha256)
-        replace(result.temp, path)
+            return False
         for row in rows:
             self.outcome(row, "deleted", f"removed from {relpath}" + ("; the file had no other record, removed"
                                                                       if result.temp is None else ""))
+        return True
 
 
 def _id_check(connector: str, row: dict) -> tuple[str, str] | None:

@@ -121,5 +121,6 @@ def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
         table.add_row(source, *(f"{counts.get(o, 0):,}" for o in OUTCOMES))
     console.print(table)
     for residue in result.residue:
-        console.print(f"{residue['source']}: {residue['records']} of {residue['of']} deleted documents still in the "
-                      f"store's files. {residue['advice']}", markup=False, highlight=False)
+        found = residue.get("summary") or (f"{residue['records']} of {residue['of']} deleted documents still in "
+                                           "the store's files.")
+        console.print(f"{residue['source']}: {found} {residue['advice']}", markup=False, highlight=False)
