@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import tempfile
 from collections import Counter, defaultdict
 from contextlib import nullcontext
@@ -235,21 +236,30 @@ class Applier:
         from scanner.connectors.files import is_s3, list_files
         from scanner.s3files import VERSIONS_ADVICE, S3File
 
-        fs, files = list_files(uri, connector.source, connector.extensions)
+        if connector.name == "hf":  # only the data files its state.json files list, not datasets' caches
+            fs, files = connector.data_files()
+        else:
+            fs, files = list_files(uri, connector.source, connector.extensions)
         s3 = is_s3(uri.path)
         current = {f.relpath: f for f in files}
         by_file: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             by_file[row["locator"].get("file", "")].append(row)
-        rewritten: dict[str, int] = {}  # S3 objects rewritten, and the records taken out of them
+        rewritten: dict[str, int] = {}  # files rewritten by this run, and the records taken out of them
+        changed: list[str] = []  # files rewritten by this run or an earlier run of this worklist
         for relpath, file_rows in by_file.items():
             file = current.get(relpath)
             remote = S3File(fs, file) if s3 and file is not None else None
-            if self._file(connector, file, relpath, file_rows, remote) and remote is not None:
-                rewritten[remote.file.path] = len(file_rows)
+            done = self._file(connector, file, relpath, file_rows, remote)
+            if done:
+                changed.append(file.path)
+            if done == "rewritten":
+                rewritten[file.path] = len(file_rows)
             self.log.flush()
             self.on_batch()
-        if rewritten:
+        if connector.name == "hf" and changed:
+            self._hf_splits(connector, fs, changed, rewritten)
+        if rewritten and s3:
             bucket = next(iter(rewritten)).split("/", 1)[0]
             entry = {"source": connector.source, "records": sum(rewritten.values()), "of": sum(rewritten.values()),
                      "files": sorted(f"s3://{path}" for path in rewritten),
@@ -259,16 +269,33 @@ class Applier:
             self.result.residue.append(entry)
             self.log.add({"event": "residue", **entry})
 
-    def _file(self, connector, file, relpath: str, rows: list[dict], remote=None) -> bool:
-        """Rewrite one file (a local one, or through `remote`, an S3File) without its rows; True when it
-        was rewritten by this run."""
+    def _hf_splits(self, connector, fs, changed: list[str], rewritten: dict[str, int]) -> None:
+        """New fingerprints for the splits whose data changed; their datasets cache files reported."""
+        from scanner.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
+
+        folders = sorted({posixpath.dirname(path) for path in changed})
+        for folder in folders:
+            if refresh_fingerprint(fs, folder):
+                self.log.add({"event": "hf_fingerprint", "source": connector.source, "split_folder": folder})
+        caches = [path for folder in folders for path in cache_files(fs, folder)]
+        if caches and rewritten:
+            deleted = sum(rewritten.values())
+            entry = {"source": connector.source, "records": deleted, "of": deleted, "files": caches,
+                     "summary": f"{len(caches)} datasets cache file(s) may hold copies of the {deleted} deleted "
+                                "records.", "advice": CACHE_ADVICE}
+            self.result.residue.append(entry)
+            self.log.add({"event": "residue", **entry})
+
+    def _file(self, connector, file, relpath: str, rows: list[dict], remote=None) -> str | None:
+        """Rewrite one file (a local one, or through `remote`, an S3File) without its rows: "rewritten" by
+        this run, "rewritten_before" by an earlier run of this worklist, or None."""
         source = connector.source
         if file is None:
             done = (source, relpath) in self.log.intents
             for row in rows:
                 self.outcome(row, "already_absent" if done else "stale",
                              "the file was removed by an earlier apply" if done else "the file is gone")
-            return False
+            return None
         path = Path(file.path)
         expected = rows[0]["locator"]
         try:
@@ -277,14 +304,14 @@ class Applier:
                 if digest in self.log.intents.get((source, relpath), set()):
                     for row in rows:
                         self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
-                else:
-                    for row in rows:
-                        self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
-                return False
+                    return "rewritten_before" if self.execute else None
+                for row in rows:
+                    self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
+                return None
             if not self.execute:
                 for row in rows:
                     self.outcome(row, "deleted", f"would be removed from {relpath}")
-                return False
+                return None
             drop = {int(r["locator"]["record"]) for r in rows}
             ids = {int(r["locator"]["record"]): check for r in rows if (check := _id_check(connector.name, r))}
             with tempfile.TemporaryDirectory(prefix="dhscan-apply-") if remote is not None else nullcontext() as folder:
@@ -307,15 +334,15 @@ class Applier:
         except StaleFile as exc:
             for row in rows:
                 self.outcome(row, "stale", str(exc))
-            return False
+            return None
         except OSError as exc:
             for row in rows:
                 self.outcome(row, "error", f"{relpath}: {one_line(exc)}")
-            return False
+            return None
         for row in rows:
             self.outcome(row, "deleted", f"removed from {relpath}" + ("; the file had no other record, removed"
                                                                       if result.temp is None else ""))
-        return True
+        return "rewritten"
 
 
 def _id_check(connector: str, row: dict) -> tuple[str, str] | None:

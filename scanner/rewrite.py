@@ -30,7 +30,7 @@ OTLP_GROUPS = ((("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans
                 ("spans",)),
                (("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs", "instrumentationLibraryLogs"),
                 ("logRecords", "log_records")))
-SUPPORTED = (*JSON_FAMILY, "otlp", "csv", "parquet", "langsmith")
+SUPPORTED = (*JSON_FAMILY, "otlp", "csv", "parquet", "langsmith", "hf")
 
 
 class StaleFile(Exception):
@@ -106,6 +106,8 @@ def rewrite(connector: str, path: Path, drop: set[int], ids: dict[int, tuple[str
         raise UsageError(f"apply cannot delete from {connector}: sources yet")
     if connector == "parquet" or (connector == "langsmith" and path.suffix == ".parquet"):
         return _rewrite_parquet(path, drop, ids)
+    if connector == "hf":
+        return _rewrite_arrow_stream(path, drop, ids)
     sink = _Sink(path)
     try:
         with _open_text_bytes(path) as stream:
@@ -232,35 +234,65 @@ def _rewrite_csv(stream, sink: _Sink, drop: set[int], ids) -> set[int]:
     return removed
 
 
-def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
-    parquet = pq.ParquetFile(path)
-    table = parquet.read()
+def _kept_rows(table: pa.Table, drop: set[int], ids) -> pa.Table:
+    """The table without the rows numbered `drop` (1-based), once their ids are checked."""
     for record, (field, expected) in ids.items():
         if record in drop and (field not in table.column_names or record > table.num_rows
                                or str(table.column(field)[record - 1].as_py()) != expected):
             raise StaleFile(f"record {record} no longer has {field} = the listed id")
     if max(drop, default=0) > table.num_rows:
         raise StaleFile(f"the file has {table.num_rows} rows, fewer than the worklist says")
-    keep = pa.array([i + 1 not in drop for i in range(table.num_rows)])
-    kept = table.filter(keep)
-    if kept.num_rows == 0:
-        return Rewrite(None, None, set(drop))
-    meta = parquet.metadata
-    compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
+    return table.filter(pa.array([i + 1 not in drop for i in range(table.num_rows)]))
+
+
+def _write_temporary(path: Path, write) -> Rewrite:
+    """`write(temp)` into a temporary file beside `path`, fsynced, with its permissions."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.dhscan-apply.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     temp = Path(name)
     try:
-        row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
-        pq.write_table(kept, temp, row_group_size=row_group,
-                       compression=compression if compression != "uncompressed" else "none")
+        write(temp)
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return Rewrite(temp, sha256_of(temp), set(drop))
+    return Rewrite(temp, sha256_of(temp), set())
+
+
+def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
+    parquet = pq.ParquetFile(path)
+    kept = _kept_rows(parquet.read(), drop, ids)
+    if kept.num_rows == 0:
+        return Rewrite(None, None, set(drop))
+    meta = parquet.metadata
+    compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
+    row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
+    result = _write_temporary(path, lambda temp: pq.write_table(
+        kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"))
+    result.removed = set(drop)
+    return result
+
+
+def _rewrite_arrow_stream(path: Path, drop: set[int], ids) -> Rewrite:
+    """A Hugging Face data file (an Arrow IPC stream), with the same schema and its metadata, in batches
+    of the original's size. Kept even when no row is left: the split's state.json lists it."""
+    with pa.memory_map(str(path)) as source:
+        reader = pa.ipc.open_stream(source)
+        batches = list(reader)
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        kept = _kept_rows(table, drop, ids).combine_chunks()
+        batch_rows = max((b.num_rows for b in batches), default=1) or 1
+
+        def write(temp: Path) -> None:
+            with pa.OSFile(str(temp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+                for batch in kept.to_batches(max_chunksize=batch_rows):
+                    writer.write_batch(batch)
+
+        result = _write_temporary(path, write)
+    result.removed = set(drop)
+    return result
 
 
 def replace(temp: Path | None, target: Path) -> None:

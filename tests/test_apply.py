@@ -252,3 +252,50 @@ def test_a_worklist_from_a_sampled_sweep_says_what_it_leaves_out(originals, tmp_
             assert [(e["sampling"]["count"], e["warning"]) for e in coverage] == [(25, warning)]
         else:
             assert json.loads(result.output)["sample_warning"] is None and coverage == []
+
+
+def test_apply_rewrites_hugging_face_data_files_and_their_fingerprints(originals, tmp_path):
+    """A save_to_disk folder: each split's Arrow data file is rewritten without the records (schema and its
+    metadata kept), the split's state.json gets a new fingerprint so `datasets` cannot reuse a cache made
+    before the deletion, and cache files already there are reported; a re-run changes nothing."""
+    import pyarrow as pa
+
+    folder = tmp_path / "hf_eval"
+    shutil.copytree(originals / "evals" / "hf_eval", folder)
+    data = folder / "train" / "data-00000-of-00001.arrow"
+    table = pa.ipc.open_stream(data.read_bytes()).read_all()
+    schema = table.schema.with_metadata({"huggingface": '{"info": {"features": {}}}'})
+    with pa.OSFile(str(data), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_table(table.cast(schema))
+    shutil.copy(data, folder / "train" / "cache-0123456789abcdef.arrow")  # as datasets' map() leaves them
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    uri = f"hf:{folder}"
+    assert run_cli("sweep", uri, "--policy", tmp_path / "policy.yaml", "--out", tmp_path / "sweep").exit_code == EXIT_OK
+    rows = read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")
+    assert {r["locator"]["file"].split("/")[0] for r in rows} == {"train"}  # no email in the test split
+    texts = {r.record_id: json.dumps(r.texts, sort_keys=True)
+             for r in open_source(uri).records(SamplePlan("full"), ReadReport())}
+    want = Counter(texts.values()) - Counter(texts[r["record_id"]] for r in rows)
+    states = {s: json.loads((folder / s / "state.json").read_text()) for s in ("train", "test")}
+
+    log = tmp_path / "apply.jsonl"
+    result = run_cli("apply", tmp_path / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes", "--log", log,
+                     "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(result.output)["outcomes"] == {"deleted": len(rows)}
+    assert Counter(json.dumps(r.texts, sort_keys=True)
+                   for r in open_source(uri).records(SamplePlan("full"), ReadReport())) == want
+    assert pa.ipc.open_stream(data.read_bytes()).schema.metadata == schema.metadata
+    now = {s: json.loads((folder / s / "state.json").read_text()) for s in ("train", "test")}
+    assert now["train"]["_fingerprint"] != states["train"]["_fingerprint"]
+    assert {**now["train"], "_fingerprint": None} == {**states["train"], "_fingerprint": None}
+    assert now["test"] == states["test"]  # its data did not change
+    [residue] = json.loads(result.output)["residue"]
+    assert residue["files"] == [str(folder / "train" / "cache-0123456789abcdef.arrow")]
+    assert "cleanup_cache_files" in residue["advice"]
+
+    files = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    again = run_cli("apply", tmp_path / "sweep" / "deletion_worklist.jsonl", "--execute", "--yes", "--log", log,
+                    "--json")
+    assert json.loads(again.output)["outcomes"] == {"already_absent": len(rows)}
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == files

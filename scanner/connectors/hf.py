@@ -40,7 +40,8 @@ class HfConnector(Connector):
         except (OSError, ValueError) as exc:
             raise self.fail(f"{posixpath.basename(path)}: unreadable: {one_line(exc)}") from None
 
-    def _data_files(self) -> tuple[pafs.FileSystem, list[SourceFile]]:
+    def data_files(self) -> tuple[pafs.FileSystem, list[SourceFile]]:
+        """The filesystem, and the Arrow files the state.json of each split lists (what apply rewrites)."""
         fs, root = filesystem(self.uri)
         root = root.rstrip("/")
         kind = fs.get_file_info(root).type
@@ -83,11 +84,11 @@ class HfConnector(Connector):
             raise self.fail(f"{file.relpath}: not an Arrow stream or corrupt: {one_line(exc)}") from None
 
     def shards(self) -> list[str | None]:
-        _, files = self._data_files()
+        _, files = self.data_files()
         return self.shards_of([f.relpath for f in files])
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
-        fs, files = self._data_files()
+        fs, files = self.data_files()
         files = self.in_shard(files)
         tables = [(f, self._table(fs, f)) for f in files]
         report.records_total = sum(t.num_rows for _, t in tables)
