@@ -1,11 +1,11 @@
 """Memory and I/O at scale: peak RSS of `dhscan scan --full` from 10k to 1M records, and the bytes a
 sampled scan of a 1M-row Parquet dataset really reads.
 
-    python -m benchmarks.scale rss [--sizes 10000,100000,1000000]
+    python -m benchmarks.scale rss [--sizes 10000,100000,1000000] [--unique-words]
     python -m benchmarks.scale parquet [--rows 1000000] [--samples 10,100,1000]
 
 rss: writes a JSONL file of N records (the throughput issue's mix, 8,000 distinct texts, each
-record with its own id), runs the real CLI on it and polls the resident memory of its whole
+record with its own id; with --unique-words each text also ends in a word of its own), runs the real CLI on it and polls the resident memory of its whole
 process tree (main process and detection workers) every 0.2 s.
 parquet: writes N rows in row groups of 10,000 (an id, a text and a 384-float embedding column),
 then scans it with --sample K in this process and counts the bytes read through read() calls
@@ -51,19 +51,23 @@ def tree_rss(pid: int) -> tuple[int, int, int]:
     return own + sum(sizes.values()), own, max(sizes.values(), default=0)
 
 
-def write_records(path: Path, n: int, seed: int = 11) -> None:
+def write_records(path: Path, n: int, seed: int = 11, unique_words: bool = False) -> None:
+    """N records of the issue mix; with `unique_words` each text ends in a word no other record has (an
+    order code), as real texts hold new words all along, so the vocabulary the model meets never stops
+    growing."""
     from benchmarks.throughput import issue_mix
 
     base = issue_mix(path.parent / "base", BASE_TEXTS, seed)
     texts = [json.loads(line)["text"] for line in base.read_text(encoding="utf-8").splitlines()]
     with open(path, "w", encoding="utf-8") as out:
         for i in range(n):
-            out.write(json.dumps({"id": f"rec-{i:08d}", "text": texts[i % len(texts)]}) + "\n")
+            text = texts[i % len(texts)] + (f" (order q{i:x}z)" if unique_words else "")
+            out.write(json.dumps({"id": f"rec-{i:08d}", "text": text}) + "\n")
 
 
-def measure_rss(n: int, tmp: Path) -> dict:
+def measure_rss(n: int, tmp: Path, unique_words: bool = False) -> dict:
     data = tmp / f"records_{n}.jsonl"
-    write_records(data, n)
+    write_records(data, n, unique_words=unique_words)
     command = [sys.executable, "-m", "scanner.cli", "scan", f"jsonl:{data}", "--full", "--out", str(tmp / f"out_{n}")]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -76,7 +80,7 @@ def measure_rss(n: int, tmp: Path) -> dict:
         raise SystemExit(f"dhscan failed on {n} records: {process.stderr.read()}")
     sampled = json.loads((tmp / f"out_{n}" / "summary.json").read_text())["sources"]
     data.unlink()
-    return {"records": n, "records_scanned": sum(s["records_sampled"] for s in sampled.values()),
+    return {"records": n, "unique_words": unique_words, "records_scanned": sum(s["records_sampled"] for s in sampled.values()),
             "peak_rss_mb": round(peak[0] / 2**20), "peak_rss_mb_main": round(peak[1] / 2**20),
             "peak_rss_mb_largest_worker": round(peak[2] / 2**20), "seconds": round(seconds, 1),
             "records_per_s": round(n / seconds)}
@@ -131,6 +135,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     rss = sub.add_parser("rss")
     rss.add_argument("--sizes", default="10000,100000,1000000")
+    rss.add_argument("--unique-words", action="store_true", help="end each text in a word no other record has")
     parquet = sub.add_parser("parquet")
     parquet.add_argument("--rows", type=int, default=1_000_000)
     parquet.add_argument("--samples", default="10,100,1000")
@@ -139,7 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.what == "rss":
             for n in (int(s) for s in args.sizes.split(",")):
-                print(json.dumps(measure_rss(n, Path(tmp))), flush=True)
+                print(json.dumps(measure_rss(n, Path(tmp), args.unique_words)), flush=True)
         else:
             for row in measure_parquet(args.rows, [int(s) for s in args.samples.split(",")], Path(tmp)):
                 print(json.dumps(row), flush=True)
