@@ -5,8 +5,9 @@ sampled scan of a 1M-row Parquet dataset really reads.
     python -m benchmarks.scale parquet [--rows 1000000] [--samples 10,100,1000]
 
 rss: writes a JSONL file of N records (the throughput issue's mix, 8,000 distinct texts, each
-record with its own id; with --unique-words each text also ends in a word of its own), runs the real CLI on it and polls the resident memory of its whole
-process tree (main process and detection workers) every 0.2 s.
+record with its own id; with --unique-words each text also ends in a word of its own), runs the
+real CLI on it and polls the resident memory of its whole process tree (main process and detection
+workers) every 0.2 s.
 parquet: writes N rows in row groups of 10,000 (an id, a text and a 384-float embedding column),
 then scans it with --sample K in this process and counts the bytes read through read() calls
 (/proc/self/io rchar), against the file size.
@@ -80,7 +81,8 @@ def measure_rss(n: int, tmp: Path, unique_words: bool = False) -> dict:
         raise SystemExit(f"dhscan failed on {n} records: {process.stderr.read()}")
     sampled = json.loads((tmp / f"out_{n}" / "summary.json").read_text())["sources"]
     data.unlink()
-    return {"records": n, "unique_words": unique_words, "records_scanned": sum(s["records_sampled"] for s in sampled.values()),
+    return {"records": n, "unique_words": unique_words,
+            "records_scanned": sum(s["records_sampled"] for s in sampled.values()),
             "peak_rss_mb": round(peak[0] / 2**20), "peak_rss_mb_main": round(peak[1] / 2**20),
             "peak_rss_mb_largest_worker": round(peak[2] / 2**20), "seconds": round(seconds, 1),
             "records_per_s": round(n / seconds)}

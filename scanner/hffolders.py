@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import posixpath
-import tempfile
+from pathlib import Path
 
 import pyarrow.fs as pafs
+
+from scanner.rewrite import remove_stale_temporaries, replace, write_temporary
 
 CACHE_ADVICE = ("The `datasets` library's cache files (made by map and filter) can hold copies of the deleted "
                 "records: delete them (`Dataset.cleanup_cache_files()`, or remove the files); `datasets` makes "
@@ -46,22 +47,12 @@ def cache_files(fs, folder: str) -> list[str]:
 
 
 def _replace_whole(fs, path: str, data: bytes) -> None:
-    """Write `data` over `path` so that readers see the old file or the new one: a local file through a
-    temporary file and a rename, an S3 object by one upload."""
+    """Write `data` over `path` so that readers see the old file or the new one: a local file as apply
+    replaces a data file (temporary file, rename), an S3 object by one upload."""
     if not isinstance(fs, pafs.LocalFileSystem):
         with fs.open_output_stream(path, compression=None) as out:
             out.write(data)
         return
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.dhscan-apply.", suffix=".tmp",
-                                dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, os.stat(path).st_mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    target = Path(path)
+    remove_stale_temporaries(target)  # left by a killed apply
+    replace(write_temporary(target, lambda temp: temp.write_bytes(data)), target)

@@ -245,8 +245,9 @@ def _kept_rows(table: pa.Table, drop: set[int], ids) -> pa.Table:
     return table.filter(pa.array([i + 1 not in drop for i in range(table.num_rows)]))
 
 
-def _write_temporary(path: Path, write) -> Rewrite:
-    """`write(temp)` into a temporary file beside `path`, fsynced, with its permissions."""
+def write_temporary(path: Path, write) -> Path:
+    """`write(temp)` into a temporary file beside `path`, fsynced, with its permissions; the caller
+    renames it over `path` (replace)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.dhscan-apply.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     temp = Path(name)
@@ -258,7 +259,7 @@ def _write_temporary(path: Path, write) -> Rewrite:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return Rewrite(temp, sha256_of(temp), set())
+    return temp
 
 
 def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
@@ -269,10 +270,9 @@ def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
     meta = parquet.metadata
     compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
-    result = _write_temporary(path, lambda temp: pq.write_table(
+    temp = write_temporary(path, lambda temp: pq.write_table(
         kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"))
-    result.removed = set(drop)
-    return result
+    return Rewrite(temp, sha256_of(temp), set(drop))
 
 
 def _rewrite_arrow_stream(path: Path, drop: set[int], ids) -> Rewrite:
@@ -290,9 +290,8 @@ def _rewrite_arrow_stream(path: Path, drop: set[int], ids) -> Rewrite:
                 for batch in kept.to_batches(max_chunksize=batch_rows):
                     writer.write_batch(batch)
 
-        result = _write_temporary(path, write)
-    result.removed = set(drop)
-    return result
+        temp = write_temporary(path, write)
+    return Rewrite(temp, sha256_of(temp), set(drop))
 
 
 def replace(temp: Path | None, target: Path) -> None:

@@ -28,10 +28,6 @@ class S3File:
         self.metadata: dict[str, str] = {}
         self.etag: str | None = None  # of the bytes downloaded
 
-    @property
-    def bucket(self) -> str:
-        return self.file.path.split("/", 1)[0]
-
     def sha256(self) -> str:
         digest = hashlib.sha256()
         with self.fs.open_input_stream(self.file.path, compression=None) as stream:
