@@ -14,6 +14,8 @@ RUN pip install --no-cache-dir -c constraints.txt '.[vector,dask]' \
 
 USER dhscan
 ENV HOME=/home/dhscan
-# Set DHSCAN_KEY from a secret so digests compare across runs; otherwise a key file is made here.
+# The key comes from a secret (DHSCAN_KEY) or a mounted file (DHSCAN_KEY_FILE); a container's home does not
+# outlive the run, so a key made here would match no earlier digest: refuse to make one.
+ENV DHSCAN_KEY_CREATE=never
 ENTRYPOINT ["dhscan"]
 CMD ["--help"]

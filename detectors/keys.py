@@ -14,6 +14,8 @@ from scanner.errors import UsageError
 
 KEY_ENV = "DHSCAN_KEY"
 KEY_FILE_ENV = "DHSCAN_KEY_FILE"
+# "never": no key file is made on first use (containers, whose home folder does not outlive the run).
+KEY_CREATE_ENV = "DHSCAN_KEY_CREATE"
 MIN_KEY_BYTES = 16
 
 
@@ -33,7 +35,9 @@ class DigestKey:
         return hashlib.sha256(b"dhscan-key-id\x00" + self.secret).hexdigest()[:16]
 
 
-def load_key() -> DigestKey:
+def load_key(create: bool = True) -> DigestKey:
+    """The run's key. Without `create` (or with DHSCAN_KEY_CREATE=never) a missing key is an error, never a
+    fresh key: digests made with another key match nothing, so a hold on them would match nothing."""
     env = os.environ.get(KEY_ENV)
     if env is not None:
         secret = env.encode("utf-8")
@@ -42,7 +46,12 @@ def load_key() -> DigestKey:
         return DigestKey(secret, f"env:{KEY_ENV}")
     path = Path(os.environ.get(KEY_FILE_ENV) or default_key_path())
     if not path.exists():
+        if not create or os.environ.get(KEY_CREATE_ENV, "").lower() == "never":
+            raise UsageError(f"no key: {KEY_ENV} is not set and there is no key file at {path}; set {KEY_ENV} or "
+                             f"{KEY_FILE_ENV} to the key the digests were made with")
         _create_key_file(path)
+        print(f"dhscan: notice: made a new key file {path}; digests compare only with runs using the same key",
+              file=sys.stderr)
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):

@@ -47,3 +47,16 @@ def digest(key: bytes, entity_type: str, value: str, phone_region: str = DEFAULT
 @functools.lru_cache(maxsize=8)  # a run digests with one key
 def _keyed(key: bytes) -> hmac.HMAC:
     return hmac.new(key, digestmod=hashlib.sha256)
+
+
+def record_digest(key: bytes, record) -> str:
+    """Keyed HMAC-SHA256 of a record's id, texts, time and attributes: taken at sweep time and compared
+    before apply deletes, so a record changed or swapped since the sweep is never taken for the listed one."""
+    import json
+
+    content = {"id": record.record_id, "texts": sorted(record.texts.items()),
+               "timestamp": record.timestamp.isoformat() if record.timestamp else None,
+               "attributes": sorted(record.attributes.items())}
+    keyed = hmac.new(key, b"record\x00", hashlib.sha256)
+    keyed.update(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    return keyed.hexdigest()

@@ -49,7 +49,9 @@ class Evaluator:
         self.now = now
         self.key = key
 
-    def decide(self, record: Record, findings: list[Finding]) -> Decision:
+    def decide(self, record: Record, findings: list[Finding], hold_findings: list[Finding] | None = None) -> Decision:
+        """`findings` are the reported ones rules match on; `hold_findings` (default: the same) also holds
+        the types detected only so that holds naming subjects by them can match."""
         inherited = parse_timestamp((record.copied_from or {}).get("timestamp"))
         decision = Decision(record=record, action="keep", reason="no rule applies",
                             entity_types=sorted({f.entity_type for f in findings}),
@@ -78,7 +80,7 @@ class Evaluator:
                     decision.upcoming.append((rule.id, when))
         if due:
             _, decision.due_since, _, decision.rule = min(due, key=lambda d: (d[0], d[1] or self.now, d[2]))
-        facts = RecordFacts.of(record, findings, self.key)
+        facts = RecordFacts.of(record, findings if hold_findings is None else hold_findings, self.key)
         decision.holds = [HoldMatch(h, on) for h in self.holds if (on := h.matched_on(facts, self.key))]
         decision.facts = facts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter, defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -12,10 +13,11 @@ from typing import Any, Callable
 
 from detectors.config import ScanConfig
 from retention.evaluate import Decision, Evaluator
-from retention.holds import Hold
+from detectors.normalize import record_digest
+from retention.holds import SUBJECT_ATTRIBUTES, SUBJECT_ENTITIES, Hold
 from retention.policy import Policy
-from retention.worklists import DELETION_COLUMNS, LEGAL_HOLD_COLUMNS, Worklist
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED
+from retention.worklists import DELETION_COLUMNS, LEGAL_HOLD_COLUMNS, WORKLIST_FORMAT, Worklist
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
 from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
@@ -61,12 +63,14 @@ class SweepTally:
     suppressed: list[dict] = field(default_factory=list)
     suppressed_total: int = 0
     ages: Counter = field(default_factory=Counter)  # age bucket -> records
+    attributes_seen: set[str] = field(default_factory=set)  # attribute names any scanned record has
 
     def __post_init__(self):
         self.rules = {rule.id: RuleTally() for rule in self.policy.rules}
 
     def add(self, decision: Decision) -> None:
         record = decision.record
+        self.attributes_seen.update(record.attributes)
         self.by_source[record.source][decision.action] += 1
         bucket = age_bucket(record.timestamp, self.now)
         self.ages[bucket] += 1
@@ -128,10 +132,11 @@ def age_bucket(timestamp: datetime | None, now: datetime) -> str:
     return f"> {AGE_BUCKETS_DAYS[-1]}d"
 
 
-def deletion_row(decision: Decision, now: datetime) -> dict[str, Any]:
+def deletion_row(decision: Decision, now: datetime, run: "RunIdentity") -> dict[str, Any]:
     record = decision.record
     age = (now - record.timestamp).total_seconds() / 86400 if record.timestamp else None
-    return {"source": record.source, "kind": record.kind, "record_id": record.record_id, "locator": record.locator,
+    return {"format_version": WORKLIST_FORMAT, "run_id": run.run_id, "key_id": run.key_id,
+            "content_digest": record.content_digest or record_digest(run.key, record), "source": record.source, "kind": record.kind, "record_id": record.record_id, "locator": record.locator,
             "rule_id": decision.rule.id, "reason": decision.reason, "entity_types": decision.entity_types,
             "production_match": decision.production_match,
             "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
@@ -151,6 +156,49 @@ def hold_rows(decision: Decision) -> list[dict[str, Any]]:
             for m in decision.holds]
 
 
+@dataclass(frozen=True)
+class RunIdentity:
+    """What ties a worklist row to its run: the run id every output file carries, and the key its digests
+    were made with (apply refuses another key: a hold's digests would match nothing)."""
+
+    run_id: str
+    key_id: str
+    key: bytes
+
+
+def hold_entity_types(holds: list[Hold]) -> set[str]:
+    """The entity types active holds name subjects by: detected whatever `--entities` reports."""
+    return {SUBJECT_ENTITIES[kind] for hold in holds if hold.status == "active"
+            for subject in hold.scope.subjects or [] for kind in subject if kind in SUBJECT_ENTITIES}
+
+
+def with_entities(config: ScanConfig, needed: set[str]) -> tuple[ScanConfig, frozenset[str]]:
+    """The config detecting `needed` too, and the types it detects only for holds (never reported)."""
+    entities = config.detection.entities
+    if not entities or entities == ["all"] or needed <= set(entities):
+        return config, frozenset()
+    hidden = frozenset(needed - set(entities))
+    detection = config.detection.model_copy(update={"entities": sorted(set(entities) | hidden)})
+    return config.model_copy(update={"detection": detection}), hidden
+
+
+def unmatchable_hold_criteria(holds: list[Hold], attributes_seen: set[str]) -> list[str]:
+    """A warning for each attribute an active hold's scope needs that no scanned record has: such a
+    criterion can never match, and the records it was meant to keep are not kept by it."""
+    warnings = []
+    for hold in holds:
+        if hold.status != "active":
+            continue
+        scope = hold.scope
+        needed = [*(scope.attributes or {}), *(kind for subject in scope.subjects or [] for kind in subject
+                                               if kind in SUBJECT_ATTRIBUTES)]
+        for name in dict.fromkeys(needed):
+            if name not in attributes_seen:
+                warnings.append(f"legal hold {hold.id}: no scanned record has a {name!r} attribute, so its {name} "
+                                f"criterion can never match; name the field with ?attributes={name}:FIELD")
+    return warnings
+
+
 @dataclass
 class SweepRun:
     results: list[SourceResult]
@@ -159,6 +207,7 @@ class SweepRun:
     exit_code: int
     deletion_rows: list[dict]
     hold_rows: list[dict]
+    warnings: list[str] = field(default_factory=list)
 
 
 def file_digest(path: str | Path | None) -> str | None:
@@ -171,14 +220,17 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
               out_dir: Path, now: datetime | None, command_line: list[str], *, parquet: bool = False,
               fail_on: str | None = None, policy_path: str | None = None, holds_path: str | None = None,
               progress: Callable[[str, int, int | None], None] = lambda name, done, total: None,
-              evaluator_factory: Callable[..., Evaluator] | None = None) -> SweepRun:
+              evaluator_factory: Callable[..., Evaluator] | None = None,
+              subject_entities: set[str] = frozenset(), strict: bool = False) -> SweepRun:
     from retention.report import write_report
 
     started = datetime.now(timezone.utc)
     now = now or started
     built = open_sources(sources)
     check_writable(out_dir)
+    config, hidden = with_entities(config, hold_entity_types(holds) | set(subject_entities))
     engine = build_engine(config)
+    run = RunIdentity(uuid.uuid4().hex, engine.key.key_id, engine.key.secret)
     lineage = build_lineage(config, progress)
     for hold in holds:
         hold.seal(engine.key.secret)
@@ -194,10 +246,11 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
         held = Worklist(stack, out_dir, "legal_hold_worklist", LEGAL_HOLD_COLUMNS, parquet)
 
         def on_record(record: Record, findings: list[Finding]) -> None:
-            decision = evaluator.decide(record, findings)
+            reported = [f for f in findings if f.entity_type not in hidden] if hidden else findings
+            decision = evaluator.decide(record, reported, findings)
             tally.add(decision)
             if decision.action == "delete":
-                row = deletion_row(decision, now)
+                row = deletion_row(decision, now, run)
                 deletions.add(row)
                 if len(first_rows["deletion"]) < 20:
                     first_rows["deletion"].append(row)
@@ -213,18 +266,23 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
                 continue
             results.append(scan_source(connector, engine, plan, findings_file.write, progress,
                                        batch_size=max(64, config.detection.batch_size * 4), on_record=on_record,
+                                       hidden_types=hidden,
                                        lineage=lineage, pool=pool, cluster=cluster, config=config,
                                        write_copy=copies_file.write if copies_file else (lambda line: None)))
         cluster_description = cluster.describe() if cluster is not None else None
     finished = datetime.now(timezone.utc)
     summary = build_summary(results, plan, started, finished)
     summary["command"] = "sweep"
+    summary["run_id"] = run.run_id
     summary["sweep"] = tally.summary()
+    warnings = unmatchable_hold_criteria(holds, tally.attributes_seen)
+    summary["sweep"]["hold_warnings"] = warnings
     summary["sweep"]["deletion_worklist_rows"] = deletions.rows
     summary["sweep"]["legal_hold_worklist_rows"] = held.rows
     evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
     evidence["cluster"] = cluster_description
-    evidence["sweep"] = {"now": now.isoformat(), "policy_sha256": file_digest(policy_path),
+    evidence["run_id"] = run.run_id
+    evidence["sweep"] = {"detected_for_holds_only": sorted(hidden), "now": now.isoformat(), "policy_sha256": file_digest(policy_path),
                          "holds_sha256": file_digest(holds_path), "rules": [r.id for r in policy.rules],
                          "holds": [{"id": h.id, "status": h.status} for h in holds]}
     write_json(out_dir / "summary.json", summary)
@@ -233,4 +291,6 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     failed = any(r.status == "failed" for r in results)
     wanted = {"deletions": deletions.rows, "holds": held.rows, "findings": sum(r.findings for r in results)}
     code = EXIT_SOURCE_FAILED if failed else EXIT_FINDINGS if fail_on and wanted[fail_on] else EXIT_OK
-    return SweepRun(results, summary, evidence, code, first_rows["deletion"], first_rows["hold"])
+    if strict and warnings:
+        code = EXIT_USAGE
+    return SweepRun(results, summary, evidence, code, first_rows["deletion"], first_rows["hold"], warnings)

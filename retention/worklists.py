@@ -14,12 +14,14 @@ import pyarrow.parquet as pq
 
 from scanner.outputs import atomic_write, json_line
 
-DELETION_COLUMNS = ("source", "kind", "record_id", "locator", "rule_id", "reason", "entity_types",
+# Bumped when the rows change in a way apply depends on; apply refuses rows of another format.
+WORKLIST_FORMAT = 2
+DELETION_COLUMNS = ("format_version", "run_id", "key_id", "content_digest", "source", "kind", "record_id", "locator", "rule_id", "reason", "entity_types",
                     "production_match", "record_timestamp", "age_days", "due_since", "copied_from",
                     "attribute_digests", "finding_digests")
 LEGAL_HOLD_COLUMNS = ("hold_id", "matter", "source", "kind", "record_id", "locator", "matched_on",
                       "suppressed_rule_id", "copied_from")
-_TYPES = {"production_match": pa.bool_(), "age_days": pa.float64(), "entity_types": pa.list_(pa.string()),
+_TYPES = {"format_version": pa.int32(), "production_match": pa.bool_(), "age_days": pa.float64(), "entity_types": pa.list_(pa.string()),
           "matched_on": pa.list_(pa.string()), "finding_digests": pa.list_(pa.string())}
 PARQUET_BATCH = 10_000
 

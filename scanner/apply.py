@@ -21,15 +21,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from detectors.keys import DigestKey
+from detectors.normalize import record_digest
 from retention.holds import Hold, RecordFacts
+from retention.worklists import WORKLIST_FORMAT
 from scanner.connectors import connector_for
 from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
 from scanner.fields import parse_timestamp
+from scanner.records import Finding, Record
 from scanner.rewrite import StaleFile, remove_stale_temporaries, replace, rewrite, sha256_of
 from scanner.uri import SourceURI, parse_source_uri
 
 OUTCOMES = ("deleted", "already_absent", "skipped_hold", "stale", "error")
-VECTOR_CONNECTORS = ("qdrant", "chroma")
 # What to tell the user when a soft-deleted document is still in Chroma's files.
 CHROMA_ADVICE = ("Chroma's deletes are soft (chroma-core/chroma#3793, #7659): deleted documents stay in the "
                  "write-ahead log (embeddings_queue in chroma.sqlite3) and their vectors in the HNSW files, and "
@@ -51,16 +54,57 @@ def read_worklist(path: Path) -> list[dict]:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}: row {number} is not a JSON object: not a deletion worklist")
         missing = {"source", "record_id", "locator", "rule_id"} - set(row)
         if missing:
             raise UsageError(f"{path}: row {number} lacks {', '.join(sorted(missing))}: not a deletion worklist")
+        if row.get("format_version") != WORKLIST_FORMAT or not row.get("content_digest"):
+            raise UsageError(f"{path}: row {number} is of worklist format {row.get('format_version', 1)!r}, and "
+                             f"this dhscan applies format {WORKLIST_FORMAT} only (it checks each record against "
+                             "the content digest the sweep took): sweep again to make a current worklist")
+        locator = row["locator"]
+        if not isinstance(locator, dict):
+            raise UsageError(f"{path}: row {number}: locator is not an object")
+        if "file" in locator and not (isinstance(locator.get("record"), int) and locator["record"] >= 1):
+            raise UsageError(f"{path}: row {number}: locator record is not a record number")
     return rows
 
 
 def sweep_evidence(worklist: Path) -> dict:
     """The evidence.json the sweep wrote beside the worklist, or {}."""
     evidence = worklist.parent / "evidence.json"
-    return json.loads(evidence.read_text(encoding="utf-8")) if evidence.exists() else {}
+    try:
+        return json.loads(evidence.read_text(encoding="utf-8")) if evidence.exists() else {}
+    except (OSError, ValueError):
+        raise UsageError(f"{evidence}: not readable as the sweep's evidence.json") from None
+
+
+def check_run(worklist: Path, rows: list[dict], evidence: dict, key: DigestKey) -> None:
+    """The worklist, its evidence and this run's key belong together, or apply refuses: with another key
+    no hold naming a subject can match, and evidence from another run names other sources and holds."""
+    run_ids = {row.get("run_id") for row in rows}
+    if evidence and rows and run_ids != {evidence.get("run_id")}:
+        raise UsageError(f"{worklist}: its rows come from another sweep than the evidence.json beside it "
+                         "(a sweep killed while writing, or files mixed by hand): sweep again")
+    expected = {row.get("key_id") for row in rows} | {(evidence.get("detection") or {}).get("key_id")}
+    expected.discard(None)
+    if expected and expected != {key.key_id}:
+        raise UsageError(f"{worklist}: made with key {', '.join(sorted(expected))}, but this run's key is "
+                         f"{key.key_id}: holds would match nothing; use the sweep's DHSCAN_KEY or key file")
+
+
+def check_holds_given(worklist: Path, evidence: dict, holds: list[Hold], no_holds: bool) -> None:
+    """Holds the sweep was given must be given again (they may have changed since), or declined by name."""
+    if holds or no_holds:
+        return
+    swept = [h["id"] for h in (evidence.get("sweep") or {}).get("holds", []) if h.get("status") == "active"]
+    if swept:
+        raise UsageError(f"{worklist}: the sweep checked legal holds ({', '.join(swept[:5])}), and this apply "
+                         "was given none: give --holds FILE (holds are read again now), or --no-holds")
+    if not evidence:
+        raise UsageError(f"{worklist}: no evidence.json beside it tells whether the sweep checked legal holds: "
+                         "give --holds FILE, or --no-holds")
 
 
 def source_uris(evidence: dict, overrides: dict[str, str]) -> dict[str, str]:
@@ -133,12 +177,63 @@ def facts_of(row: dict) -> RecordFacts:
                        row.get("attribute_digests") or {}, frozenset(row.get("finding_digests") or []))
 
 
+class HoldCheck:
+    """Holds tried on a record as it is now: its findings of the types holds name subjects by are
+    detected again (the model is loaded only when a hold names such a subject)."""
+
+    def __init__(self, holds: list[Hold], key: DigestKey):
+        from retention.sweep import hold_entity_types
+
+        self.holds = [h for h in holds if h.status == "active"]
+        self.key = key
+        self.entities = sorted(hold_entity_types(self.holds))
+        self._engine = None
+
+    def findings(self, records: list[Record]) -> list[list[Finding]]:
+        if not self.entities or not records:
+            return [[] for _ in records]
+        if self._engine is None:
+            from detectors.config import DetectionConfig
+            from detectors.engine import DetectionEngine
+
+            self._engine = DetectionEngine(DetectionConfig(entities=self.entities), self.key)
+        return self._engine.detect(records)
+
+    def held(self, records: list[Record]) -> list[list[str]]:
+        """The ids of the active holds covering each record."""
+        if not self.holds:
+            return [[] for _ in records]
+        return [[h.id for h in self.holds if h.matched_on(RecordFacts.of(r, f, self.key.secret), self.key.secret)]
+                for r, f in zip(records, self.findings(records))]
+
+
 class Applier:
-    def __init__(self, rows: list[dict], uris: dict[str, str], holds: list[Hold], key: bytes, execute: bool,
+    def __init__(self, rows: list[dict], uris: dict[str, str], holds: list[Hold], key: DigestKey, execute: bool,
                  log: ApplyLog, batch_size: int = 500, on_batch: Callable[[], None] = lambda: None):
-        self.rows, self.uris, self.holds, self.key = rows, uris, holds, key
+        self.rows, self.uris, self.holds, self.key = rows, uris, holds, key.secret
         self.execute, self.log, self.batch_size, self.on_batch = execute, log, batch_size, on_batch
+        self.hold_check = HoldCheck(holds, key)
         self.result = ApplyResult()
+
+    def verified(self, rows: list[dict], current: Callable[[dict], Record | None]) -> list[dict]:
+        """The rows whose record is, as read now, the one the sweep listed and is under no hold; the others
+        get their outcome (`stale`, `skipped_hold`) here."""
+        listed = []
+        for row in rows:
+            record = current(row)
+            if record is None or record.record_id != str(row["record_id"]) \
+                    or record_digest(self.key, record) != row["content_digest"]:
+                self.outcome(row, "stale", "the record there is not the one the sweep listed (changed or replaced "
+                                           "since): left as it is")
+            else:
+                listed.append((row, record))
+        kept = []
+        for (row, record), held in zip(listed, self.hold_check.held([r for _, r in listed])):
+            if held:
+                self.outcome(row, "skipped_hold", f"covered by legal hold {', '.join(held)} (as the record is now)")
+            else:
+                kept.append(row)
+        return kept
 
     def outcome(self, row: dict, outcome: str, reason: str) -> None:
         self.result.outcomes[outcome] += 1
@@ -164,7 +259,7 @@ class Applier:
                     raise UsageError(f"source {source!r} is not in evidence.json beside the worklist: "
                                      f"give --source {source}=URI")
                 connector = connector_for(uri)(uri)
-                if connector.name in VECTOR_CONNECTORS:
+                if hasattr(connector, "fetch"):  # a store: records by id
                     self._vector(connector, rows)
                 else:
                     self._files(connector, uri, rows)
@@ -183,19 +278,21 @@ class Applier:
     def _vector(self, connector, rows: list[dict]) -> None:
         for at in range(0, len(rows), self.batch_size):
             batch = rows[at:at + self.batch_size]
-            ids = [r["record_id"] for r in batch]
-            present = set(connector.verify_absent(ids))
-            documents = self._chroma_documents(connector, ids, present) if self.execute else {}
-            if self.execute and present:
-                connector.delete(sorted(present))
-                left = set(connector.verify_absent(sorted(present)))
-            else:
-                left = set()
+            current = connector.fetch([str(r["record_id"]) for r in batch])
             for row in batch:
-                record_id = row["record_id"]
-                if record_id not in present:
+                if str(row["record_id"]) not in current:
                     self.outcome(row, "already_absent", "not in the store")
-                elif record_id in left:
+            # each point read again first: one re-upserted since the sweep is stale, never deleted
+            batch = self.verified([r for r in batch if str(r["record_id"]) in current],
+                                  lambda row: current.get(str(row["record_id"])))
+            ids = sorted(str(r["record_id"]) for r in batch)
+            documents = self._chroma_documents(connector, ids) if self.execute else {}
+            left = set()
+            if self.execute and ids:
+                connector.delete(ids)
+                left = set(connector.verify_absent(ids))
+            for row in batch:
+                if str(row["record_id"]) in left:
                     self.outcome(row, "error", "still present after delete")
                 else:
                     self.outcome(row, "deleted", "deleted by id" if self.execute else "would be deleted by id")
@@ -204,16 +301,12 @@ class Applier:
             if documents:
                 self._chroma_residue(connector, documents)
 
-    def _chroma_documents(self, connector, ids: list[str], present: set[str]) -> dict[str, str]:
+    def _chroma_documents(self, connector, ids: list[str]) -> dict[str, str]:
         """What to look for in a local Chroma store's files once the records are deleted: the
-        documents about to go (kept in memory only), or for records already gone, their ids."""
-        if connector.name != "chroma" or connector.server or not ids:
+        documents about to go (kept in memory only), else their ids."""
+        if not hasattr(connector, "documents") or connector.server or not ids:
             return {}
-        documents = {i: i for i in ids}
-        for name, item_ids in connector._split(sorted(present)).items():
-            got = connector._collection(name).get(ids=item_ids, include=["documents"])
-            documents.update({i: d for i, d in zip(got["ids"], got["documents"] or []) if d})
-        return documents
+        return {**{i: i for i in ids}, **connector.documents(ids)}
 
     def _chroma_residue(self, connector, documents: dict[str, str]) -> None:
         store = Path(connector.uri.path).expanduser().resolve()
@@ -308,6 +401,11 @@ class Applier:
                 for row in rows:
                     self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
                 return None
+            numbers = {int(r["locator"]["record"]) for r in rows}
+            current = connector.file_records(relpath, numbers)
+            rows = self.verified(rows, lambda row: current.get(int(row["locator"]["record"])))
+            if not rows:
+                return None
             if not self.execute:
                 for row in rows:
                     self.outcome(row, "deleted", f"would be removed from {relpath}")
@@ -354,10 +452,12 @@ def _id_check(connector: str, row: dict) -> tuple[str, str] | None:
     return None
 
 
-def apply_worklist(worklist: Path, holds: list[Hold], key: bytes, execute: bool, log_path: Path | None,
-                   overrides: dict[str, str], batch_size: int = 500) -> ApplyResult:
+def apply_worklist(worklist: Path, holds: list[Hold], key: DigestKey, execute: bool, log_path: Path | None,
+                   overrides: dict[str, str], batch_size: int = 500, no_holds: bool = False) -> ApplyResult:
     rows = read_worklist(worklist)
     evidence = sweep_evidence(worklist)
+    check_run(worklist, rows, evidence, key)
+    check_holds_given(worklist, evidence, holds, no_holds)
     log = ApplyLog(log_path)
     applier = Applier(rows, source_uris(evidence, overrides), holds, key, execute, log, batch_size)
     applier.result.sample_warning = sample_warning(evidence)

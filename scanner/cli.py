@@ -122,6 +122,8 @@ def _detection_overrides(entities, min_score, allow_list, deny_list, model, fing
 def _finish(run, as_json: bool, print_tables) -> None:
     """Errors and warnings per source on stderr, the summary on stdout, then the exit code."""
     _report_sources(run.results)
+    for warning in getattr(run, "warnings", []):
+        click.echo(f"dhscan: warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(run.summary, indent=2))
     else:
@@ -188,11 +190,12 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
               help="Also write Parquet worklists.")
 @click.option("--fail-on", type=click.Choice(["deletions", "holds", "findings"]), default=None,
               help="Exit 1 when there are deletions, holds or findings.")
+@click.option("--strict", is_flag=True, help="Exit 2 when a legal hold names a criterion no scanned record has.")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
 def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, sample_rate, full, seed, entities,
           min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold, workers,
-          formats, fail_on, cluster, as_json) -> None:
+          formats, fail_on, strict, cluster, as_json) -> None:
     """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
     from retention.settings import sweep_settings
     from retention.sweep import run_sweep
@@ -209,7 +212,7 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
             run = run_sweep(settings.sources, settings.plan, settings.config, settings.policy, settings.holds,
                             settings.out_dir, settings.now, redact_command_line(_command_line()),
                             parquet=settings.parquet, fail_on=settings.fail_on, policy_path=settings.policy_path,
-                            holds_path=settings.holds_path, progress=progress)
+                            holds_path=settings.holds_path, progress=progress, strict=strict)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -220,6 +223,8 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
 @click.argument("worklist", type=click.Path(dir_okay=False))
 @click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None,
               help="Legal holds, read again now: held records are skipped.")
+@click.option("--no-holds", is_flag=True,
+              help="Apply without legal holds, though the sweep checked some (otherwise refused).")
 @click.option("--execute", is_flag=True, help="Delete; without it, a dry run that changes nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before deleting (scheduled jobs).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
@@ -228,7 +233,7 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
               help="NAME=URI: where a source is, when evidence.json beside the worklist does not say.")
 @click.option("--batch-size", type=int, default=500, show_default=True, help="Records deleted per store request.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome counts as JSON.")
-def apply(worklist, holds_path, execute, yes, log_path, source_overrides, batch_size, as_json) -> None:
+def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrides, batch_size, as_json) -> None:
     """Carry out a deletion WORKLIST (a dry run unless --execute)."""
     from detectors.keys import load_key
     from retention.holds import HoldsFile
@@ -243,21 +248,23 @@ def apply(worklist, holds_path, execute, yes, log_path, source_overrides, batch_
             if not sep or not name or not uri:
                 raise click.UsageError(f"--source {spec!r}: use NAME=URI")
             overrides[name] = uri
-        key = load_key()
+        if holds_path and no_holds:
+            raise click.UsageError("give --holds or --no-holds, not both")
+        key = load_key(create=False)  # a key made now would match none of the sweep's digests
         holds = load_model(HoldsFile, holds_path).holds if holds_path else []
         for hold in holds:
             hold.seal(key.secret)
         if execute and not yes:
             if not sys.stdin.isatty():
                 raise click.UsageError("--execute without --yes asks for confirmation, and there is no terminal")
-            preview = apply_worklist(Path(worklist), holds, key.secret, False, None, overrides, batch_size)
+            preview = apply_worklist(Path(worklist), holds, key, False, None, overrides, batch_size, no_holds)
             print_apply_summary(preview, _stdout_console())
             if preview.sample_warning:
                 click.echo(f"dhscan: warning: {preview.sample_warning}", err=True)
             if not click.confirm("Delete these records?", default=False):
                 sys.exit(EXIT_USAGE)
-        result = apply_worklist(Path(worklist), holds, key.secret, execute,
-                                Path(log_path) if log_path else None, overrides, batch_size)
+        result = apply_worklist(Path(worklist), holds, key, execute, Path(log_path) if log_path else None,
+                                overrides, batch_size, no_holds)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -289,7 +296,7 @@ def erase(sources, subjects, request_path, request_id, holds_path, out_dir, enti
     from detectors.config import DetectionConfig, ScanConfig
     from retention.erase import ErasureEvaluator, erasure_policy, request_from, selector
     from retention.holds import HoldsFile
-    from retention.sweep import run_sweep
+    from retention.sweep import hold_entity_types, run_sweep
     from scanner.report import print_sweep_summary, progress_bars
     from scanner.sampling import SamplePlan
     from scanner.scan import redact_command_line
@@ -311,7 +318,7 @@ def erase(sources, subjects, request_path, request_id, holds_path, out_dir, enti
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_sweep(list(sources), SamplePlan("full"), config, policy, holds, Path(out_dir), None,
                             redact_command_line(_command_line()), holds_path=holds_path, progress=progress,
-                            evaluator_factory=evaluator)
+                            evaluator_factory=evaluator, subject_entities=hold_entity_types([target]))
     except DhscanError as exc:
         _fail(exc)
         return

@@ -204,6 +204,7 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine, batched
     from detectors.keys import DigestKey
+    from detectors.normalize import record_digest
 
     cache_key = (repr(sorted(detection.items())), secret)
     if cache_key not in _ENGINE:
@@ -222,7 +223,8 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
             for record, findings in zip(batch, engine.detect(batch)):
                 position = connector.position(record)
                 # the texts stay on the worker; their field names tell the client the record had content
-                items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, "")), findings))
+                items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, ""),
+                                                            content_digest=record_digest(secret, record)), findings))
     except (DhscanError, OSError) as exc:
         error = source_failure(exc)
     return {"items": items, "records_total": report.records_total, "records_read": report.records_read,

@@ -25,6 +25,9 @@ class Record:
     has_content: bool = True
     # The production record this one is a near-copy of: {source, record_id, timestamp, similarity}.
     copied_from: dict | None = None
+    # The record's content digest, taken where its texts were read (a cluster worker returns records
+    # without their texts); None: taken from the record itself when needed.
+    content_digest: str | None = None
 
 
 @dataclass(frozen=True)

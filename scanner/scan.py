@@ -109,11 +109,12 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                 progress: Progress, batch_size: int = 256,
                 on_record: Callable[[Record, list[Finding]], None] | None = None,
                 lineage=None, write_copy: Callable[[str], None] = lambda line: None, pool=None,
-                cluster=None, config: ScanConfig | None = None) -> SourceResult:
+                cluster=None, config: ScanConfig | None = None, hidden_types: frozenset[str] = frozenset()) -> SourceResult:
     """Read, detect and count one source; `on_record` sees every scanned record with its findings.
 
     With a production index (`lineage`), records that are near-copies of production records get
-    `copied_from`, and a line of `write_copy` each.
+    `copied_from`, and a line of `write_copy` each. Findings of `hidden_types` (detected only for legal
+    holds) are neither written nor counted; `on_record` still sees them.
     """
     from detectors.engine import batched
 
@@ -133,7 +134,8 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
         with heap_left_to_refcounts():
             for batch, detected in pairs:
                 progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
-                for record, findings in zip(batch, detected):
+                for record, found in zip(batch, detected):
+                    findings = [f for f in found if f.entity_type not in hidden_types] if hidden_types else found
                     result.records_sampled += 1
                     if record.copied_from:
                         result.records_copied_from_production += 1
@@ -147,7 +149,7 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                         result.entity_counts.update(f.entity_type for f in findings)
                         write("".join(map(finding_line, findings)))
                     if on_record is not None:
-                        on_record(record, findings)
+                        on_record(record, found)
         progress(connector.source, result.records_sampled, result.records_sampled)
         if report.records_total == 0:
             first = report.skipped[0].reason if report.skipped else "no records"

@@ -12,7 +12,7 @@ from scanner.errors import UsageError
 from scanner.records import KINDS
 
 # Options every connector accepts; a connector adds its own in `Connector.options`.
-COMMON_OPTIONS = frozenset({"name", "id", "time", "text", "kind"})
+COMMON_OPTIONS = frozenset({"name", "id", "time", "text", "kind", "attributes"})
 # Option values that are secrets: redacted wherever a URI is written out.
 SECRET_OPTIONS = frozenset({"secret_key", "access_key", "session_token", "api_key", "token", "password"})
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from scanner.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
-from tests.conftest import free_port, run_cli, stop
+from tests.conftest import free_port, read_jsonl, run_cli, stop
 from tests.test_production import traces  # noqa: F401 - the production-traces fixture
 from tests.test_sweep import run_scenario, scenario  # noqa: F401 - the sweep scenario fixture
 
@@ -201,8 +201,10 @@ def test_production_traces_on_the_cluster_equal_local(cluster, traces, tmp_path)
         result = run_cli("sweep", root / "eval.jsonl", "--policy", root / "policy.yaml", "--now", now.isoformat(),
                          *production, "--out", tmp_path / f"sweep_{where}", *on_cluster)
         assert result.exit_code == EXIT_OK, result.output
-        worklists.append((tmp_path / f"sweep_{where}" / "deletion_worklist.jsonl").read_text())
-    assert "copy-in-chat" in worklists[0] and worklists[0] == worklists[1]
+        # each run has its own run id; every other column is the same wherever it ran
+        worklists.append([{k: v for k, v in row.items() if k != "run_id"}
+                          for row in read_jsonl(tmp_path / f"sweep_{where}" / "deletion_worklist.jsonl")])
+    assert "copy-in-chat" in {row["record_id"] for row in worklists[0]} and worklists[0] == worklists[1]
 
 
 def test_trace_sources_on_the_cluster_equal_local(cluster, tmp_path):
@@ -249,7 +251,11 @@ def test_sweep_on_the_cluster_equals_the_local_sweep(cluster, scenario, tmp_path
     remote = run_scenario(root, sources, tmp_path / "remote", "--cluster", cluster)
     assert local.exit_code == remote.exit_code, remote.output
     for name in ("deletion_worklist.csv", "legal_hold_worklist.csv", "findings.jsonl"):
-        assert (tmp_path / "remote" / name).read_text() == (tmp_path / "local" / name).read_text(), name
+        texts = [(tmp_path / where / name).read_text() for where in ("remote", "local")]
+        if name == "deletion_worklist.csv":  # each run has its own run id, in the second column
+            texts = [text.replace(run_id, "RUN") for text, run_id in zip(texts, (
+                json.loads((tmp_path / where / "summary.json").read_text())["run_id"] for where in ("remote", "local")))]
+        assert texts[0] == texts[1], name
     summaries = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("local", "remote")]
     assert summaries[0]["sweep"] == summaries[1]["sweep"] and summaries[0]["sources"] == summaries[1]["sources"]
 

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import SourceFile
+from scanner.connectors.rows import scalar_attributes
 from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, join_path, parse_timestamp
 from scanner.records import Record
 
@@ -75,6 +76,8 @@ def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_
     ids = _column(table, id_field).to_pylist() if id_field and _column(table, id_field) is not None else [None] * n
     times = _column(table, time_field).to_pylist() if time_field and _column(table, time_field) is not None else [None] * n
 
+    attribute_values = {name: (_column(table, path).to_pylist() if _column(table, path) is not None else [None] * n)
+                        for name, path in connector.attribute_fields.items()}
     texts: list[dict[str, str]] = [{} for _ in range(n)]
     rows = np.arange(n)
     if connector.text_fields:
@@ -105,6 +108,7 @@ def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_
             locator=locator,
             texts=texts[i],
             timestamp=parse_timestamp(times[i]),
+            attributes=scalar_attributes({name: values[i] for name, values in attribute_values.items()}),
             id_fields=frozenset({id_field}) if record_id is not None else frozenset(),
         ))
     return records

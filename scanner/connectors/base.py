@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -12,6 +13,20 @@ from scanner.errors import SourceError, UsageError, one_line
 from scanner.records import Record, SkippedRecord
 from scanner.sampling import SamplePlan
 from scanner.uri import COMMON_OPTIONS, SourceURI
+
+
+def attribute_fields(uri: SourceURI) -> dict[str, str]:
+    """`attributes=user:user_id,tenant` -> {"user": "user_id", "tenant": "tenant"}: the fields whose values
+    become record attributes, which retention rules and legal holds match on."""
+    found: dict[str, str] = {}
+    for spec in (uri.options.get("attributes") or "").split(","):
+        name, _, path = spec.strip().partition(":")
+        if not spec.strip():
+            continue
+        if not name.strip() or (_ and not path.strip()):
+            raise UsageError(f"source {uri.redacted()!r}: attributes takes NAME or NAME:FIELD, comma-separated")
+        found[name.strip()] = path.strip() or name.strip()
+    return found
 
 
 class RecordUnreadable(Exception):
@@ -85,6 +100,7 @@ class Connector:
         self.time_field = uri.options.get("time") or None
         text = uri.options.get("text")
         self.text_fields = [t.strip() for t in text.split(",") if t.strip()] if text else None
+        self.attribute_fields = attribute_fields(uri)
 
     def fail(self, problem: str) -> SourceError:
         return SourceError(self.source, problem)
@@ -109,6 +125,18 @@ class Connector:
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         raise NotImplementedError
+
+    def file_records(self, relpath: str, wanted: set[int]) -> dict[int, Record]:
+        """The records numbered `wanted` (locator `record`) of one file, read now as a sweep reads them:
+        what apply compares with a worklist before it deletes anything."""
+        reader = copy.copy(self)
+        reader.shard = relpath
+        found: dict[int, Record] = {}
+        for record in reader.records(SamplePlan("full"), ReadReport()):
+            number = int(record.locator.get("record", 0))
+            if record.locator.get("file") == relpath and number in wanted:
+                found[number] = record
+        return found
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         """The sampled records; unreadable ones are reported and skipped."""

@@ -149,6 +149,24 @@ class ChromaConnector(StoreConnector):
                 grouped.setdefault(collection, []).append(item_id)
         return grouped
 
+    def fetch(self, record_ids: list[str]) -> dict[str, Record]:
+        """The documents of `record_ids` as Records, read now (absent ones left out)."""
+        found: dict[str, Record] = {}
+        for name, ids in self._split(record_ids).items():
+            collection = self._collection(name)
+            result = guarded(self.source, self._where(f"read {name!r}"),
+                             lambda: collection.get(ids=ids, include=["documents", "metadatas"]))
+            found.update((record.record_id, record) for record in self._records(name, result))
+        return found
+
+    def documents(self, record_ids: list[str]) -> dict[str, str]:
+        """The document text of each of `record_ids` still in the store."""
+        documents: dict[str, str] = {}
+        for name, ids in self._split(record_ids).items():
+            got = self._collection(name).get(ids=ids, include=["documents"])
+            documents.update({self._record_id(name, i): d for i, d in zip(got["ids"], got["documents"] or []) if d})
+        return documents
+
     def delete(self, record_ids: list[str]) -> None:
         for name, ids in self._split(record_ids).items():
             collection = self._collection(name)

@@ -35,8 +35,11 @@ class ParquetConnector(Connector):
         fs, files = list_files(self.uri, self.source, self.extensions)
         only_group = None
         if self.shard is not None:
-            relpath, _, group = self.shard.rpartition(GROUP)
-            files, only_group = [f for f in files if f.relpath == relpath], int(group)
+            relpath, grouped, group = self.shard.rpartition(GROUP)
+            if not grouped:  # a whole file (apply re-reading it)
+                relpath, group = self.shard, None
+            files = [f for f in files if f.relpath == relpath]
+            only_group = int(group) if group is not None else None
         opened = self._open(fs, files)
         if only_group is None:
             report.records_total = sum(p.metadata.num_rows for _, p in opened)
@@ -106,6 +109,7 @@ class ParquetConnector(Connector):
             found = field or detect_field(names, candidates)
             if found:
                 wanted.add(found.split(".")[0])
+        wanted.update(path.split(".")[0] for path in self.attribute_fields.values())
         return [n for n in names if n in wanted]
 
 

@@ -125,6 +125,20 @@ class QdrantConnector(StoreConnector):
             grouped.setdefault(collection, []).append(int(raw) if raw.isdigit() else raw)
         return grouped
 
+    def fetch(self, record_ids: list[str]) -> dict[str, Record]:
+        """The points of `record_ids` as Records, read now (absent ones left out)."""
+        found: dict[str, Record] = {}
+        try:
+            for collection, ids in self._split(record_ids).items():
+                points = guarded(self.source, self._where(f"retrieve from {collection!r}"), lambda: self.client()
+                                 .retrieve(collection, ids=ids, with_payload=True, with_vectors=False))
+                for point in points:
+                    record = self._record(collection, point)
+                    found[record.record_id] = record
+        finally:
+            self.close()
+        return found
+
     def delete(self, record_ids: list[str]) -> None:
         """Delete points by record id (apply calls this in batches)."""
         from qdrant_client import models

@@ -6,7 +6,7 @@ from typing import Any
 
 from scanner.connectors.base import Connector, RecordUnreadable
 from scanner.connectors.files import SourceFile
-from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, extract_texts, parse_timestamp
+from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, extract_texts, get_path, parse_timestamp
 from scanner.records import Record
 
 
@@ -32,5 +32,12 @@ def row_record(connector: Connector, file: SourceFile, row: int, obj: Any, line:
         locator=locator,
         texts=extract_texts(obj, connector.text_fields, exclude),
         timestamp=parse_timestamp(obj.get(time_field)) if time_field else None,
+        attributes=scalar_attributes({name: get_path(obj, path) for name, path in connector.attribute_fields.items()}),
         id_fields=frozenset({id_field}) if id_value is not None else frozenset(),
     )
+
+
+def scalar_attributes(values: dict[str, Any]) -> dict[str, str]:
+    """Attribute values as text; a missing, empty or nested value is no attribute."""
+    return {name: str(value) for name, value in values.items()
+            if isinstance(value, (str, int, float, bool)) and str(value) != ""}

@@ -1,0 +1,247 @@
+"""The promises, tried the way an attacker or a careless user would: a record under an active legal
+hold is never deleted, by any path. Data here is made with Faker directly, not by the fixtures."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from faker import Faker
+
+from conftest import TEST_KEY, read_jsonl, run_cli
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+
+POLICY = "version: 1\nrules:\n  - id: no-emails\n    match: {entities: [EMAIL_ADDRESS]}\n    action: delete\n"
+RECORDS = 12
+HELD = 4  # the record whose email a hold names
+
+
+def make_dataset(root: Path, seed: int = 5) -> list[dict]:
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rows = [{"id": f"t-{i:03d}", "created_at": "2026-01-0%dT10:00:00Z" % (1 + i % 9),
+             "prompt": f"Please update the account: my address is {fake.email()} and my SSN is {fake.ssn()}.",
+             "answer": "Done."} for i in range(RECORDS)]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "policy.yaml").write_text(POLICY)
+    return rows
+
+
+def email_of(row: dict) -> str:
+    return row["prompt"].split("my address is ")[1].split(" ")[0]
+
+
+def holds_file(root: Path, email: str, name: str = "holds.yaml") -> Path:
+    path = root / name
+    path.write_text(f"holds:\n  - id: LH-1\n    matter: Litigation\n    scope:\n      subjects: [{{email: '{email}'}}]\n")
+    return path
+
+
+def sweep(root: Path, *extra) -> Path:
+    out = root / "out"
+    result = run_cli("sweep", root / "evals.jsonl", "--policy", root / "policy.yaml", "--out", out, "--full", *extra)
+    assert result.exit_code == EXIT_OK, result.output
+    return out
+
+
+def ids_in(root: Path) -> list[str]:
+    return [r["id"] for r in read_jsonl(root / "evals.jsonl")]
+
+
+@pytest.fixture
+def data(tmp_path):
+    rows = make_dataset(tmp_path / "d")
+    return tmp_path / "d", rows
+
+
+def test_a_swept_hold_keeps_its_record_off_the_worklist_and_apply_deletes_the_rest(data):
+    root, rows = data
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
+    listed = [r["record_id"] for r in read_jsonl(out / "deletion_worklist.jsonl")]
+    assert listed == [r["id"] for i, r in enumerate(rows) if i != HELD]
+    assert [r["record_id"] for r in read_jsonl(out / "legal_hold_worklist.jsonl")] == [rows[HELD]["id"]]
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK, result.output
+    assert ids_in(root) == [rows[HELD]["id"]]
+
+
+def test_apply_refuses_a_key_other_than_the_sweeps(data, monkeypatch):
+    root, rows = data
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
+    monkeypatch.setenv("DHSCAN_KEY", "another-key-of-enough-length-0000")
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
+    assert result.exit_code == EXIT_USAGE
+    assert "this run's key is" in result.output and result.output.count("\n") == 1
+    assert len(ids_in(root)) == RECORDS
+
+
+def test_apply_never_makes_a_key_of_its_own(data, monkeypatch, tmp_path):
+    root, rows = data
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
+    monkeypatch.delenv("DHSCAN_KEY")
+    key_file = tmp_path / "no-such-key"
+    monkeypatch.setenv("DHSCAN_KEY_FILE", str(key_file))
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
+    assert result.exit_code == EXIT_USAGE and "no key" in result.output
+    assert not key_file.exists() and len(ids_in(root)) == RECORDS
+
+
+def test_no_key_is_made_where_key_creation_is_turned_off(data, monkeypatch, tmp_path):
+    root, _ = data
+    monkeypatch.delenv("DHSCAN_KEY")
+    monkeypatch.setenv("DHSCAN_KEY_FILE", str(tmp_path / "k"))
+    monkeypatch.setenv("DHSCAN_KEY_CREATE", "never")
+    result = run_cli("scan", root / "evals.jsonl", "--out", tmp_path / "o")
+    assert result.exit_code == EXIT_USAGE and not (tmp_path / "k").exists()
+
+
+def test_a_subject_hold_holds_whatever_entities_reports(data):
+    root, rows = data
+    (root / "policy.yaml").write_text(
+        "version: 1\nrules:\n  - id: no-ssn\n    match: {entities: [US_SSN]}\n    action: delete\n")
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])), "--entities", "US_SSN")
+    listed = [r["record_id"] for r in read_jsonl(out / "deletion_worklist.jsonl")]
+    assert rows[HELD]["id"] not in listed and len(listed) == RECORDS - 1
+    assert [r["record_id"] for r in read_jsonl(out / "legal_hold_worklist.jsonl")] == [rows[HELD]["id"]]
+    # detected for the hold only: never reported
+    assert {f["entity_type"] for f in read_jsonl(out / "findings.jsonl")} == {"US_SSN"}
+    run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
+    assert ids_in(root) == [rows[HELD]["id"]]
+
+
+def edit_rows(path: Path, edit) -> None:
+    rows = read_jsonl(path)
+    path.write_text("".join(json.dumps(edit(dict(r))) + "\n" for r in rows))
+
+
+def test_an_edited_locator_pointing_at_a_held_record_deletes_nothing_held(data):
+    root, rows = data
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
+    held = read_jsonl(out / "legal_hold_worklist.jsonl")[0]
+
+    def retarget(row):  # every row now names the held record, its id and where it is
+        row["locator"], row["record_id"] = dict(held["locator"]), held["record_id"]
+        return row
+
+    edit_rows(out / "deletion_worklist.jsonl", retarget)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes",
+                     "--json")
+    assert result.exit_code == EXIT_FINDINGS
+    assert json.loads(result.output)["outcomes"] == {"stale": RECORDS - 1}
+    assert ids_in(root) == [r["id"] for r in rows]
+
+
+def test_a_hold_given_only_at_apply_matches_the_record_as_it_is_now(data):
+    root, rows = data
+    out = sweep(root)  # no holds at sweep time
+    # the digests a worklist carries cannot help or hurt: stripped here, the hold still matches
+    edit_rows(out / "deletion_worklist.jsonl", lambda r: {**r, "finding_digests": [], "attribute_digests": {}})
+    holds = holds_file(root, email_of(rows[HELD]))
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", holds, "--execute", "--yes", "--json")
+    assert result.exit_code == EXIT_FINDINGS
+    assert json.loads(result.output)["outcomes"] == {"deleted": RECORDS - 1, "skipped_hold": 1}
+    assert ids_in(root) == [rows[HELD]["id"]]
+
+
+def test_a_record_rewritten_since_the_sweep_with_size_and_time_kept_is_stale(data):
+    root, rows = data
+    out = sweep(root)
+    path = root / "evals.jsonl"
+    before = os.stat(path)
+    text = path.read_text()
+    victim = rows[1]["prompt"]
+    changed = victim.replace("Please update", "Please UPDATE")
+    assert len(changed) == len(victim) and changed != victim
+    path.write_text(text.replace(victim, changed))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and time as the sweep saw them
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--json")
+    assert json.loads(result.output)["outcomes"] == {"deleted": RECORDS - 1, "stale": 1}
+    assert ids_in(root) == [rows[1]["id"]]
+
+
+def test_holds_checked_at_sweep_must_be_given_again_or_declined(data):
+    root, rows = data
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--execute", "--yes")
+    assert result.exit_code == EXIT_USAGE and "--no-holds" in result.output
+    assert len(ids_in(root)) == RECORDS
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK and ids_in(root) == [rows[HELD]["id"]]
+
+
+def test_apply_refuses_a_worklist_from_another_run_than_its_evidence(data, tmp_path):
+    root, rows = data
+    out = sweep(root)
+    worklist = (out / "deletion_worklist.jsonl").read_text()
+    sweep(root)  # a later run replaces the set; an old worklist copied back beside its evidence
+    (out / "deletion_worklist.jsonl").write_text(worklist)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_USAGE and "another sweep" in result.output
+    assert len(ids_in(root)) == RECORDS
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: {**r, "format_version": 1}, "worklist format 1"),
+    (lambda r: {k: v for k, v in r.items() if k != "content_digest"}, "worklist format"),
+    (lambda r: {**r, "locator": "evals.jsonl:3"}, "locator is not an object"),
+    (lambda r: {**r, "locator": {**r["locator"], "record": "3"}}, "not a record number"),
+])
+def test_a_malformed_worklist_row_is_refused_with_one_line(data, edit, message):
+    root, _ = data
+    out = sweep(root)
+    edit_rows(out / "deletion_worklist.jsonl", edit)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_USAGE and message in result.output and result.output.count("\n") == 1
+    assert len(ids_in(root)) == RECORDS
+
+
+def test_a_vector_point_re_upserted_since_the_sweep_is_stale_not_deleted(tmp_path):
+    chromadb = pytest.importorskip("chromadb")
+    from chromadb.config import Settings
+
+    fake = Faker("en_US")
+    fake.seed_instance(11)
+    store = tmp_path / "chroma"
+    client = chromadb.PersistentClient(path=str(store), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection("notes", embedding_function=None)
+    ids = [f"p{i}" for i in range(6)]
+    collection.add(ids=ids, documents=[f"Contact {fake.email()} about the refund." for _ in ids],
+                   embeddings=[[float(i), 1.0] for i in range(6)])
+    held_email = fake.email()
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    out = tmp_path / "out"
+    result = run_cli("sweep", f"chroma:{store}?collection=notes", "--policy", tmp_path / "policy.yaml", "--out", out)
+    assert result.exit_code == EXIT_OK, result.output
+    # p2 now holds text about a person under a hold the sweep never saw it match
+    collection.upsert(ids=["p2"], documents=[f"Please keep: {held_email} wrote in."], embeddings=[[2.0, 1.0]])
+    del client
+    holds = holds_file(tmp_path, held_email)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", holds, "--execute", "--yes", "--json")
+    assert json.loads(result.output)["outcomes"] == {"deleted": 5, "stale": 1}
+    client = chromadb.PersistentClient(path=str(store), settings=Settings(anonymized_telemetry=False))
+    assert client.get_collection("notes", embedding_function=None).get()["ids"] == ["p2"]
+
+
+def test_attribute_holds_match_on_fields_a_source_names_and_a_criterion_no_record_has_is_said(data):
+    root, rows = data
+    lines = [json.loads(line) for line in (root / "evals.jsonl").read_text().splitlines()]
+    for i, line in enumerate(lines):
+        line["account"] = {"tenant": "acme" if i % 3 == 0 else "globex"}
+    (root / "evals.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (root / "holds.yaml").write_text("holds:\n  - id: LH-T\n    matter: Audit\n    scope:\n"
+                                     "      attributes: {tenant: acme}\n")
+    out = root / "out"
+    plain = run_cli("sweep", root / "evals.jsonl", "--policy", root / "policy.yaml", "--holds", root / "holds.yaml",
+                    "--out", out, "--strict")
+    assert plain.exit_code == EXIT_USAGE
+    assert "legal hold LH-T: no scanned record has a 'tenant' attribute" in plain.output
+    assert json.loads((out / "summary.json").read_text())["sweep"]["hold_warnings"]
+    named = run_cli("sweep", f"{root / 'evals.jsonl'}?attributes=tenant:account.tenant", "--policy",
+                    root / "policy.yaml", "--holds", root / "holds.yaml", "--out", out, "--strict")
+    assert named.exit_code == EXIT_OK, named.output
+    held = [r["record_id"] for r in read_jsonl(out / "legal_hold_worklist.jsonl")]
+    assert held == [r["id"] for i, r in enumerate(rows) if i % 3 == 0]
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK
+    assert ids_in(root) == held
