@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import gc
 import hashlib
-import hmac
 import logging
 import re
 from importlib import resources
@@ -18,7 +16,7 @@ import yaml
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters, recognizer_name
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from detectors.keys import DigestKey
-from detectors.masking import mask
+from detectors.masking import mask, shown
 from detectors.normalize import NORMALIZATION_VERSION, digest
 from detectors.ner_gate import may_hold_name, warm_up_gate
 from detectors.ner_scores import CALIBRATION, SCORES, calibrated_ner_scores
@@ -249,7 +247,7 @@ class DetectionEngine:
                                        "context enhancement: Presidio's LemmaContextAwareEnhancer, given only the "
                                        "results a context word in the text or field name could raise"],
             "field_rules": ["id field: identifiers only, no NER entity types",
-                            "id field holding personal data: record_id written as hmac:<digest>"],
+                            "identifiers in record ids and field names: written as masked preview~keyed digest"],
             "normalization_version": NORMALIZATION_VERSION,
             "key_id": self.key.key_id,
             "fingerprints": self.fingerprints.describe(self.config.fingerprints) if self.fingerprints else None,
@@ -326,14 +324,15 @@ class DetectionEngine:
                 if result.entity_type == "PRODUCTION_ID" and not production:
                     continue  # an id pattern alone says nothing: only ids in the fingerprint set are reported
                 findings[index].append(Finding(
-                    source=record.source, kind=record.kind, record_id=record.record_id, field=field,
+                    source=record.source, kind=record.kind, record_id=shown(self.key.secret, record.record_id),
+                    field=shown(self.key.secret, field),
                     entity_type=result.entity_type, score=float(result.score), start=start, end=end,
                     recognizer=recognizer_name(result) or "unknown",
                     digest=value_digest,
                     preview=mask(result.entity_type, value),
                     production_match=production,
                 ))
-        return [self._pseudonymous_id(records[i], found) for i, found in enumerate(findings)]
+        return findings
 
     def _tokens_only(self, text: str):
         """Presidio's NlpArtifacts of a text the model does not read: tokens, with lower-cased words as
@@ -345,17 +344,6 @@ class DetectionEngine:
 
         return LazyNlpArtifacts(functools.partial(self.nlp.make_doc, text), [], [], self.nlp_engine,
                                 self.config.language)
-
-    def _pseudonymous_id(self, record: Record, findings: list[Finding]) -> list[Finding]:
-        """Replace a record id that is itself personal data (an email as `id`) by its keyed digest.
-
-        The id would otherwise reach every output; the locator still finds the record.
-        """
-        id_field = record.locator.get("id_field")
-        if not id_field or not any(f.field == id_field for f in findings):
-            return findings
-        pseudonym = "hmac:" + hmac.new(self.key.secret, record.record_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-        return [dataclasses.replace(f, record_id=pseudonym) for f in findings]
 
     def _analyze(self, text: str, field: str, ner_artifacts, is_id: bool) -> list:
         """Presidio's results on one text; NER types only where the model ran (never in id fields)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _DIGIT = re.compile(r"\d")
@@ -40,3 +41,33 @@ def mask(entity_type: str, value: str) -> str:
     if entity_type in ("PERSON", "LOCATION", "ORGANIZATION", "NRP"):
         return " ".join(word[:1] + "***" for word in value.split())
     return value[:1] + "***"
+
+
+# Identifiers that turn up inside record ids and field names (`user_email` as the key, a JSON key that is
+# an address): emails, US SSNs, and phone numbers written with a `+` or separators. A bare run of digits
+# is left alone: numeric ids and timestamps are far more common than phone numbers written that way.
+_IN_LABELS = re.compile(
+    r"(?P<EMAIL_ADDRESS>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    r"|(?P<US_SSN>(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-]))"
+    r"|(?P<PHONE_NUMBER>(?<![\w+])(?:\+\d(?:[ .()-]?\d){6,14}|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?![\w-]))")
+SHOWN_DIGEST_CHARS = 12
+
+
+def shown(key: bytes, label: str) -> str:
+    """A record id, field name or locator value as outputs may show it: each identifier in it replaced by
+    its masked preview and a short keyed digest (`j***@acme.com~3f2a9c1b0d4e`), the rest kept. The same
+    label and key always give the same text, so worklists, findings and logs still line up."""
+    if not isinstance(label, str) or ("@" not in label and not any(c.isdigit() for c in label)):
+        return label
+    return _shown(key, label)
+
+
+@functools.lru_cache(maxsize=65536)
+def _shown(key: bytes, label: str) -> str:
+    from detectors.normalize import digest
+
+    def replace(match: re.Match) -> str:
+        entity, value = match.lastgroup, match.group()
+        return f"{mask(entity, value)}~{digest(key, entity, value)[:SHOWN_DIGEST_CHARS]}"
+
+    return _IN_LABELS.sub(replace, label)

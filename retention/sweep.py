@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from detectors.config import ScanConfig
 from retention.evaluate import Decision, Evaluator
+from detectors.masking import shown
 from detectors.normalize import record_digest
 from retention.holds import SUBJECT_ATTRIBUTES, SUBJECT_ENTITIES, Hold
 from retention.policy import Policy
@@ -21,6 +22,7 @@ from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAG
 from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
+from scanner.uri import redact_uri_text
 from scanner.scan import (SourceResult, build_engine, build_evidence, build_lineage, build_summary, check_writable,
                           open_sources, open_workers, scan_source)
 
@@ -55,6 +57,7 @@ class SweepTally:
     policy: Policy
     holds: list[Hold]
     now: datetime
+    key: bytes  # record ids in the lists are shown with it (identifiers masked and digested)
     by_source: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     rules: dict[str, RuleTally] = field(default_factory=dict)
     holds_count: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
@@ -82,7 +85,7 @@ class SweepTally:
             self.by_source[record.source]["undated"] += 1
             self.undated_total += 1
             if len(self.undated) < LISTED:
-                self.undated.append({"source": record.source, "record_id": record.record_id,
+                self.undated.append({"source": record.source, "record_id": shown(self.key, record.record_id),
                                      "rules": decision.undated_rules})
         for rule_id in decision.undated_rules:
             self.rules[rule_id].undated += 1
@@ -104,7 +107,7 @@ class SweepTally:
         if decision.suppressed_rule_id:
             self.suppressed_total += 1
             if len(self.suppressed) < LISTED:
-                self.suppressed.append({"source": record.source, "record_id": record.record_id,
+                self.suppressed.append({"source": record.source, "record_id": shown(self.key, record.record_id),
                                         "rule_id": decision.suppressed_rule_id,
                                         "hold_ids": [m.hold.id for m in decision.holds]})
 
@@ -132,27 +135,46 @@ def age_bucket(timestamp: datetime | None, now: datetime) -> str:
     return f"> {AGE_BUCKETS_DAYS[-1]}d"
 
 
+# Locator values that can hold an identifier (an email as point id or file name); shown as outputs show
+# record ids, and matched back by apply (see scanner.apply).
+SHOWN_LOCATOR_KEYS = ("file", "id", "point_id", "id_field", "store")
+
+
+def shown_locator(key: bytes, locator: dict) -> dict:
+    result = {k: shown(key, v) if k in SHOWN_LOCATOR_KEYS else v for k, v in locator.items()}
+    if result != locator:
+        result["pseudonymous"] = True  # apply finds the record by matching what it lists against these
+    return result
+
+
+def shown_copy(key: bytes, copied: dict | None) -> dict | None:
+    return {**copied, "record_id": shown(key, copied["record_id"])} if copied else copied
+
+
 def deletion_row(decision: Decision, now: datetime, run: "RunIdentity") -> dict[str, Any]:
     record = decision.record
     age = (now - record.timestamp).total_seconds() / 86400 if record.timestamp else None
     return {"format_version": WORKLIST_FORMAT, "run_id": run.run_id, "key_id": run.key_id,
-            "content_digest": record.content_digest or record_digest(run.key, record), "source": record.source, "kind": record.kind, "record_id": record.record_id, "locator": record.locator,
+            "content_digest": record.content_digest or record_digest(run.key, record),
+            "source": record.source, "kind": record.kind, "record_id": shown(run.key, record.record_id),
+            "locator": shown_locator(run.key, record.locator),
             "rule_id": decision.rule.id, "reason": decision.reason, "entity_types": decision.entity_types,
             "production_match": decision.production_match,
             "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
             "age_days": round(age, 2) if age is not None else None,
             "due_since": decision.due_since.isoformat() if decision.due_since else None,
-            "copied_from": record.copied_from,
+            "copied_from": shown_copy(run.key, record.copied_from),
             # digests only: apply re-checks holds added after the sweep against these
             "attribute_digests": decision.facts.attribute_digests,
             "finding_digests": sorted(decision.facts.finding_digests)}
 
 
-def hold_rows(decision: Decision) -> list[dict[str, Any]]:
+def hold_rows(decision: Decision, key: bytes) -> list[dict[str, Any]]:
     record = decision.record
     return [{"hold_id": m.hold.id, "matter": m.hold.matter, "source": record.source, "kind": record.kind,
-             "record_id": record.record_id, "locator": record.locator, "matched_on": m.matched_on,
-             "suppressed_rule_id": decision.suppressed_rule_id, "copied_from": record.copied_from}
+             "record_id": shown(key, record.record_id), "locator": shown_locator(key, record.locator),
+             "matched_on": m.matched_on, "suppressed_rule_id": decision.suppressed_rule_id,
+             "copied_from": shown_copy(key, record.copied_from)}
             for m in decision.holds]
 
 
@@ -235,7 +257,7 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     for hold in holds:
         hold.seal(engine.key.secret)
     evaluator = (evaluator_factory or Evaluator)(policy, holds, now, engine.key.secret)
-    tally = SweepTally(policy, holds, now)
+    tally = SweepTally(policy, holds, now, engine.key.secret)
     first_rows: dict[str, list[dict]] = {"deletion": [], "hold": []}
     results: list[SourceResult] = []
     with ExitStack() as stack:
@@ -254,14 +276,14 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
                 deletions.add(row)
                 if len(first_rows["deletion"]) < 20:
                     first_rows["deletion"].append(row)
-            for row in hold_rows(decision):
+            for row in hold_rows(decision, run.key):
                 held.add(row)
                 if len(first_rows["hold"]) < 20:
                     first_rows["hold"].append(row)
 
         for text, connector, error in built:
             if connector is None:
-                results.append(SourceResult(name=error.source, uri=text, kind="?", connector="?", status="failed",
+                results.append(SourceResult(name=error.source, uri=redact_uri_text(text), kind="?", connector="?", status="failed",
                                             error=error.problem))
                 continue
             results.append(scan_source(connector, engine, plan, findings_file.write, progress,

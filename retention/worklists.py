@@ -26,7 +26,17 @@ _TYPES = {"format_version": pa.int32(), "production_match": pa.bool_(), "age_day
 PARQUET_BATCH = 10_000
 
 
-def _cell(value: Any) -> str:
+# A cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a leading `'`.
+    Only the CSV is changed; JSON Lines and Parquet keep the value exactly (apply reads the JSONL)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
@@ -36,6 +46,10 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _cell(value: Any) -> str:
+    return spreadsheet_safe(_text(value))
 
 
 class Worklist:
@@ -59,7 +73,7 @@ class Worklist:
         self._csv.writerow([_cell(row.get(c)) for c in self.columns])
         self._jsonl.write(json_line({c: row.get(c) for c in self.columns}))
         if self._parquet is not None:
-            self._pending.append({c: _cell(row.get(c)) if c not in _TYPES else row.get(c) for c in self.columns})
+            self._pending.append({c: _text(row.get(c)) if c not in _TYPES else row.get(c) for c in self.columns})
             if len(self._pending) >= PARQUET_BATCH:
                 self._flush()
 

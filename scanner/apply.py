@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from detectors.keys import DigestKey
+from detectors.masking import shown
 from detectors.normalize import record_digest
 from retention.holds import Hold, RecordFacts
 from retention.worklists import WORKLIST_FORMAT
@@ -213,6 +214,7 @@ class Applier:
         self.rows, self.uris, self.holds, self.key = rows, uris, holds, key.secret
         self.execute, self.log, self.batch_size, self.on_batch = execute, log, batch_size, on_batch
         self.hold_check = HoldCheck(holds, key)
+        self._shown_ids: dict[str, dict[str, str]] = {}  # source -> {shown id: store id}
         self.result = ApplyResult()
 
     def verified(self, rows: list[dict], current: Callable[[dict], Record | None]) -> list[dict]:
@@ -221,7 +223,7 @@ class Applier:
         listed = []
         for row in rows:
             record = current(row)
-            if record is None or record.record_id != str(row["record_id"]) \
+            if record is None or shown(self.key, record.record_id) != str(row["record_id"]) \
                     or record_digest(self.key, record) != row["content_digest"]:
                 self.outcome(row, "stale", "the record there is not the one the sweep listed (changed or replaced "
                                            "since): left as it is")
@@ -278,21 +280,21 @@ class Applier:
     def _vector(self, connector, rows: list[dict]) -> None:
         for at in range(0, len(rows), self.batch_size):
             batch = rows[at:at + self.batch_size]
-            current = connector.fetch([str(r["record_id"]) for r in batch])
+            raw = {id(r): self._store_id(connector, r) for r in batch}
+            current = connector.fetch(sorted({i for i in raw.values() if i is not None}))
             for row in batch:
-                if str(row["record_id"]) not in current:
+                if raw[id(row)] not in current:
                     self.outcome(row, "already_absent", "not in the store")
             # each point read again first: one re-upserted since the sweep is stale, never deleted
-            batch = self.verified([r for r in batch if str(r["record_id"]) in current],
-                                  lambda row: current.get(str(row["record_id"])))
-            ids = sorted(str(r["record_id"]) for r in batch)
+            batch = self.verified([r for r in batch if raw[id(r)] in current], lambda row: current.get(raw[id(row)]))
+            ids = sorted(raw[id(r)] for r in batch)
             documents = self._chroma_documents(connector, ids) if self.execute else {}
             left = set()
             if self.execute and ids:
                 connector.delete(ids)
                 left = set(connector.verify_absent(ids))
             for row in batch:
-                if str(row["record_id"]) in left:
+                if raw[id(row)] in left:
                     self.outcome(row, "error", "still present after delete")
                 else:
                     self.outcome(row, "deleted", "deleted by id" if self.execute else "would be deleted by id")
@@ -300,6 +302,15 @@ class Applier:
             self.on_batch()
             if documents:
                 self._chroma_residue(connector, documents)
+
+    def _store_id(self, connector, row: dict) -> str | None:
+        """The store's own id of a row's record. A row whose id holds an identifier shows it masked
+        (`j***@acme.com~3f2a…`): its id is found by showing every id in the store the same way."""
+        if not row["locator"].get("pseudonymous"):
+            return str(row["record_id"])
+        if connector.source not in self._shown_ids:
+            self._shown_ids[connector.source] = {shown(self.key, i): i for i in connector.record_ids()}
+        return self._shown_ids[connector.source].get(str(row["record_id"]))
 
     def _chroma_documents(self, connector, ids: list[str]) -> dict[str, str]:
         """What to look for in a local Chroma store's files once the records are deleted: the
@@ -334,7 +345,7 @@ class Applier:
         else:
             fs, files = list_files(uri, connector.source, connector.extensions)
         s3 = is_s3(uri.path)
-        current = {f.relpath: f for f in files}
+        current = {shown(self.key, f.relpath): f for f in files}  # as the worklist shows them
         by_file: dict[str, list[dict]] = defaultdict(list)
         for row in rows:
             by_file[row["locator"].get("file", "")].append(row)
@@ -402,7 +413,7 @@ class Applier:
                     self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
                 return None
             numbers = {int(r["locator"]["record"]) for r in rows}
-            current = connector.file_records(relpath, numbers)
+            current = connector.file_records(file.relpath, numbers)
             rows = self.verified(rows, lambda row: current.get(int(row["locator"]["record"])))
             if not rows:
                 return None
@@ -411,7 +422,7 @@ class Applier:
                     self.outcome(row, "deleted", f"would be removed from {relpath}")
                 return None
             drop = {int(r["locator"]["record"]) for r in rows}
-            ids = {int(r["locator"]["record"]): check for r in rows if (check := _id_check(connector.name, r))}
+            ids = {number: check for number in drop if (check := _id_check(current[number]))}
             with tempfile.TemporaryDirectory(prefix="dhscan-apply-") if remote is not None else nullcontext() as folder:
                 if remote is None:
                     remove_stale_temporaries(path)
@@ -438,16 +449,17 @@ class Applier:
                 self.outcome(row, "error", f"{relpath}: {one_line(exc)}")
             return None
         for row in rows:
-            self.outcome(row, "deleted", f"removed from {relpath}" + ("; the file had no other record, removed"
-                                                                      if result.temp is None else ""))
+            self.outcome(row, "deleted", f"removed from {relpath}")
         return "rewritten"
 
 
-def _id_check(connector: str, row: dict) -> tuple[str, str] | None:
-    locator = row["locator"]
+def _id_check(record: Record) -> tuple[str, str] | None:
+    """(field, value) the rewrite checks on the record it drops, from the record as re-read: its id field,
+    or the `id` a trace export's locator names."""
+    locator = record.locator
     if locator.get("id_field"):
-        return locator["id_field"], row["record_id"]
-    if connector in ("langfuse", "langsmith") and locator.get("id"):
+        return locator["id_field"], record.record_id
+    if locator.get("id"):
         return "id", str(locator["id"])
     return None
 

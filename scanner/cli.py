@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from scanner import __version__
-from scanner.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DhscanError, Terminated
+from scanner.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DhscanError, Terminated, printable
 
 
 def _stdout_console() -> Console:
@@ -19,8 +19,15 @@ def _stdout_console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
+def say(level: str, message: str) -> None:
+    """One line on stderr: `dhscan: LEVEL: message`, with URI secrets hidden and control characters escaped."""
+    from scanner.uri import redact_uri_text
+
+    click.echo(f"dhscan: {level}: {printable(redact_uri_text(str(message)))}", err=True)
+
+
 def _fail(exc: DhscanError) -> None:
-    click.echo(f"dhscan: error: {exc}", err=True)
+    say("error", exc)
     sys.exit(exc.exit_code)
 
 
@@ -123,7 +130,7 @@ def _finish(run, as_json: bool, print_tables) -> None:
     """Errors and warnings per source on stderr, the summary on stdout, then the exit code."""
     _report_sources(run.results)
     for warning in getattr(run, "warnings", []):
-        click.echo(f"dhscan: warning: {warning}", err=True)
+        say("warning", warning)
     if as_json:
         click.echo(json.dumps(run.summary, indent=2))
     else:
@@ -134,13 +141,11 @@ def _finish(run, as_json: bool, print_tables) -> None:
 def _report_sources(results) -> None:
     for result in results:
         if result.status == "failed":
-            click.echo(f"dhscan: error: source {result.name!r}: {result.error}", err=True)
+            say("error", f"source {result.name!r}: {result.error}")
         for skipped in result.skipped[:20]:
-            click.echo(f"dhscan: warning: source {result.name!r}: {skipped.location}: {skipped.reason}; skipped",
-                       err=True)
+            say("warning", f"source {result.name!r}: {skipped.location}: {skipped.reason}; skipped")
         if len(result.skipped) > 20:
-            click.echo(f"dhscan: warning: source {result.name!r}: {len(result.skipped) - 20} more skipped "
-                       "(see summary.json)", err=True)
+            say("warning", f"source {result.name!r}: {len(result.skipped) - 20} more skipped (see summary.json)")
 
 
 @main.command()
@@ -260,7 +265,7 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
             preview = apply_worklist(Path(worklist), holds, key, False, None, overrides, batch_size, no_holds)
             print_apply_summary(preview, _stdout_console())
             if preview.sample_warning:
-                click.echo(f"dhscan: warning: {preview.sample_warning}", err=True)
+                say("warning", preview.sample_warning)
             if not click.confirm("Delete these records?", default=False):
                 sys.exit(EXIT_USAGE)
         result = apply_worklist(Path(worklist), holds, key, execute, Path(log_path) if log_path else None,
@@ -269,7 +274,7 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
         _fail(exc)
         return
     if result.sample_warning and not (execute and not yes):  # else said before the question
-        click.echo(f"dhscan: warning: {result.sample_warning}", err=True)
+        say("warning", result.sample_warning)
     if as_json:
         click.echo(json.dumps({"dry_run": not execute, "outcomes": dict(result.outcomes),
                                "residue": result.residue, "sample_warning": result.sample_warning}, indent=2))

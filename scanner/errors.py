@@ -43,6 +43,15 @@ class Terminated(BaseException):
     files removed, worker processes stopped) instead of dying where it stands."""
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {0x85: "\\x85", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def printable(text: str) -> str:
+    """Text as one printed line: control characters and line breaks escaped, so a file name holding a
+    newline cannot start a line of its own (a forged `dhscan: error:`)."""
+    return str(text).translate(_CONTROL)
+
+
 def one_line(exc: BaseException) -> str:
     """An exception's message folded onto one line."""
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -23,7 +23,7 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode(path.parent))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -32,6 +32,31 @@ def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where /proc tells (os.umask can only set it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def output_mode(folder: Path) -> int:
+    """An output's permissions: what the umask allows a new file, and never more open than its folder
+    (outputs describe personal data; a 0700 folder gets 0600 files)."""
+    mode = 0o666 & ~current_umask()
+    try:
+        mode &= os.stat(folder).st_mode & 0o777
+    except OSError:
+        pass
+    return mode
 
 
 def _fsync_dir(folder: Path) -> None:

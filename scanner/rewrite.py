@@ -39,7 +39,7 @@ class StaleFile(Exception):
 
 @dataclass
 class Rewrite:
-    temp: Path | None  # None: every record goes, the file is removed
+    temp: Path | None  # the rewritten file (empty of records when none is left)
     sha256: str | None  # of the new file's bytes
     removed: set[int]  # record numbers (1-based) taken out
 
@@ -76,7 +76,7 @@ class _Sink:
         self.raw.flush()
         os.fsync(self.raw.fileno())
         self.raw.close()
-        os.chmod(self.path, stat.S_IMODE(os.stat(target).st_mode))
+        keep_mode_and_owner(self.path, target)
         return self.path
 
     def discard(self) -> None:
@@ -84,6 +84,17 @@ class _Sink:
             self.raw.close()
         finally:
             self.path.unlink(missing_ok=True)
+
+
+def keep_mode_and_owner(temp: Path, target: Path) -> None:
+    """The rewritten file gets the original's permissions, owner and group (a root apply must not leave
+    a user's dataset owned by root); an owner this process may not set is left as it is."""
+    info = os.stat(target)
+    try:
+        os.chown(temp, info.st_uid, info.st_gid)
+    except PermissionError:
+        pass
+    os.chmod(temp, stat.S_IMODE(info.st_mode))
 
 
 def remove_stale_temporaries(target: Path) -> None:
@@ -119,16 +130,13 @@ def rewrite(connector: str, path: Path, drop: set[int], ids: dict[int, tuple[str
                 removed, whole = _rewrite_json(stream, sink, drop, ids)
                 if whole is not None:
                     sink.discard()
-                    if not whole:
-                        return Rewrite(None, None, removed)
                     sink = _Sink(path)
-                    sink.write(json.dumps(whole, indent=2).encode() + b"\n")
+                    sink.write(json.dumps(whole, indent=2).encode() + b"\n")  # `[]` when none is left
         missing = drop - removed
         if missing:
             raise StaleFile(f"record(s) {sorted(missing)[:5]} are not in the file")
-        if sink.count == 0:  # nothing left: the file goes
-            sink.discard()
-            return Rewrite(None, None, removed)
+        # nothing left: the file stays, empty (valid JSON Lines; a CSV keeps its header), so a re-run
+        # finds the file it emptied and the source's layout is as it was
         temp = sink.close(path)
     except BaseException:
         sink.discard()
@@ -255,7 +263,7 @@ def write_temporary(path: Path, write) -> Path:
         write(temp)
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
+        keep_mode_and_owner(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -264,9 +272,7 @@ def write_temporary(path: Path, write) -> Path:
 
 def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
     parquet = pq.ParquetFile(path)
-    kept = _kept_rows(parquet.read(), drop, ids)
-    if kept.num_rows == 0:
-        return Rewrite(None, None, set(drop))
+    kept = _kept_rows(parquet.read(), drop, ids)  # no row left: a Parquet file of the schema, no rows
     meta = parquet.metadata
     compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))

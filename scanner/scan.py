@@ -25,6 +25,7 @@ from scanner.outputs import atomic_write, finding_line, json_line, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 from scanner.stats import prevalence
+from scanner.uri import redact_uri_text
 
 # Skipped records listed one by one in summary.json; beyond this they are only counted.
 SKIPPED_LISTED = 100
@@ -98,7 +99,7 @@ def open_sources(sources: list[str]) -> list[tuple[str, Connector | None, Source
             built.append((text, None, exc))
             continue
         if connector.source in names:
-            raise UsageError(f"sources {names[connector.source]!r} and {text!r} are both named "
+            raise UsageError(f"sources {redact_uri_text(names[connector.source])!r} and {redact_uri_text(text)!r} are both named "
                              f"{connector.source!r}; give one ?name=")
         names[connector.source] = text
         built.append((text, connector, None))
@@ -117,6 +118,7 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
     holds) are neither written nor counted; `on_record` still sees them.
     """
     from detectors.engine import batched
+    from detectors.masking import shown
 
     result = SourceResult(name=connector.source, uri=connector.uri.redacted(absolute=True), kind=connector.kind,
                           connector=connector.name)
@@ -139,8 +141,10 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                     result.records_sampled += 1
                     if record.copied_from:
                         result.records_copied_from_production += 1
-                        write_copy(json_line({"source": record.source, "record_id": record.record_id,
-                                              "copied_from": record.copied_from}))
+                        write_copy(json_line({"source": record.source,
+                                              "record_id": shown(engine.key.secret, record.record_id),
+                                              "copied_from": {**record.copied_from, "record_id": shown(
+                                                  engine.key.secret, record.copied_from["record_id"])}}))
                     result.records_no_content += not (record.has_content and record.texts)
                     if findings:
                         result.records_with_production_match += any(f.production_match for f in findings)
@@ -185,13 +189,13 @@ def heap_left_to_refcounts():
 
 
 def source_failure(exc: Exception) -> str:
-    """The one-line problem a failed source (or cluster shard) reports."""
+    """The one-line problem a failed source (or cluster shard) reports, URI secrets hidden."""
     if isinstance(exc, SourceError):
-        return exc.problem
+        return redact_uri_text(exc.problem)
     if isinstance(exc, DhscanError):
-        return str(exc)
+        return redact_uri_text(str(exc))
     if isinstance(exc, OSError):
-        return f"read error: {one_line(exc)}"
+        return redact_uri_text(f"read error: {one_line(exc)}")
     # The type only: a message of an unexpected error could quote data from the record.
     return f"unexpected {type(exc).__name__} while reading"
 
@@ -275,7 +279,7 @@ def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: 
         copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) if lineage else None
         for text, connector, error in built:
             if connector is None:
-                result = SourceResult(name=error.source, uri=text, kind="?", connector="?",
+                result = SourceResult(name=error.source, uri=redact_uri_text(text), kind="?", connector="?",
                                       status="failed", error=error.problem)
             else:
                 result = scan_source(connector, engine, plan, findings_file.write, progress,
@@ -404,5 +408,5 @@ def redact_command_line(argv: list[str]) -> list[str]:
                 arg = parse_source_uri(arg).redacted()
             except DhscanError:
                 pass
-        shown.append(arg)
+        shown.append(redact_uri_text(arg))
     return shown

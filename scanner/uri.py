@@ -16,6 +16,16 @@ COMMON_OPTIONS = frozenset({"name", "id", "time", "text", "kind", "attributes"})
 # Option values that are secrets: redacted wherever a URI is written out.
 SECRET_OPTIONS = frozenset({"secret_key", "access_key", "session_token", "api_key", "token", "password"})
 
+# A secret option's value, and the user information (`user:password@`) of an address.
+_SECRET_VALUE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_OPTIONS)) + r")=[^&\s'\"]*")
+_USERINFO = re.compile(r"(//)[^/@\s'\"]+@")
+
+
+def redact_uri_text(text: str) -> str:
+    """Any text with URIs in it (a message, an argument) with their secrets and user information hidden."""
+    return _USERINFO.sub(r"\1***@", _SECRET_VALUE.sub(r"\1=***", text))
+
+
 _SCHEME = re.compile(r"^([a-z][a-z0-9]*(?:\+[a-z0-9]+)?):")
 # Schemes of storage locations, not connectors: `s3://bucket/x.jsonl` is a bare path.
 _STORAGE_SCHEMES = frozenset({"s3", "file"})
@@ -43,12 +53,12 @@ class SourceURI:
         path = self.path
         if absolute and "://" not in path and not path.startswith("//"):
             path = os.path.abspath(os.path.expanduser(path))
-        return f"{prefix}{path}{query}"
+        return f"{prefix}{redact_uri_text(path)}{query}"
 
 
 def default_name(path: str) -> str:
     """The source name a path implies: the file name without extensions, or the folder name."""
-    stripped = path.rstrip("/")
+    stripped = _USERINFO.sub(r"\1", path.rstrip("/"))  # a name never carries a password
     if "://" in stripped:
         stripped = stripped.split("://", 1)[1]
     base = PurePosixPath(stripped).name or stripped
@@ -73,11 +83,11 @@ def parse_source_uri(text: str) -> SourceURI:
     options: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
         if key in options:
-            raise UsageError(f"source {text!r}: option {key!r} given twice")
+            raise UsageError(f"source {redact_uri_text(text)!r}: option {key!r} given twice")
         options[key] = value
     if not path:
-        raise UsageError(f"source {text!r}: no path")
+        raise UsageError(f"source {redact_uri_text(text)!r}: no path")
     kind = options.get("kind", "eval_dataset")
     if kind not in KINDS:
-        raise UsageError(f"source {text!r}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise UsageError(f"source {redact_uri_text(text)!r}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
     return SourceURI(raw=text, scheme=scheme, path=path, options=options)

@@ -245,3 +245,122 @@ def test_attribute_holds_match_on_fields_a_source_names_and_a_criterion_no_recor
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
     assert result.exit_code == EXIT_OK
     assert ids_in(root) == held
+
+
+# -- no raw secret or forged line in what dhscan prints ----------------------------------------------
+
+def everything_written(*folders: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for folder in folders for p in folder.rglob("*") if p.is_file())
+
+
+def test_uri_secrets_are_hidden_in_errors_summary_and_evidence(data, tmp_path):
+    root, _ = data
+    out = tmp_path / "o"
+    result = run_cli("scan", f"jsonl:{root / 'missing.jsonl'}?secret_key=SEKRET-VALUE&session_token=TOKEN-VALUE",
+                     f"chroma+http://bob:hunter2-pw@127.0.0.1:9?collection=notes", root / "evals.jsonl", "--out", out)
+    assert result.exit_code == 3
+    written = result.output + everything_written(out)
+    for secret in ("SEKRET-VALUE", "TOKEN-VALUE", "hunter2-pw"):
+        assert secret not in written
+    assert "secret_key=***" in written and "//***@127.0.0.1:9" in written
+
+
+def test_a_file_name_with_a_newline_cannot_forge_an_error_line(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(json.dumps({"id": "a", "text": "hello"}) + "\n")
+    (folder / "x\ndhscan: error: forged.jsonl").write_text("not json\n" + json.dumps({"id": "b", "text": "x"}) + "\n")
+    result = run_cli("scan", folder, "--out", tmp_path / "o", "--full")
+    assert result.exit_code == EXIT_OK
+    assert not [line for line in result.output.splitlines() if line.startswith("dhscan: error: forged")]
+    assert "x\\x0adhscan: error: forged.jsonl" in result.output
+
+
+def test_outputs_follow_the_umask_and_are_never_more_open_than_their_folder(data, tmp_path):
+    root, _ = data
+    previous = os.umask(0o027)
+    try:
+        run_cli("scan", root / "evals.jsonl", "--out", tmp_path / "a")
+        private = tmp_path / "b"
+        private.mkdir(mode=0o700)
+        os.umask(0o002)
+        run_cli("scan", root / "evals.jsonl", "--out", private)
+    finally:
+        os.umask(previous)
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "a").iterdir()} == {oct(0o640)}
+    assert {oct(p.stat().st_mode & 0o777) for p in private.iterdir()} == {oct(0o600)}
+
+
+def test_worklist_csv_cells_never_start_a_formula_and_the_jsonl_stays_exact(tmp_path):
+    root = tmp_path / "d"
+    make_dataset(root)
+    ids = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(1)", "\tTAB", "plain"]
+    lines = [json.loads(line) for line in (root / "evals.jsonl").read_text().splitlines()][:len(ids)]
+    (root / "evals.jsonl").write_text("".join(json.dumps({**line, "id": i}) + "\n" for line, i in zip(lines, ids)))
+    out = sweep(root)
+    import csv
+
+    with open(out / "deletion_worklist.csv", newline="", encoding="utf-8") as handle:
+        cells = [row["record_id"] for row in csv.DictReader(handle)]
+    assert cells == ["'" + i for i in ids[:-1]] + ["plain"]
+    assert [r["record_id"] for r in read_jsonl(out / "deletion_worklist.jsonl")] == ids
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK and ids_in(root) == []
+
+
+def test_a_rewritten_file_keeps_its_owner_group_and_mode(data):
+    root, rows = data
+    path = root / "evals.jsonl"
+    if os.geteuid() != 0:
+        pytest.skip("only root can hand a file to another owner")
+    os.chown(path, 4321, 4322)
+    os.chmod(path, 0o640)
+    out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
+    run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
+    info = os.stat(path)
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (4321, 4322, 0o640) and len(ids_in(root)) == 1
+
+
+def test_identifiers_in_record_ids_and_field_names_reach_no_output_and_apply_still_deletes(tmp_path):
+    """A planted email, SSN and phone number as record ids (files and a Chroma store) and an email as a
+    JSON key: grepped in every file sweep and apply write, and in what they print."""
+    chromadb = pytest.importorskip("chromadb")
+    from chromadb.config import Settings
+
+    fake = Faker("en_US")
+    fake.seed_instance(23)
+    planted = [fake.email(), fake.ssn(), "+1 415 555 0143", fake.email()]
+    root = tmp_path / "d"
+    root.mkdir()
+    rows = [{"user_email": planted[0], "text": f"mail {fake.email()}"},
+            {"user_email": planted[1], "text": f"mail {fake.email()}"},
+            {"user_email": planted[2], "text": f"mail {fake.email()}", planted[3]: f"write to {fake.email()}"}]
+    (root / "users.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "users.csv").write_text("user_email,text\n" + "".join(f"{r['user_email']},{r['text']}\n" for r in rows))
+    store = tmp_path / "chroma"
+    client = chromadb.PersistentClient(path=str(store), settings=Settings(anonymized_telemetry=False))
+    client.create_collection("people", embedding_function=None).add(
+        ids=[planted[0], planted[1], "plain-id"], embeddings=[[1.0, float(i)] for i in range(3)],
+        documents=[f"reach me at {fake.email()}" for _ in range(3)])
+    del client
+    (root / "policy.yaml").write_text(POLICY)
+    out = tmp_path / "out"
+    sources = [f"{root / 'users.jsonl'}?id=user_email", f"csv:{root / 'users.csv'}?id=user_email&name=users-csv",
+               f"chroma:{store}?collection=people"]
+    swept = run_cli("sweep", *sources, "--policy", root / "policy.yaml", "--out", out, "--format", "parquet")
+    assert swept.exit_code == EXIT_OK, swept.output
+    listed = read_jsonl(out / "deletion_worklist.jsonl")
+    assert len(listed) == 9 and sum("~" in r["record_id"] for r in listed) == 8
+    assert any("~" in f["field"] for f in read_jsonl(out / "findings.jsonl"))
+    log = tmp_path / "apply-log.jsonl"
+    applied = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--log", log)
+    assert applied.exit_code == EXIT_OK, applied.output
+    assert read_jsonl(root / "users.jsonl") == [] and (root / "users.csv").read_text() == "user_email,text\n"
+    client = chromadb.PersistentClient(path=str(store), settings=Settings(anonymized_telemetry=False))
+    assert client.get_collection("people", embedding_function=None).count() == 0
+    written = swept.output + applied.output + everything_written(out) + log.read_text()
+    import pyarrow.parquet as pq
+
+    written += str(pq.read_table(out / "deletion_worklist.parquet").to_pylist())
+    for value in planted:
+        assert value not in written, value

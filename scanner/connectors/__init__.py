@@ -44,7 +44,7 @@ def connector_for(uri: SourceURI):
     available = installed_connectors()
     if uri.scheme is not None:
         if uri.scheme not in available:
-            raise UsageError(f"source {uri.raw!r}: unknown URI scheme {uri.scheme + ':'!r} "
+            raise UsageError(f"source {uri.redacted()!r}: unknown URI scheme {uri.scheme + ':'!r} "
                              f"(installed: {', '.join(s + ':' for s in available)})")
         return available[uri.scheme].load()
     classes = [cls for cls in (c.load() for c in available.values()) if cls.picks_bare_paths]
@@ -59,7 +59,7 @@ def _pick_by_extension(uri: SourceURI, classes: list):
     for cls in classes:
         if cls.name == name:
             return cls
-    raise UsageError(f"source {uri.raw!r}: no installed connector reads it")
+    raise UsageError(f"source {uri.redacted()!r}: no installed connector reads it")
 
 
 def open_source(text: str):

@@ -91,7 +91,7 @@ class Connector:
         unknown = set(uri.options) - COMMON_OPTIONS - self.options
         if unknown:
             allowed = ", ".join(sorted(COMMON_OPTIONS | self.options))
-            raise UsageError(f"source {uri.raw!r}: unknown option(s) {', '.join(sorted(unknown))} "
+            raise UsageError(f"source {uri.redacted()!r}: unknown option(s) {', '.join(sorted(unknown))} "
                              f"(allowed: {allowed})")
         self.uri = uri
         self.source = uri.name

@@ -149,6 +149,11 @@ class ChromaConnector(StoreConnector):
                 grouped.setdefault(collection, []).append(item_id)
         return grouped
 
+    def record_ids(self) -> list[str]:
+        """Every record id in the collections read (apply matches ids shown masked against these)."""
+        return [self._record_id(name, item_id) for name in self.collections()
+                for item_id in self._ids(self._collection(name), 0, None)]
+
     def fetch(self, record_ids: list[str]) -> dict[str, Record]:
         """The documents of `record_ids` as Records, read now (absent ones left out)."""
         found: dict[str, Record] = {}

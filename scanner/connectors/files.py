@@ -50,7 +50,7 @@ def filesystem(uri: SourceURI) -> tuple[pafs.FileSystem, str]:
     try:
         return pafs.S3FileSystem(**kwargs), uri.path[len("s3://"):]
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad settings
-        raise UsageError(f"source {uri.raw!r}: cannot set up S3 access: {exc}") from None
+        raise UsageError(f"source {uri.redacted()!r}: cannot set up S3 access: {exc}") from None
 
 
 def _info(fs: pafs.FileSystem, path: str, source: str) -> pafs.FileInfo:
@@ -127,7 +127,7 @@ def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]],
     if info.type == pafs.FileType.NotFound:
         raise _missing(fs, path, uri.name, is_s3(uri.path))
     if info.type != pafs.FileType.Directory:
-        raise UsageError(f"source {uri.raw!r}: cannot tell its format from the name; "
+        raise UsageError(f"source {uri.redacted()!r}: cannot tell its format from the name; "
                          f"prefix a connector, e.g. jsonl:{uri.path}")
     for connector, markers in folder_markers.items():
         if any(_info(fs, f"{path}/{m}", uri.name).type == pafs.FileType.File for m in markers):
@@ -142,6 +142,6 @@ def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]],
         return found.pop()
     if not found:
         raise SourceError(uri.name, f"no readable files in {uri.path}")
-    raise UsageError(f"source {uri.raw!r}: folder holds {', '.join(sorted(found))} files; "
+    raise UsageError(f"source {uri.redacted()!r}: folder holds {', '.join(sorted(found))} files; "
                      f"name the connector, e.g. {sorted(found)[0]}:{uri.path}")
 

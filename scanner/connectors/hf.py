@@ -59,7 +59,7 @@ class HfConnector(Connector):
         if wanted:
             names = [s for s, _ in split_dirs]
             if wanted not in names:
-                raise UsageError(f"source {self.uri.raw!r}: no split {wanted!r} (splits: {', '.join(names) or 'none'})")
+                raise UsageError(f"source {self.uri.redacted()!r}: no split {wanted!r} (splits: {', '.join(names) or 'none'})")
             split_dirs = [(s, d) for s, d in split_dirs if s == wanted]
         files = []
         for split, folder in split_dirs:

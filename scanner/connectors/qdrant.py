@@ -125,6 +125,13 @@ class QdrantConnector(StoreConnector):
             grouped.setdefault(collection, []).append(int(raw) if raw.isdigit() else raw)
         return grouped
 
+    def record_ids(self) -> list[str]:
+        """Every record id in the collections read (apply matches ids shown masked against these)."""
+        try:
+            return [self._record_id(c, point_id) for c in self.collections() for point_id in self._point_ids(c)]
+        finally:
+            self.close()
+
     def fetch(self, record_ids: list[str]) -> dict[str, Record]:
         """The points of `record_ids` as Records, read now (absent ones left out)."""
         found: dict[str, Record] = {}

@@ -13,7 +13,7 @@ from scanner.errors import DhscanError, SourceError, UsageError, one_line
 from scanner.fields import TIME_FIELDS, detect_field, get_path, parse_timestamp, string_leaves
 from scanner.records import Record
 from scanner.sampling import SamplePlan
-from scanner.uri import SourceURI
+from scanner.uri import SourceURI, redact_uri_text
 
 T = TypeVar("T")
 PAGE = 256  # points fetched per request
@@ -87,7 +87,7 @@ class StoreConnector(Connector):
             self.url = f"{uri.scheme.split('+')[1]}:{uri.path}"
         secret_env = uri.options.get(self.secret_env_option)
         if secret_env and secret_env not in os.environ:
-            raise UsageError(f"source {uri.raw!r}: {self.secret_env_option} names {secret_env}, which is not set")
+            raise UsageError(f"source {uri.redacted()!r}: {self.secret_env_option} names {secret_env}, which is not set")
         self._client = None
 
     def position(self, record: Record) -> tuple[str, int]:
@@ -96,10 +96,10 @@ class StoreConnector(Connector):
 
     def store(self) -> str:
         """Where the records live, for their locators."""
-        return self.url if self.server else str(Path(self.uri.path).expanduser().resolve())
+        return redact_uri_text(self.url) if self.server else str(Path(self.uri.path).expanduser().resolve())
 
     def _where(self, what: str) -> str:
-        return f"{what} at {self.url}" if self.server else what
+        return f"{what} at {redact_uri_text(self.url)}" if self.server else what
 
     def _record_id(self, collection: str, item_id: Any) -> str:
         return str(item_id) if self.collection else f"{collection}/{item_id}"
