@@ -29,6 +29,7 @@ from retention.worklists import WORKLIST_FORMAT
 from scanner.connectors import connector_for
 from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
 from scanner.fields import parse_timestamp
+from scanner.locks import exclusive, file_locked
 from scanner.records import Finding, Record
 from scanner.rewrite import StaleFile, remove_stale_temporaries, replace, rewrite, sha256_of
 from scanner.uri import SourceURI, parse_source_uri
@@ -133,6 +134,7 @@ class ApplyLog:
         self.path = path
         self.pending: list[dict] = []
         self.intents: dict[tuple[str, str], set[str | None]] = defaultdict(set)
+        self.deleted: set[tuple[str, str, str | None]] = set()  # (source, record id, content digest) gone
         if path is not None and path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -141,6 +143,12 @@ class ApplyLog:
                     continue  # a line cut short by a kill; everything before it is intact
                 if entry.get("event") == "file_intent":
                     self.intents[(entry["source"], entry["file"])].add(entry.get("to_sha256"))
+                elif entry.get("event") == "row" and entry.get("outcome") == "deleted" and not entry.get("dry_run"):
+                    self.deleted.add((entry["source"], entry["record_id"], entry.get("content_digest")))
+
+    def deleted_before(self, row: dict) -> bool:
+        """Whether an earlier run with this log deleted the row's record."""
+        return (row["source"], str(row["record_id"]), row.get("content_digest")) in self.deleted
 
     def add(self, entry: dict) -> None:
         self.pending.append({"time": datetime.now(timezone.utc).isoformat(), **entry})
@@ -163,6 +171,7 @@ class ApplyResult:
     rows: list[dict] = field(default_factory=list)  # every row's outcome, in worklist order
     residue: list[dict] = field(default_factory=list)
     sample_warning: str | None = None  # the worklist came from a sampled sweep: what it leaves out
+    log_path: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -241,7 +250,8 @@ class Applier:
         self.result.outcomes[outcome] += 1
         self.result.by_source[row["source"]][outcome] += 1
         entry = {"event": "row", "source": row["source"], "record_id": row["record_id"], "rule_id": row["rule_id"],
-                 "outcome": outcome, "reason": reason, "dry_run": not self.execute}
+                 "content_digest": row.get("content_digest"), "outcome": outcome, "reason": reason,
+                 "dry_run": not self.execute}
         self.result.rows.append(entry)
         self.log.add(entry)
 
@@ -392,54 +402,33 @@ class Applier:
 
     def _file(self, connector, file, relpath: str, rows: list[dict], remote=None) -> str | None:
         """Rewrite one file (a local one, or through `remote`, an S3File) without its rows: "rewritten" by
-        this run, "rewritten_before" by an earlier run of this worklist, or None."""
-        source = connector.source
+        this run, "rewritten_before" by an earlier run of this worklist, or None.
+
+        A local file is locked throughout, so two applies on one file take turns; the second finds its
+        records where they are now (by id and content digest) in what the first left."""
         if file is None:
-            done = (source, relpath) in self.log.intents
             for row in rows:
+                done = self.log.deleted_before(row) or (connector.source, relpath) in self.log.intents
                 self.outcome(row, "already_absent" if done else "stale",
-                             "the file was removed by an earlier apply" if done else "the file is gone")
+                             "deleted by an earlier apply" if done else "the file is gone")
             return None
         path = Path(file.path)
-        expected = rows[0]["locator"]
         try:
-            if (file.size, file.mtime_ns) != (expected.get("size"), expected.get("mtime_ns")):
-                digest = remote.sha256() if remote is not None else sha256_of(path)
-                if digest in self.log.intents.get((source, relpath), set()):
+            with file_locked(path) if remote is None else nullcontext(None) as state:
+                now = (state.st_size, state.st_mtime_ns) if state else (file.size, file.mtime_ns)
+                listed = (rows[0]["locator"].get("size"), rows[0]["locator"].get("mtime_ns"))
+                found = self._find_records(connector, file, rows, unchanged=now == listed)
+                earlier = self._not_found(connector.source, relpath, path, remote,
+                                          [r for r in rows if id(r) not in found])
+                rows = self.verified([r for r in rows if id(r) in found], lambda row: found[id(row)])
+                if not rows:
+                    return "rewritten_before" if self.execute and earlier else None
+                if not self.execute:
                     for row in rows:
-                        self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
-                    return "rewritten_before" if self.execute else None
-                for row in rows:
-                    self.outcome(row, "stale", "the file changed since the sweep (size or modification time)")
-                return None
-            numbers = {int(r["locator"]["record"]) for r in rows}
-            current = connector.file_records(file.relpath, numbers)
-            rows = self.verified(rows, lambda row: current.get(int(row["locator"]["record"])))
-            if not rows:
-                return None
-            if not self.execute:
-                for row in rows:
-                    self.outcome(row, "deleted", f"would be removed from {relpath}")
-                return None
-            drop = {int(r["locator"]["record"]) for r in rows}
-            ids = {number: check for number in drop if (check := _id_check(current[number]))}
-            with tempfile.TemporaryDirectory(prefix="dhscan-apply-") if remote is not None else nullcontext() as folder:
-                if remote is None:
-                    remove_stale_temporaries(path)
-                local = remote.download(Path(folder)) if remote is not None else path
-                result = rewrite(connector.name, local, drop, ids)
-                if remote is not None and not remote.unchanged():
-                    raise StaleFile("the object changed while it was being rewritten")
-                # The intent is durable before the file changes: a killed run recognises the result.
-                self.log.add({"event": "file_intent", "source": source, "file": relpath,
-                              "from": {"size": file.size, "mtime_ns": file.mtime_ns}, "to_sha256": result.sha256,
-                              "records": sorted(drop)})
-                self.log.flush()
-                self.log.intents[(source, relpath)].add(result.sha256)
-                if remote is not None:
-                    remote.put(result.temp)
-                else:
-                    replace(result.temp, path)
+                        self.outcome(row, "deleted", f"would be removed from {relpath}")
+                    return None
+                records = [found[id(r)] for r in rows]
+                self._rewrite(connector, relpath, path, remote, records, now)
         except StaleFile as exc:
             for row in rows:
                 self.outcome(row, "stale", str(exc))
@@ -451,6 +440,74 @@ class Applier:
         for row in rows:
             self.outcome(row, "deleted", f"removed from {relpath}")
         return "rewritten"
+
+    def _find_records(self, connector, file, rows: list[dict], unchanged: bool) -> dict[int, Record]:
+        """Each row's record as the file holds it now (keyed by id(row)): at its listed number while the
+        file is as the sweep saw it, else wherever a record with its id and content digest now is."""
+        if unchanged:
+            numbers = {int(r["locator"]["record"]) for r in rows}
+            at = {int(rec.locator["record"]): rec
+                  for rec in connector.file_records(file.relpath, lambda rec: int(rec.locator["record"]) in numbers)}
+            return {id(r): at[int(r["locator"]["record"])] for r in rows if int(r["locator"]["record"]) in at}
+        wanted = {str(r["record_id"]) for r in rows}
+        candidates: dict[tuple[str, str], list[Record]] = defaultdict(list)
+        for rec in connector.file_records(file.relpath, lambda rec: shown(self.key, rec.record_id) in wanted):
+            candidates[(shown(self.key, rec.record_id), record_digest(self.key, rec))].append(rec)
+        found = {}
+        for row in rows:
+            matches = candidates.get((str(row["record_id"]), row["content_digest"]))
+            if matches:
+                found[id(row)] = matches.pop(0)
+        return found
+
+    def _not_found(self, source: str, relpath: str, path: Path, remote, rows: list[dict]) -> bool:
+        """Outcomes of rows whose record is not in the file: deleted by an earlier apply (its log says so,
+        or the file is one it wrote), else stale. Whether any was deleted before."""
+        if not rows:
+            return False
+        written_before = self.log.intents.get((source, relpath), set())
+        rewritten = bool(written_before) and (remote.sha256() if remote is not None else sha256_of(path)) \
+            in written_before
+        earlier = False
+        for row in rows:
+            if rewritten or self.log.deleted_before(row):
+                earlier = True
+                self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
+            else:
+                self.outcome(row, "stale", "the listed record is not in the file any more (changed or removed "
+                                           "since the sweep)")
+        return earlier
+
+    def _rewrite(self, connector, relpath: str, path: Path, remote, records: list[Record],
+                 state: tuple[int, int]) -> None:
+        """The file without `records`, in place: the intent logged and fsynced first."""
+        drop = {int(r.locator["record"]) for r in records}
+        ids = {int(r.locator["record"]): check for r in records if (check := _id_check(r))}
+        with tempfile.TemporaryDirectory(prefix="dhscan-apply-") if remote is not None else nullcontext() as folder:
+            if remote is None:
+                remove_stale_temporaries(path)
+            local = remote.download(Path(folder)) if remote is not None else path
+            result = rewrite(connector.name, local, drop, ids)
+            if remote is not None and not remote.unchanged():
+                raise StaleFile("the object changed while it was being rewritten")
+            if remote is None and _state(path) != state:  # a writer that takes no lock
+                result.temp.unlink(missing_ok=True)
+                raise StaleFile("the file changed while it was being rewritten")
+            # The intent is durable before the file changes: a killed run recognises the result.
+            self.log.add({"event": "file_intent", "source": connector.source, "file": relpath,
+                          "from": {"size": state[0], "mtime_ns": state[1]}, "to_sha256": result.sha256,
+                          "records": sorted(drop)})
+            self.log.flush()
+            self.log.intents[(connector.source, relpath)].add(result.sha256)
+            if remote is not None:
+                remote.put(result.temp)
+            else:
+                replace(result.temp, path)
+
+
+def _state(path: Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
 
 
 def _id_check(record: Record) -> tuple[str, str] | None:
@@ -470,10 +527,20 @@ def apply_worklist(worklist: Path, holds: list[Hold], key: DigestKey, execute: b
     evidence = sweep_evidence(worklist)
     check_run(worklist, rows, evidence, key)
     check_holds_given(worklist, evidence, holds, no_holds)
-    log = ApplyLog(log_path)
-    applier = Applier(rows, source_uris(evidence, overrides), holds, key, execute, log, batch_size)
-    applier.result.sample_warning = sample_warning(evidence)
-    if applier.result.sample_warning:
-        log.add({"event": "coverage", "sampling": evidence["sampling"], "warning": applier.result.sample_warning})
-    return applier.run()
+    if execute and log_path is None:
+        log_path = default_log(worklist)
+    with exclusive(log_path, "apply log") if log_path is not None else nullcontext():
+        log = ApplyLog(log_path)
+        applier = Applier(rows, source_uris(evidence, overrides), holds, key, execute, log, batch_size)
+        applier.result.sample_warning = sample_warning(evidence)
+        applier.result.log_path = log_path
+        if applier.result.sample_warning:
+            log.add({"event": "coverage", "sampling": evidence["sampling"], "warning": applier.result.sample_warning})
+        return applier.run()
+
+
+def default_log(worklist: Path) -> Path:
+    """The log an `--execute` without `--log` keeps beside its worklist: a re-run finds it, so records an
+    earlier (killed) run deleted are told `already_absent`, not `stale`."""
+    return worklist.with_name(f"{worklist.name.split('.')[0]}.apply-log.jsonl")
 

@@ -107,7 +107,7 @@ def test_chroma_residue_is_reported_with_advice(swept):
     assert "rebuild the collection" in residue[0]["advice"]
 
 
-def test_held_records_are_skipped_and_a_changed_file_is_stale(swept):
+def test_held_records_are_skipped_and_in_a_changed_file_only_changed_records_are_stale(swept):
     rows = read_jsonl(swept / "sweep" / "deletion_worklist.jsonl")
     held = next(r for r in rows if r["source"] == "support_eval")
     held_texts = texts_by_id(swept)[("support_eval", held["record_id"])]
@@ -117,9 +117,13 @@ def test_held_records_are_skipped_and_a_changed_file_is_stale(swept):
     (swept / "holds.yaml").write_text(f"holds:\n  - id: LH-9\n    matter: New matter\n    scope:\n"
                                       f"      subjects: [{{email: {email}}}]\n")
     csv_path = swept / "evals" / "qa_eval.csv"
-    with open(csv_path, "a") as handle:  # someone appended to the file after the sweep
-        handle.write("a new question,a new answer,,1767225600\n")
-    csv_before = csv_path.read_bytes()
+    listed_qa = [r for r in rows if r["source"] == "qa_eval"]
+    edited = listed_qa[0]["locator"]["record"]  # someone edited one listed row, then appended one
+    lines = csv_path.read_text().splitlines(keepends=True)
+    lines[edited] = lines[edited].replace("@", "@edited.", 1)
+    csv_path.write_text("".join(lines) + "a new question,a new answer,,1767225600\n")
+    kept = [line for i, line in enumerate(lines + ["a new question,a new answer,,1767225600\n"])
+            if i not in {r["locator"]["record"] for r in listed_qa[1:]}]
     log = swept / "apply.jsonl"
     result = run_cli("apply", swept / "sweep" / "deletion_worklist.jsonl", "--holds", swept / "holds.yaml",
                      "--execute", "--yes", "--log", log)
@@ -127,8 +131,9 @@ def test_held_records_are_skipped_and_a_changed_file_is_stale(swept):
     entries = {(e["source"], e["record_id"]): e for e in read_jsonl(log) if e["event"] == "row"}
     assert entries[("support_eval", held["record_id"])]["outcome"] == "skipped_hold"
     assert texts_by_id(swept)[("support_eval", held["record_id"])] == held_texts
-    assert {e["outcome"] for k, e in entries.items() if k[0] == "qa_eval"} == {"stale"}
-    assert csv_path.read_bytes() == csv_before
+    outcomes = {k[1]: e["outcome"] for k, e in entries.items() if k[0] == "qa_eval"}
+    assert outcomes == {r["record_id"]: "stale" if r is listed_qa[0] else "deleted" for r in listed_qa}
+    assert csv_path.read_text() == "".join(kept)
     assert email not in log.read_text()
 
 

@@ -364,3 +364,67 @@ def test_identifiers_in_record_ids_and_field_names_reach_no_output_and_apply_sti
     written += str(pq.read_table(out / "deletion_worklist.parquet").to_pylist())
     for value in planted:
         assert value not in written, value
+
+
+# -- no lost update: applies at once ----------------------------------------------------------------
+
+def parquet_dataset(root: Path, n: int = 400) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fake = Faker("en_US")
+    fake.seed_instance(31)
+    root.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(n)],
+                             "text": [f"Reach {fake.email()} today" if i % 4 else "nothing here" for i in range(n)]}),
+                   root / "evals.parquet", row_group_size=50)
+    (root / "policy.yaml").write_text(POLICY)
+
+
+def test_two_applies_on_one_file_at_once_lose_no_deletion(tmp_path):
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    for trial in range(4):
+        root = tmp_path / f"t{trial}"
+        parquet_dataset(root)
+        out = root / "out"
+        assert run_cli("sweep", root / "evals.parquet", "--policy", root / "policy.yaml", "--out", out).exit_code == 0
+        rows = read_jsonl(out / "deletion_worklist.jsonl")
+        for half, name in ((rows[0::2], "even.jsonl"), (rows[1::2], "odd.jsonl")):
+            (out / name).write_text("".join(json.dumps(r) + "\n" for r in half))
+        env = {**os.environ, "DHSCAN_KEY": TEST_KEY}
+        procs = [subprocess.Popen([sys.executable, "-m", "scanner.cli", "apply", str(out / name), "--no-holds",
+                                   "--execute", "--yes", "--json"], stdout=subprocess.PIPE, env=env)
+                 for name in ("even.jsonl", "odd.jsonl")]
+        results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+        assert [p.returncode for p in procs] == [EXIT_OK, EXIT_OK]
+        assert sum(r["outcomes"].get("deleted", 0) for r in results) == len(rows)
+        left = pq.read_table(root / "evals.parquet").column("id").to_pylist()
+        assert left == [f"r{i}" for i in range(400) if i % 4 == 0]
+
+
+def test_a_second_apply_on_the_same_log_fails_with_one_line(data):
+    import fcntl
+
+    root, _ = data
+    out = sweep(root)
+    log = root / "apply-log.jsonl"
+    with open(log, "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another apply holds it
+        result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--log", log)
+    assert result.exit_code == EXIT_USAGE and "in use by another dhscan process" in result.output
+    assert len(ids_in(root)) == RECORDS
+
+
+def test_a_re_run_without_a_log_after_an_apply_says_already_absent(data):
+    root, _ = data
+    out = sweep(root)
+    first = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--json")
+    assert json.loads(first.output)["outcomes"] == {"deleted": RECORDS}
+    (root / "evals.jsonl").write_text((root / "evals.jsonl").read_text() + '{"id": "new", "prompt": "hi"}\n')
+    again = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--json")
+    assert again.exit_code == EXIT_OK and json.loads(again.output)["outcomes"] == {"already_absent": RECORDS}
+    assert (out / "deletion_worklist.apply-log.jsonl").exists() and ids_in(root) == ["new"]

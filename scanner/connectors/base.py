@@ -126,17 +126,14 @@ class Connector:
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         raise NotImplementedError
 
-    def file_records(self, relpath: str, wanted: set[int]) -> dict[int, Record]:
-        """The records numbered `wanted` (locator `record`) of one file, read now as a sweep reads them:
-        what apply compares with a worklist before it deletes anything."""
+    def file_records(self, relpath: str, keep: Callable[[Record], bool]) -> Iterator[Record]:
+        """The records of one file that `keep` keeps, read now as a sweep reads them: what apply
+        compares with a worklist before it deletes anything."""
         reader = copy.copy(self)
         reader.shard = relpath
-        found: dict[int, Record] = {}
         for record in reader.records(SamplePlan("full"), ReadReport()):
-            number = int(record.locator.get("record", 0))
-            if record.locator.get("file") == relpath and number in wanted:
-                found[number] = record
-        return found
+            if record.locator.get("file") == relpath and keep(record):
+                yield record
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         """The sampled records; unreadable ones are reported and skipped."""
