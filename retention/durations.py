@@ -10,8 +10,20 @@ _SHORT = re.compile(r"^\s*(\d+)\s*([hdwmy])\s*$")
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
+MAX_YEARS = 1000  # a longer retention period is a typo, and would overflow dates
+
+
 def parse_duration(text: str) -> relativedelta:
-    """A calendar-aware duration (months and years are calendar months and years)."""
+    """A calendar-aware duration (months and years are calendar months and years), at most MAX_YEARS."""
+    duration = _parse(text)
+    days = duration.years * 366 + duration.months * 31 + duration.days + duration.hours / 24 \
+        + duration.minutes / 1440 + duration.seconds / 86400
+    if days > MAX_YEARS * 366:
+        raise ValueError(f"duration {text!r} is longer than {MAX_YEARS} years")
+    return duration
+
+
+def _parse(text: str) -> relativedelta:
     if not isinstance(text, str):
         raise ValueError(f"a duration is text such as 30d or P1Y, not {text!r}")
     short = _SHORT.match(text)

@@ -60,6 +60,13 @@ class TimeRange(BaseModel):
         # a date `to` covers the whole day
         return datetime.combine(value, time.max if end else time.min, tzinfo=timezone.utc)
 
+    @model_validator(mode="after")
+    def _in_order(self):
+        start, end = self._as_datetime(self.start, False), self._as_datetime(self.end, True)
+        if start is not None and end is not None and start > end:
+            raise ValueError("time_range: 'from' is after 'to' (nothing could ever be in it)")
+        return self
+
     def covers(self, timestamp: datetime | None) -> bool:
         if timestamp is None:
             return True  # an undated record cannot be shown to fall outside: preserved
@@ -85,6 +92,8 @@ class Scope(BaseModel):
             if len(subject) != 1:
                 raise ValueError("each subject is one identifier, e.g. {email: ...}")
             (key,) = subject
+            if not str(subject[key] if subject[key] is not None else "").strip():
+                raise ValueError(f"subject {key!r} has an empty value (it could match nothing, or everything)")
             if key not in SUBJECT_ENTITIES and key not in SUBJECT_ATTRIBUTES:
                 known = ", ".join([*SUBJECT_ENTITIES, *SUBJECT_ATTRIBUTES])
                 raise ValueError(f"unknown subject key {key!r} (known: {known})")

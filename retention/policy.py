@@ -81,13 +81,19 @@ class Rule(BaseModel):
         """When a matching delete rule falls due: at once (None) or at timestamp + max_age."""
         if self.max_age is None or timestamp is None:
             return None
-        return timestamp + self.max_age
+        try:
+            return timestamp + self.max_age
+        except (OverflowError, ValueError):  # past year 9999: never due
+            return datetime.max.replace(tzinfo=timestamp.tzinfo)
 
     def retains(self, timestamp: datetime | None, now: datetime) -> bool:
         """A retain rule blocks deletion until the record is min_age old (always, without min_age)."""
         if self.min_age is None or timestamp is None:
             return True
-        return timestamp + self.min_age > now
+        try:
+            return timestamp + self.min_age > now
+        except (OverflowError, ValueError):
+            return True
 
 
 class Policy(BaseModel):

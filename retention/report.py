@@ -33,7 +33,7 @@ def age_chart(policy: Policy, tally) -> list[dict[str, Any]]:
             continue
         limit = None
         if rule.max_age is not None or rule.min_age is not None:
-            duration = rule.max_age or rule.min_age
+            duration = rule.max_age if rule.max_age is not None else rule.min_age
             days = (tally.now - (tally.now - duration)).days
             limit = next((i for i, d in enumerate(AGE_BUCKETS_DAYS) if days <= d), len(AGE_BUCKETS_DAYS))
         top = max(counts.values()) or 1
@@ -41,7 +41,8 @@ def age_chart(policy: Policy, tally) -> list[dict[str, Any]]:
                     "x": i * 70} for i, b in enumerate(buckets)]
         charts.append({"rule": rule.id, "action": rule.action, "columns": columns,
                        "limit_x": None if limit is None else limit * 70 - 4,
-                       "limit": f"{'max' if rule.max_age else 'min'}_age {days}d" if limit is not None else None})
+                       "limit": f"{'max' if rule.max_age is not None else 'min'}_age {days}d"
+                       if limit is not None else None})
     return charts
 
 

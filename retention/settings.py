@@ -59,6 +59,8 @@ class SweepSettings:
 
 
 def parse_now(text: str | datetime | None) -> datetime | None:
+    if isinstance(text, str) and not text.strip():
+        raise UsageError("--now is empty: give an ISO 8601 time such as 2026-11-25T00:00:00Z, or leave it out")
     if text is None or isinstance(text, datetime):
         return text if text is None or text.tzinfo else text.replace(tzinfo=timezone.utc)
     try:
@@ -130,5 +132,5 @@ def sweep_settings(sources: list[str], config_path: str | None, policy_path: str
     except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, as one line
         raise UsageError(f"detection options: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
     return SweepSettings(sources=sources, plan=plan, config=config, policy=policy, holds=holds, out_dir=Path(out),
-                         now=parse_now(now) if now else parse_now(file.now), parquet=parquet or "parquet" in file.format,
+                         now=parse_now(now) if now is not None else parse_now(file.now), parquet=parquet or "parquet" in file.format,
                          fail_on=fail_on or file.fail_on, policy_path=policy_file, holds_path=holds_file)

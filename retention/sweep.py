@@ -18,12 +18,12 @@ from detectors.normalize import record_digest
 from retention.holds import SUBJECT_ATTRIBUTES, SUBJECT_ENTITIES, Hold
 from retention.policy import Policy
 from retention.worklists import DELETION_COLUMNS, LEGAL_HOLD_COLUMNS, WORKLIST_FORMAT, Worklist
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
+from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, UsageError
 from scanner.outputs import atomic_write, write_json
 from scanner.records import Finding, Record
 from scanner.sampling import SamplePlan
 from scanner.uri import redact_uri_text
-from scanner.scan import (SourceResult, build_engine, build_evidence, build_lineage, build_summary, check_writable,
+from scanner.scan import (SourceResult, build_engine, build_evidence, build_lineage, build_summary, claimed_output,
                           open_sources, open_workers, scan_source)
 
 LISTED = 100  # undated and suppressed records listed one by one in summary.json
@@ -188,6 +188,16 @@ class RunIdentity:
     key: bytes
 
 
+def check_rule_entities(policy: Policy, engine) -> None:
+    """A rule naming an entity type no recognizer finds (`EMAIL` for EMAIL_ADDRESS) could never match."""
+    known = set(engine.analyzer.get_supported_entities(engine.config.language)) | set(engine.entities)
+    for rule in policy.rules:
+        unknown = sorted(set(rule.match.entities or []) - known)
+        if unknown:
+            raise UsageError(f"policy rule {rule.id}: unknown entity type(s) {', '.join(unknown)} "
+                             f"(supported: {', '.join(sorted(known))})")
+
+
 def hold_entity_types(holds: list[Hold]) -> set[str]:
     """The entity types active holds name subjects by: detected whatever `--entities` reports."""
     return {SUBJECT_ENTITIES[kind] for hold in holds if hold.status == "active"
@@ -239,6 +249,12 @@ def file_digest(path: str | Path | None) -> str | None:
 
 
 def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: Policy, holds: list[Hold],
+              out_dir: Path, *args, **kwargs) -> SweepRun:
+    with claimed_output(out_dir):
+        return _run_sweep(sources, plan, config, policy, holds, out_dir, *args, **kwargs)
+
+
+def _run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: Policy, holds: list[Hold],
               out_dir: Path, now: datetime | None, command_line: list[str], *, parquet: bool = False,
               fail_on: str | None = None, policy_path: str | None = None, holds_path: str | None = None,
               progress: Callable[[str, int, int | None], None] = lambda name, done, total: None,
@@ -249,9 +265,9 @@ def run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy: 
     started = datetime.now(timezone.utc)
     now = now or started
     built = open_sources(sources)
-    check_writable(out_dir)
     config, hidden = with_entities(config, hold_entity_types(holds) | set(subject_entities))
     engine = build_engine(config)
+    check_rule_entities(policy, engine)
     run = RunIdentity(uuid.uuid4().hex, engine.key.key_id, engine.key.secret)
     lineage = build_lineage(config, progress)
     for hold in holds:

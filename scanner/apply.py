@@ -157,11 +157,21 @@ class ApplyLog:
         if self.path is None or not self.pending:
             self.pending = []
             return
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write("".join(json.dumps(e, default=str) + "\n" for e in self.pending))
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write("".join(json.dumps(e, default=str) + "\n" for e in self.pending))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            # Nothing is changed that the log has not recorded first: stop here, before the next change.
+            raise ApplyLogError(f"cannot write the apply log {self.path}: {exc.strerror or one_line(exc)}; "
+                                "stopped before changing anything it could not record (run again once it can "
+                                "be written: recorded work is recognised)") from None
         self.pending = []
+
+
+class ApplyLogError(DhscanError):
+    """The apply log cannot be written: apply stops, since every change must be logged before it is made."""
 
 
 @dataclass
@@ -203,10 +213,13 @@ class HoldCheck:
         if not self.entities or not records:
             return [[] for _ in records]
         if self._engine is None:
-            from detectors.config import DetectionConfig
-            from detectors.engine import DetectionEngine
+            from detectors.config import DetectionConfig, ScanConfig
+            from scanner.scan import build_engine
 
-            self._engine = DetectionEngine(DetectionConfig(entities=self.entities), self.key)
+            # built once a process, as for a scan (the key is the one apply checked: the same env and file)
+            self._engine = build_engine(ScanConfig(detection=DetectionConfig(entities=self.entities)))
+            if self._engine.key.key_id != self.key.key_id:
+                raise UsageError("the key changed while apply ran: run it again")
         return self._engine.detect(records)
 
     def held(self, records: list[Record]) -> list[list[str]]:

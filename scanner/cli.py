@@ -46,21 +46,55 @@ class _RecordingGroup(click.Group):
 
         in_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+        previous_hook = sys.unraisablehook
+        sys.unraisablehook = _terminated_again(previous_hook)
+        _TERMINATED.clear()
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("dhscan: error: interrupted (SIGINT); the run did not finish", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except Terminated:
-            click.echo("dhscan: error: terminated (SIGTERM); the run did not finish", err=True)
-            sys.exit(EXIT_TERMINATED)
+            _exit_terminated()
+        except SystemExit:
+            if _TERMINATED:  # the run went on after a SIGTERM it could not stop at: never exit 0 for it
+                _exit_terminated()
+            raise
         finally:
+            sys.unraisablehook = previous_hook
             if previous is not None:  # None too for a handler installed outside Python: left as it is
                 signal.signal(signal.SIGTERM, previous)
+        if _TERMINATED:
+            _exit_terminated()
+        return result
+
+
+_TERMINATED: list[bool] = []  # a SIGTERM arrived during the command
 
 
 def _terminated(signum, frame) -> None:
+    _TERMINATED.append(True)
     raise Terminated()
+
+
+def _terminated_again(hook):
+    """An unraisable-exception hook: Python drops an exception raised in a finalizer (`__del__`), so a
+    SIGTERM landing in one would be lost and the run would finish with exit 0. It is raised again, where
+    it can stop the run."""
+    import signal
+
+    def handle(unraisable) -> None:
+        if isinstance(unraisable.exc_value, Terminated):
+            signal.raise_signal(signal.SIGTERM)
+            return
+        hook(unraisable)
+
+    return handle
+
+
+def _exit_terminated() -> None:
+    click.echo("dhscan: error: terminated (SIGTERM); the run did not finish", err=True)
+    sys.exit(EXIT_TERMINATED)
 
 
 def _command_line() -> list[str]:

@@ -35,14 +35,15 @@ def file_locked(path: Path) -> Iterator[os.stat_result]:
 
 
 @contextmanager
-def exclusive(path: Path, what: str) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (created if missing) or fail at once with one line."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+def exclusive(path: Path, what: str, busy: str | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) or fail at once with one line (`busy`)."""
+    # a folder is locked through itself, leaving nothing in it
+    fd = os.open(path, os.O_RDONLY) if path.is_dir() else os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UsageError(f"{what} {path} is in use by another dhscan process; wait for it to finish") from None
+            raise UsageError(busy or f"{what} {path} is in use by another dhscan process; wait for it to finish") from None
         yield
     finally:
         os.close(fd)

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scanner.connectors.jsonvalues import BadValue, json_values_raw, lines
+from scanner.connectors.jsonvalues import BadValue, json_values_raw, lines, max_record_bytes
 from scanner.errors import UsageError
 
 JSON_FAMILY = ("jsonl", "langfuse", "mlflow")
@@ -181,7 +181,11 @@ def _rewrite_otlp(stream, sink: _Sink, drop: set[int]) -> set[int]:
                 return bool(kept)
         return False
 
+    limit = max_record_bytes()
     for _, value, raw in json_values_raw(stream):
+        if raw is not None and max(map(len, raw.split(b"\n"))) > limit:  # the reader skipped it: not numbered
+            sink.write(raw + b"\n")
+            continue
         if isinstance(value, list):
             raise StaleFile("a line holding a JSON array of requests cannot be rewritten")
         if not isinstance(value, dict):

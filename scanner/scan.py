@@ -261,14 +261,40 @@ def _expected(plan: SamplePlan, records_total: int | None) -> int | None:
     return records_total if plan.mode == "full" else min(plan.count, records_total)
 
 
-def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
+def run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path, *args, **kwargs) -> ScanRun:
+    with claimed_output(out_dir):
+        return _run_scan(sources, plan, config, out_dir, *args, **kwargs)
+
+
+class OutputError(UsageError):
+    """An output file could not be written (disk full, say): the files already there stay as they were."""
+
+
+@contextmanager
+def claimed_output(out_dir: Path):
+    """One run at a time writes to an output folder; temporary files a killed run left there are removed.
+    Each output file is replaced atomically; a set mixed by a kill is told by its run id (apply refuses it)."""
+    from scanner.locks import exclusive
+
+    check_writable(out_dir)
+    with exclusive(out_dir, "output folder",
+                   busy=f"output folder {out_dir} is in use by another dhscan run; wait for it, or give another --out"):
+        for leftover in out_dir.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+        try:
+            yield
+        except OSError as exc:  # writing an output; atomic_write left the earlier file in place
+            raise OutputError(f"cannot write to output folder {out_dir}: {exc.strerror or one_line(exc)}; "
+                              "the files already there are unchanged") from None
+
+
+def _run_scan(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
              command_line: list[str], fail_on_findings: bool = False,
              progress: Progress = lambda name, done, total: None,
              on_source_done: Callable[[SourceResult], None] = lambda result: None,
              engine=None, pool=None) -> ScanRun:
     started = datetime.now(timezone.utc)
     built = open_sources(sources)
-    check_writable(out_dir)
     if engine is None:
         engine = build_engine(config)
     lineage = build_lineage(config, progress)

@@ -8,14 +8,22 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from scanner.errors import UsageError
+from scanner.errors import UsageError, one_line
 
 M = TypeVar("M", bound=BaseModel)
 Location = tuple[Any, ...]
 
 
+# Nodes one configuration document may expand to: aliases repeat nodes, and ten lines of them can
+# otherwise expand to billions (a "billion laughs" document).
+MAX_NODES = 100_000
+
+
 def _construct(node: yaml.Node, where: Location, lines: dict[Location, int], loader: yaml.SafeLoader) -> Any:
     lines[where] = node.start_mark.line + 1
+    if len(lines) > MAX_NODES:
+        raise UsageError(f"line {node.start_mark.line + 1}: the document expands to more than {MAX_NODES:,} "
+                         "values (aliases repeating aliases?)")
     if isinstance(node, yaml.MappingNode):
         result = {}
         for key_node, value_node in node.value:
@@ -27,7 +35,10 @@ def _construct(node: yaml.Node, where: Location, lines: dict[Location, int], loa
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(child, (*where, i), lines, loader) for i, child in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an unquoted date 2026-13-45
+        raise UsageError(f"line {node.start_mark.line + 1}: {one_line(exc)}") from None
 
 
 def load_yaml(path: str | Path) -> tuple[Any, dict[Location, int]]:

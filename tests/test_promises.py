@@ -428,3 +428,187 @@ def test_a_re_run_without_a_log_after_an_apply_says_already_absent(data):
     again = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--json")
     assert again.exit_code == EXIT_OK and json.loads(again.output)["outcomes"] == {"already_absent": RECORDS}
     assert (out / "deletion_worklist.apply-log.jsonl").exists() and ids_in(root) == ["new"]
+
+
+def test_a_sigterm_landing_in_a_finalizer_still_ends_the_run_with_143(data, monkeypatch):
+    """Python drops an exception raised in `__del__`: a SIGTERM arriving there must not be lost."""
+    import signal
+
+    import scanner.scan
+
+    root, _ = data
+    real = scanner.scan.run_scan
+    reached = []
+
+    class SignalledOnCollection:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs here, inside the finalizer
+                pass
+
+    def run_scan(*args, **kwargs):
+        SignalledOnCollection()
+        reached.append("after the finalizer")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scanner.scan, "run_scan", run_scan)
+    result = run_cli("scan", root / "evals.jsonl", "--out", root / "o")
+    assert result.exit_code == 143 and "terminated (SIGTERM)" in result.output
+
+
+def test_one_run_at_a_time_writes_an_output_folder_and_a_killed_runs_leftovers_go(data, tmp_path):
+    import fcntl
+
+    root, _ = data
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / ".findings.jsonl.abc123.tmp").write_text("half a file a killed run left")
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another run is writing here
+        busy = run_cli("scan", root / "evals.jsonl", "--out", out)
+    finally:
+        os.close(fd)
+    assert busy.exit_code == EXIT_USAGE and "in use by another dhscan run" in busy.output
+    assert run_cli("scan", root / "evals.jsonl", "--out", out).exit_code == EXIT_OK
+    assert sorted(p.name for p in out.iterdir()) == ["evidence.json", "findings.jsonl", "summary.json"]
+
+
+# -- bad input costs only itself ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, text, message", [
+    ("policy.yaml", "version: 1\nrules:\n  - id: r\n    max_age: 0d\n    action: delete\n", None),
+    ("policy.yaml", "version: 1\nrules:\n  - id: r\n    max_age: 99999999999y\n    action: delete\n",
+     "longer than 1000 years"),
+    ("policy.yaml", "version: 1\nrules:\n  - id: r\n    match: {entities: [EMAIL]}\n    action: delete\n",
+     "unknown entity type(s) EMAIL"),
+    ("policy.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                    "version: 1\nrules: []\n", "expands to more than 100,000 values"),
+    ("holds.yaml", "holds:\n  - id: H\n    matter: M\n    scope: {time_range: {from: 2026-13-45}}\n",
+     "holds.yaml:4: month must be in 1..12"),
+    ("holds.yaml", "holds:\n  - id: H\n    matter: M\n    scope: {time_range: {from: 2026-05-01, to: 2026-01-01}}\n",
+     "'from' is after 'to'"),
+    ("holds.yaml", "holds:\n  - id: H\n    matter: M\n    scope: {subjects: [{email: ''}]}\n", "empty value"),
+])
+def test_bad_policy_and_holds_files_fail_with_one_line(data, name, text, message):
+    root, _ = data
+    (root / name).write_text(text)
+    holds = ["--holds", root / "holds.yaml"] if name == "holds.yaml" else []
+    result = run_cli("sweep", root / "evals.jsonl", "--policy", root / "policy.yaml", *holds, "--out", root / "o")
+    if message is None:  # valid: a zero max age is due at once for a dated record
+        assert result.exit_code == EXIT_OK, result.output
+        assert len(read_jsonl(root / "o" / "deletion_worklist.jsonl")) == RECORDS
+        return
+    assert result.exit_code == EXIT_USAGE and message in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--now", ""], "--now is empty"),
+    (["s3://"], "no bucket"),
+])
+def test_bad_options_fail_with_one_line(data, args, message):
+    root, _ = data
+    sources = [] if args[0].startswith("s3") else [root / "evals.jsonl"]
+    result = run_cli("sweep", *sources, *args, "--policy", root / "policy.yaml", "--out", root / "o")
+    assert result.exit_code == EXIT_USAGE and message in result.output and result.output.count("\n") == 1
+
+
+def test_one_odd_record_is_skipped_with_a_reason_and_the_rest_scanned(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("DHSCAN_MAX_RECORD_BYTES", str(64 << 10))
+    root = tmp_path / "d"
+    root.mkdir()
+    deep = "[" * 100_000 + "]" * 100_000
+    (root / "odd.jsonl").write_text(
+        json.dumps({"id": "a", "created_at": "9999-12-31T00:00:00Z", "t": "mail ann@example.com"}) + "\n"
+        + '{"id": "b", "t": ' + deep + "}\n"
+        + json.dumps({"id": "c", "t": "x" * (200 << 10)}) + "\n"
+        + json.dumps({"id": "d", "t": "mail dan@example.com"}) + "\n")
+    pq.write_table(pa.table({"id": ["m1", "m2"], "tags": pa.array(
+        [[("owner", "eve@example.com")], None], type=pa.map_(pa.string(), pa.string()))}), root / "maps.parquet")
+    (root / "policy.yaml").write_text("version: 1\nrules:\n  - id: r\n    max_age: 30d\n    action: delete\n")
+    result = run_cli("sweep", root / "odd.jsonl", root / "maps.parquet", "--policy", root / "policy.yaml",
+                     "--out", root / "o", "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    odd = summary["sources"]["odd"]
+    assert odd["records_sampled"] == 2 and odd["skipped_reasons"] == {"record_too_large": 1, "too_deep": 1}
+    assert summary["sources"]["maps"]["entity_counts"] == {"EMAIL_ADDRESS": 1}
+    findings = read_jsonl(root / "o" / "findings.jsonl")
+    assert {(f["record_id"], f["field"]) for f in findings if f["source"] == "maps"} == {("m1", "tags[0].value")}
+
+
+def test_a_symlink_loop_reads_each_file_once(tmp_path):
+    folder = tmp_path / "loop" / "sub"
+    folder.mkdir(parents=True)
+    (folder / "a.jsonl").write_text(json.dumps({"id": "q", "t": "mail q@example.com"}) + "\n")
+    (folder / "up").symlink_to("..")
+    result = run_cli("scan", tmp_path / "loop", "--out", tmp_path / "o", "--full", "--json")
+    assert json.loads(result.output[result.output.index("{"):])["sources"]["loop"]["records_total"] == 1
+
+
+def test_a_file_that_changes_while_it_is_read_fails_its_source(data, monkeypatch):
+    from scanner.connectors.jsonl import JsonlConnector
+
+    root, _ = data
+    original = JsonlConnector.file_candidates
+
+    def growing(self, stream, file, report):
+        for n, candidate in enumerate(original(self, stream, file, report)):
+            if n == 0:
+                with open(root / "evals.jsonl", "a") as handle:  # a writer appends mid-read
+                    handle.write(json.dumps({"id": "late", "prompt": "hi"}) + "\n")
+            yield candidate
+
+    monkeypatch.setattr(JsonlConnector, "file_candidates", growing)
+    result = run_cli("scan", root / "evals.jsonl", "--out", root / "o", "--full")
+    assert result.exit_code == 3 and "changed while it was read" in result.output
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root and mount rights)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill(disk: Path) -> None:
+    with open(disk / "filler", "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"x" * 1024)
+        except OSError:
+            pass
+
+
+def test_a_full_disk_fails_with_one_line_and_keeps_earlier_outputs(data, tiny_disk):
+    root, _ = data
+    out = tiny_disk / "out"
+    first = run_cli("scan", root / "evals.jsonl", "--out", out, "--sample", "1")
+    assert first.exit_code == EXIT_OK, first.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    fill(tiny_disk)
+    result = run_cli("scan", root / "evals.jsonl", "--out", out, "--full")
+    assert result.exit_code == EXIT_USAGE and "cannot write to output folder" in result.output
+    assert result.output.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_full_disk_under_the_apply_log_stops_apply_before_any_change(data, tiny_disk):
+    root, _ = data
+    out = sweep(root)
+    log = tiny_disk / "apply-log.jsonl"
+    fill(tiny_disk)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--log", log)
+    assert result.exit_code == EXIT_USAGE and "cannot write the apply log" in result.output
+    assert len(ids_in(root)) == RECORDS

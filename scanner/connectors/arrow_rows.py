@@ -26,6 +26,9 @@ def string_leaves(arr: pa.Array, template: str, indices: list[np.ndarray], rows:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     t = arr.type
+    if pa.types.is_map(t):  # Arrow's list kernels abort the process on a map: read it as key/value structs
+        arr, t = _map_as_list(arr), None
+        t = arr.type
     if pa.types.is_dictionary(t):
         yield from string_leaves(arr.dictionary_decode(), template, indices, rows, stringify)
     elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
@@ -44,7 +47,7 @@ def string_leaves(arr: pa.Array, template: str, indices: list[np.ndarray], rows:
         for i, child in enumerate(children):
             name = t.field(i).name.replace("{", "{{").replace("}", "}}")
             yield from string_leaves(child, join_path(template, name), indices, rows, stringify)
-    elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or pa.types.is_map(t):
+    elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
         flat = pc.list_flatten(arr)
         rank = np.arange(len(parents)) - np.searchsorted(parents, parents, side="left")
@@ -52,6 +55,13 @@ def string_leaves(arr: pa.Array, template: str, indices: list[np.ndarray], rows:
                                  rows[parents], stringify)
     elif stringify and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
         yield from string_leaves(pc.cast(arr, pa.string()), template, indices, rows, stringify)
+
+
+def _map_as_list(arr: pa.Array) -> pa.Array:
+    """A map column as list<struct<key, value>> (through Python: map columns are rare and small)."""
+    entry = pa.struct([("key", arr.type.key_type), ("value", arr.type.item_type)])
+    rows = [None if row is None else [{"key": k, "value": v} for k, v in row] for row in arr.to_pylist()]
+    return pa.array(rows, type=pa.list_(entry))
 
 
 def _column(table: pa.Table, path: str):

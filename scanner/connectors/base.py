@@ -8,6 +8,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount, ranges_of
+from scanner.connectors.jsonvalues import max_record_bytes
 from scanner.connectors.files import SourceFile, list_files
 from scanner.errors import SourceError, UsageError, one_line
 from scanner.records import Record, SkippedRecord
@@ -142,11 +143,22 @@ class Connector:
                 report.advance()
                 yield candidate
 
+        limit = max_record_bytes()
         for candidate in plan.select(counted(), lambda c: (c.file, c.row)):
             try:
-                yield candidate.load()
+                record = candidate.load()
+                size = sum(len(text) for text in record.texts.values())
+                if size > limit:
+                    raise RecordUnreadable("record_too_large", f"texts of {size:,} characters, more than the "
+                                                               f"{limit:,} read (DHSCAN_MAX_RECORD_BYTES)")
             except RecordUnreadable as exc:
                 report.skip(candidate.location, exc.category, str(exc), (candidate.file, candidate.row))
+                continue
+            except RecursionError:
+                report.skip(candidate.location, "too_deep", "nested too deeply to read",
+                            (candidate.file, candidate.row))
+                continue
+            yield record
         if report.records_total is None:
             report.records_total = report.records_read
 
@@ -217,8 +229,12 @@ class FileConnector(Connector):
         try:
             with fs.open_input_stream(file.path) as stream:
                 yield from self.file_candidates(stream, file, report)
+            after = fs.get_file_info(file.path)
         except OSError as exc:
             raise self.fail(f"{file.relpath}: cannot read: {one_line(exc)}") from None
+        if (after.size, after.mtime_ns) != (file.size, file.mtime_ns):
+            raise self.fail(f"{file.relpath}: changed while it was read (size or modification time): its "
+                            "records may be partly old and partly new; scan it again")
 
     def file_candidates(self, stream, file, report: ReadReport) -> Iterator[Candidate]:
         raise NotImplementedError

@@ -32,6 +32,8 @@ def filesystem(uri: SourceURI) -> tuple[pafs.FileSystem, str]:
     """The filesystem holding the URI's path, and the path in that filesystem's terms."""
     if not is_s3(uri.path):
         return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(uri.path))
+    if not uri.path[len("s3://"):].split("/", 1)[0]:
+        raise UsageError(f"source {uri.redacted()!r}: no bucket: give s3://BUCKET/PATH")
     opts = uri.options
     endpoint = opts.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     kwargs: dict = {
@@ -102,10 +104,28 @@ def list_files(uri: SourceURI, source: str, extensions: tuple[str, ...]) -> tupl
         elif not rel.endswith(extensions):
             continue
         files.append(SourceFile(rel, entry.path, entry.size, entry.mtime_ns))
+    if not s3:
+        files = _each_file_once(files)
     if not files:
         where = uri.path
         raise SourceError(source, f"no {'/'.join(extensions)} files in {where}")
     return fs, sorted(files, key=lambda f: f.relpath)
+
+
+def _each_file_once(files: list[SourceFile]) -> list[SourceFile]:
+    """A file reached twice through links (a link to a parent folder loops) is read once, by its
+    shortest path."""
+    seen, kept = set(), []
+    for file in sorted(files, key=lambda f: (f.relpath.count("/"), f.relpath)):
+        try:
+            info = os.stat(file.path)
+        except OSError:
+            kept.append(file)
+            continue
+        if (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            kept.append(file)
+    return kept
 
 
 def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]],

@@ -7,6 +7,7 @@ Each value comes with the line it starts on. A value that does not parse comes a
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -14,6 +15,22 @@ from scanner.errors import one_line
 
 # A pretty-printed object larger than this is not buffered whole.
 MAX_DOCUMENT_BYTES = 256 << 20
+
+
+def max_record_bytes() -> int:
+    """The largest record read (a JSON line, a record's texts); a larger one is skipped with a reason.
+    `DHSCAN_MAX_RECORD_BYTES` sets it (default 8 MiB)."""
+    try:
+        return max(1024, int(os.environ.get("DHSCAN_MAX_RECORD_BYTES") or (8 << 20)))
+    except ValueError:
+        return 8 << 20
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """A line longer than the limit, skipped without being held in memory."""
+
+    length: int
 
 
 @dataclass(frozen=True)
@@ -26,16 +43,33 @@ class WholeFileError(Exception):
     """A file that is one JSON document and does not parse: nothing in it can be read."""
 
 
-def lines(stream, prefix: bytes = b"", chunk_size: int = 1 << 20) -> Iterator[bytes]:
-    """The lines of a byte stream, without their line ends."""
+def lines(stream, prefix: bytes = b"", chunk_size: int = 1 << 20, limit: int | None = None) -> Iterator[bytes | TooLong]:
+    """The lines of a byte stream, without their line ends. With `limit`, a longer line is read past
+    (decompressed as a stream, never held) and comes as TooLong."""
     chunk = prefix or stream.read(chunk_size)
     buffer = b""
+    skipped = None  # bytes of an over-long line read past so far
     while chunk:
+        if skipped is not None:
+            end = chunk.find(b"\n")
+            if end < 0:
+                skipped += len(chunk)
+                chunk = stream.read(chunk_size)
+                continue
+            yield TooLong(skipped + end)
+            skipped, chunk = None, chunk[end + 1:]
+            if not chunk:
+                chunk = stream.read(chunk_size)
+                continue
         buffer += chunk
         *complete, buffer = buffer.split(b"\n")
         yield from complete
+        if limit is not None and len(buffer) > limit:
+            skipped, buffer = len(buffer), b""
         chunk = stream.read(chunk_size)
-    if buffer:
+    if skipped is not None:
+        yield TooLong(skipped)
+    elif buffer:
         yield buffer
 
 
@@ -58,19 +92,25 @@ def parse_value(raw: bytes) -> Any:
         return json.loads(text)
     except ValueError as exc:
         return BadValue("not_json", f"not JSON: {problem_of(exc)}")
+    except RecursionError:
+        return BadValue("too_deep", "nested too deeply to read")
 
 
 def json_values(stream) -> Iterator[tuple[int, Any]]:
-    """(line, value) for every JSON value in the stream; elements of a top-level array one by one."""
-    for line, value, _ in json_values_raw(stream):
+    """(line, value) for every JSON value in the stream; elements of a top-level array one by one. A line
+    longer than max_record_bytes() is a BadValue, read past without being held."""
+    for line, value, _ in json_values_raw(stream, max_record_bytes()):
         yield line, value
 
 
-def json_values_raw(stream) -> Iterator[tuple[int, Any, bytes | None]]:
-    """As json_values, with each value's bytes (None for the elements of a top-level array)."""
+def json_values_raw(stream, limit: int | None = None) -> Iterator[tuple[int, Any, bytes | None]]:
+    """As json_values, with each value's bytes (None for the elements of a top-level array); `limit`
+    bounds a line (rewriting a file copies every line whole, so it gives none)."""
     head = stream.read(1 << 16)
     if head.lstrip()[:1] == b"[":
-        data = head + stream.read()
+        data = head + stream.read(MAX_DOCUMENT_BYTES + 1 - len(head))
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise WholeFileError("a JSON document larger than 256 MiB (give it as JSON Lines)")
         document = parse_value(data)
         if isinstance(document, BadValue):
             raise WholeFileError(document.problem)
@@ -83,7 +123,14 @@ def json_values_raw(stream) -> Iterator[tuple[int, Any, bytes | None]]:
     pending: list[bytes] = []  # lines of a pretty-printed value (its first line is "{" or "[")
     pending_bytes = 0
     start = 0
-    for number, raw in enumerate(lines(stream, head), start=1):
+    for number, raw in enumerate(lines(stream, head, limit=limit), start=1):
+        if isinstance(raw, TooLong):
+            if pending:
+                yield start, BadValue("not_json", "not JSON: a value cut by an over-long line"), None
+                pending = []
+            yield number, BadValue("record_too_large", f"a record of {raw.length:,} bytes, more than the "
+                                   f"{limit:,} read (DHSCAN_MAX_RECORD_BYTES)"), None
+            continue
         if pending:
             pending.append(raw)
             pending_bytes += len(raw)
