@@ -539,6 +539,7 @@ def test_the_model_is_loaded_afresh_after_reload_words_new_words_in_memory_zones
     _leave_open_zone(engine, monkeypatch)
     monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 10)
     monkeypatch.setattr(engine, "_words_in_zones", 0)
+    gc.collect()  # garbage earlier tests left (another engine's cycles) must not count as the old model
     old_model, pipes, before = engine.nlp, engine.nlp.pipe_names, vocabularies()
     gc.disable()  # the old model sits in reference cycles: only the engine's own collection may free it
     gc.freeze()
