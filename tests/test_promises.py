@@ -257,7 +257,7 @@ def test_uri_secrets_are_hidden_in_errors_summary_and_evidence(data, tmp_path):
     root, _ = data
     out = tmp_path / "o"
     result = run_cli("scan", f"jsonl:{root / 'missing.jsonl'}?secret_key=SEKRET-VALUE&session_token=TOKEN-VALUE",
-                     f"chroma+http://bob:hunter2-pw@127.0.0.1:9?collection=notes", root / "evals.jsonl", "--out", out)
+                     "chroma+http://bob:hunter2-pw@127.0.0.1:9?collection=notes", root / "evals.jsonl", "--out", out)
     assert result.exit_code == 3
     written = result.output + everything_written(out)
     for secret in ("SEKRET-VALUE", "TOKEN-VALUE", "hunter2-pw"):
