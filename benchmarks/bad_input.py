@@ -1,7 +1,7 @@
 """Memory bounds on hostile input: peak RSS of the real CLI on one huge record, a gzip file that expands
 to one huge line, and a YAML alias bomb as a policy, each against a scan of one small record.
 
-    python -m benchmarks.bad_input [--record-mb 0.9] [--bomb-mb 400]
+    python -m benchmarks.bad_input [--record-mb 7] [--bomb-mb 400]
 
 Each case runs `dhscan` in a subprocess and reads its peak resident memory (RUSAGE_CHILDREN after it
 exits, one child at a time). The records are made here (random words and a planted email), not by
@@ -39,7 +39,7 @@ def words(n: int, rng: random.Random) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--record-mb", type=float, default=0.9, help="size of the one huge record (under the limit)")
+    parser.add_argument("--record-mb", type=float, default=7, help="size of the one huge record (under the limit)")
     parser.add_argument("--bomb-mb", type=int, default=400, help="size of the line the gzip file expands to")
     args = parser.parse_args()
     rng = random.Random(3)

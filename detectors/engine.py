@@ -9,7 +9,7 @@ import logging
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import yaml
 
@@ -38,6 +38,9 @@ KEPT_MARKS = ".,"  # the punctuation most often written onto a word, kept with t
 ZONE_TEXTS = 10_000  # texts detected in one spaCy memory zone (see DetectionEngine.detect)
 UNZONED_WORDS = 20_000  # new vocabulary entries kept for good before detection moves into memory zones (~1 KB each)
 RELOAD_WORDS = 300_000  # new vocabulary entries made in memory zones after which the model is loaded afresh
+# Characters of text parsed by the model at once: its parses of a long text take far more memory than the
+# text, so a batch is detected in windows of this much text.
+NER_WINDOW_CHARS = 100_000
 # A text every default recognizer and the model have something to do with (see DetectionEngine._warm_up).
 WARM_UP_TEXT = ("Maria Lopez of Acme Corp in Berlin, maria.lopez@example.com, +1 212 555 0147, card 4111 1111 1111 "
                 "1111, SSN 536-90-4399, born 02/03/1981, lives at 12 High Street; IP 10.1.2.3, https://example.org")
@@ -296,6 +299,17 @@ class DetectionEngine:
             for field, text in record.texts.items():
                 for offset, chunk in split_text(text, self.config.max_text_length):
                     items.append((index, field, offset, chunk))
+        findings: list[list[Finding]] = [[] for _ in records]
+        seen: set[tuple] = set()
+        cache: dict[tuple[str, str, bool], list] = {}
+        for window in _windows(items, NER_WINDOW_CHARS):
+            self._detect_window(records, window, findings, seen, cache)
+        return findings
+
+    def _detect_window(self, records: list[Record], items: list, findings: list[list[Finding]], seen: set,
+                       cache: dict) -> None:
+        """Detection over some of a batch's texts: the model's parses of one window are dropped before the
+        next is parsed, so memory follows the window, not the size of the largest record."""
         unique = list(dict.fromkeys(chunk for _, _, _, chunk in items))
         # NER reads codes such as conv-00172 as names: id fields are checked for identifiers only, so a
         # text found only in id fields skips the model.
@@ -304,9 +318,6 @@ class DetectionEngine:
                      and (not self.config.ner_gate or may_hold_name(t))]
         ner_artifacts = dict(self.nlp_engine.process_batch(needs_ner, self.config.language,
                                                            batch_size=self.config.batch_size))
-        cache: dict[tuple[str, str, bool], list] = {}
-        findings: list[list[Finding]] = [[] for _ in records]
-        seen: set[tuple] = set()
         for index, field, offset, chunk in items:
             record = records[index]
             context_key = (chunk, field, field in record.id_fields)
@@ -332,7 +343,6 @@ class DetectionEngine:
                     preview=mask(result.entity_type, value),
                     production_match=production,
                 ))
-        return findings
 
     def _tokens_only(self, text: str):
         """Presidio's NlpArtifacts of a text the model does not read: tokens, with lower-cased words as
@@ -403,6 +413,20 @@ def model_weights_digest(name: str) -> str | None:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 sha.update(block)
     return sha.hexdigest()
+
+
+def _windows(items: list, limit: int) -> Iterator[list]:
+    """`items` (record index, field, offset, chunk) in consecutive runs of at most `limit` characters of
+    chunks (one chunk longer than that is a run of its own)."""
+    window, size = [], 0
+    for item in items:
+        if window and size + len(item[3]) > limit:
+            yield window
+            window, size = [], 0
+        window.append(item)
+        size += len(item[3])
+    if window:
+        yield window
 
 
 def batched(items: Iterable, size: int):

@@ -612,3 +612,66 @@ def test_a_full_disk_under_the_apply_log_stops_apply_before_any_change(data, tin
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes", "--log", log)
     assert result.exit_code == EXIT_USAGE and "cannot write the apply log" in result.output
     assert len(ids_in(root)) == RECORDS
+
+
+def out_state(out: Path) -> tuple:
+    """The names and inodes in an output folder: changes when a temporary file appears or one is renamed."""
+    try:
+        return tuple(sorted((p.name, p.stat().st_ino) for p in out.iterdir()))
+    except FileNotFoundError:  # a temporary file renamed while listed
+        return ()
+
+
+def whole(out: Path) -> None:
+    """Every output file there parses whole: nothing half-written."""
+    import csv
+
+    for path in out.iterdir():
+        if path.name.endswith(".tmp"):
+            continue
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".jsonl":
+            read_jsonl(path)
+        elif path.suffix == ".csv":
+            with open(path, newline="", encoding="utf-8") as handle:
+                list(csv.reader(handle))
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_at_any_point_leaves_whole_files_and_a_set_apply_takes_whole_or_refuses(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "d"
+    fake = Faker("en_US")
+    fake.seed_instance(41)
+    root.mkdir()
+    (root / "evals.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "prompt": f"mail {fake.email()}"}) + "\n"
+                                              for i in range(3000)))
+    (root / "policy.yaml").write_text(POLICY)
+    out = root / "out"
+    command = [sys.executable, "-m", "scanner.cli", "sweep", str(root / "evals.jsonl"), "--policy",
+               str(root / "policy.yaml"), "--out", str(out), "--workers", "1"]
+    env = {**os.environ, "DHSCAN_KEY": TEST_KEY}
+    assert subprocess.run(command, env=env, capture_output=True).returncode == EXIT_OK
+    for events in (1, 2, 4, 6, 8, 10, 12):  # kill after this many changes to the folder
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seen, last = 0, out_state(out)
+        while process.poll() is None and seen < events:
+            state = out_state(out)
+            if state != last:
+                seen, last = seen + 1, state
+            time.sleep(0.0005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        whole(out)
+        result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds")  # a dry run
+        assert result.exit_code in (EXIT_OK, EXIT_USAGE), result.output
+        if result.exit_code == EXIT_USAGE:  # killed between the worklists and evidence.json: refused whole
+            assert "another sweep" in result.output
+    assert subprocess.run(command, env=env, capture_output=True).returncode == EXIT_OK
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds").exit_code == EXIT_OK

@@ -19,11 +19,11 @@ MAX_DOCUMENT_BYTES = 256 << 20
 
 def max_record_bytes() -> int:
     """The largest record read (a JSON line, a record's texts); a larger one is skipped with a reason.
-    `DHSCAN_MAX_RECORD_BYTES` sets it (default 1 MiB: detection holds a record's texts and their parses at once)."""
+    `DHSCAN_MAX_RECORD_BYTES` sets it (default 8 MiB)."""
     try:
-        return max(1024, int(os.environ.get("DHSCAN_MAX_RECORD_BYTES") or (1 << 20)))
+        return max(1024, int(os.environ.get("DHSCAN_MAX_RECORD_BYTES") or (8 << 20)))
     except ValueError:
-        return 1 << 20
+        return 8 << 20
 
 
 @dataclass(frozen=True)
