@@ -5,11 +5,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scanner.errors import printable
 from scanner.scan import ScanRun
 from scanner.stats import prevalence_sentence
+
+
+def cell(text) -> str:
+    """A name as a table cell: Rich markup in it shown as written, control characters escaped."""
+    return escape(printable(str(text)))
 
 
 def print_summary(run: ScanRun, console: Console) -> None:
@@ -18,7 +25,7 @@ def print_summary(run: ScanRun, console: Console) -> None:
         table.add_column(column, justify="right" if column not in ("source", "kind", "status") else "left")
     for name, s in run.summary["sources"].items():
         total = "?" if s["records_total"] is None else f"{s['records_total']:,}"
-        table.add_row(name, s["kind"], total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
+        table.add_row(cell(name), s["kind"], total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
                       f"{s['findings']:,}", f"{s['records_skipped']:,}", s["status"])
     console.print(table)
     entities = Table(title="findings by entity type")
@@ -27,14 +34,14 @@ def print_summary(run: ScanRun, console: Console) -> None:
     entities.add_column("findings", justify="right")
     for name, s in run.summary["sources"].items():
         for entity, count in s["entity_counts"].items():
-            entities.add_row(name, entity, f"{count:,}")
+            entities.add_row(cell(name), entity, f"{count:,}")
     if entities.row_count:
         console.print(entities)
     for name, s in run.summary["sources"].items():
         if s["status"] == "failed":
-            console.print(f"{name}: FAILED: {s['error']}", markup=False)
+            console.print(f"{printable(name)}: FAILED: {printable(s['error'])}", markup=False)
             continue
-        line = f"{name}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}."
+        line = f"{printable(name)}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}."
         if s["records_no_content"]:
             line += (f" {s['records_no_content']:,} of the scanned records carry no content (for spans: prompts and"
                      " completions were not captured), so nothing is known about them: not clean, unknown.")
@@ -76,7 +83,7 @@ def print_sweep_summary(run, console: Console) -> None:
     for name, s in run.summary["sources"].items():
         d = sweep["decisions_by_source"].get(name, {})
         total = "?" if s["records_total"] is None else f"{s['records_total']:,}"
-        table.add_row(name, total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
+        table.add_row(cell(name), total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
                       f"{d.get('delete', 0):,}", f"{d.get('hold', 0):,}", f"{d.get('review', 0):,}",
                       f"{d.get('undated', 0):,}", s["status"])
     console.print(table)
@@ -84,7 +91,7 @@ def print_sweep_summary(run, console: Console) -> None:
     for column in ("rule", "matched", "deleted", "held back", "retained", "undated", "upcoming", "next due"):
         rules.add_column(column, justify="left" if column in ("rule", "next due") else "right")
     for rule_id, t in sweep["rules"].items():
-        rules.add_row(rule_id, f"{t['matched']:,}", f"{t['deleted']:,}", f"{t['suppressed_by_hold']:,}",
+        rules.add_row(cell(rule_id), f"{t['matched']:,}", f"{t['deleted']:,}", f"{t['suppressed_by_hold']:,}",
                       f"{t['blocked_by_retention']:,}", f"{t['undated']:,}", f"{t['upcoming']['records']:,}",
                       (t["upcoming"]["next_due"] or "")[:10])
     console.print(rules)
@@ -93,7 +100,7 @@ def print_sweep_summary(run, console: Console) -> None:
         for column in ("hold", "status", "records held"):
             holds.add_column(column)
         for hold_id, h in sweep["holds"].items():
-            holds.add_row(hold_id, h["status"], f"{h['records']:,}")
+            holds.add_row(cell(hold_id), h["status"], f"{h['records']:,}")
         console.print(holds)
     lines = [f"{sweep['deletion_worklist_rows']:,} record(s) on the deletion worklist, "
              f"{sweep['legal_hold_worklist_rows']:,} legal-hold row(s); "
@@ -103,9 +110,10 @@ def print_sweep_summary(run, console: Console) -> None:
         lines.append("These results cover a sample, not every record.")
     for name, s in run.summary["sources"].items():
         if s["status"] == "failed":
-            lines.append(f"{name}: FAILED: {s['error']}")
+            lines.append(f"{printable(name)}: FAILED: {printable(s['error'])}")
         else:
-            lines.append(f"{name}: {prevalence_sentence(s['records_with_findings'], s['records_sampled'], s['prevalence'])}.")
+            found = prevalence_sentence(s["records_with_findings"], s["records_sampled"], s["prevalence"])
+            lines.append(f"{printable(name)}: {found}.")
     for line in lines:
         console.print(line, markup=False, highlight=False)
 
@@ -118,7 +126,7 @@ def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
     for outcome in OUTCOMES:
         table.add_column(outcome if not (dry_run and outcome == "deleted") else "would delete", justify="right")
     for source, counts in result.by_source.items():
-        table.add_row(source, *(f"{counts.get(o, 0):,}" for o in OUTCOMES))
+        table.add_row(cell(source), *(f"{counts.get(o, 0):,}" for o in OUTCOMES))
     console.print(table)
     for residue in result.residue:
         found = residue.get("summary") or (f"{residue['records']} of {residue['of']} deleted documents still in "

@@ -61,6 +61,9 @@ def test_a_swept_hold_keeps_its_record_off_the_worklist_and_apply_deletes_the_re
     listed = [r["record_id"] for r in read_jsonl(out / "deletion_worklist.jsonl")]
     assert listed == [r["id"] for i, r in enumerate(rows) if i != HELD]
     assert [r["record_id"] for r in read_jsonl(out / "legal_hold_worklist.jsonl")] == [rows[HELD]["id"]]
+    run_id = json.loads((out / "evidence.json").read_text())["run_id"]  # one run id in every file of the set
+    assert json.loads((out / "summary.json").read_text())["run_id"] == run_id and run_id in (out / "report.html").read_text()
+    assert {r["run_id"] for r in read_jsonl(out / "deletion_worklist.jsonl")} == {run_id}
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes")
     assert result.exit_code == EXIT_OK, result.output
     assert ids_in(root) == [rows[HELD]["id"]]
@@ -274,6 +277,15 @@ def test_a_file_name_with_a_newline_cannot_forge_an_error_line(tmp_path):
     assert result.exit_code == EXIT_OK
     assert not [line for line in result.output.splitlines() if line.startswith("dhscan: error: forged")]
     assert "x\\x0adhscan: error: forged.jsonl" in result.output
+
+
+def test_rich_markup_and_newlines_in_a_source_name_print_as_written(tmp_path):
+    data = tmp_path / "evals.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "mail ann@example.com"}) + "\n")
+    result = run_cli("scan", f"{data}?name=[bold]x%0Ay", "--out", tmp_path / "o", "--full")
+    assert result.exit_code == EXIT_OK
+    assert any(line.startswith("│ [bold]x\\x0ay") for line in result.output.splitlines())  # the table row
+    assert "[bold]x\\x0ay: 1 of 1" in result.output
 
 
 def test_outputs_follow_the_umask_and_are_never_more_open_than_their_folder(data, tmp_path):
