@@ -70,6 +70,12 @@ def read_worklist(path: Path) -> list[dict]:
             raise UsageError(f"{path}: row {number}: locator is not an object")
         if "file" in locator and not (isinstance(locator.get("record"), int) and locator["record"] >= 1):
             raise UsageError(f"{path}: row {number}: locator record is not a record number")
+    seen: dict[tuple, int] = {}
+    for number, row in enumerate(rows, start=1):
+        key = (row["source"], str(row["record_id"]), json.dumps(row["locator"], sort_keys=True))
+        if key in seen:  # one record listed twice would be reported deleted twice
+            raise UsageError(f"{path}: row {number} lists the record row {seen[key]} lists")
+        seen[key] = number
     return rows
 
 

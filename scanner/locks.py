@@ -37,8 +37,10 @@ def file_locked(path: Path) -> Iterator[os.stat_result]:
 @contextmanager
 def exclusive(path: Path, what: str, busy: str | None = None) -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if missing) or fail at once with one line (`busy`)."""
-    # a folder is locked through itself, leaving nothing in it
-    fd = os.open(path, os.O_RDONLY) if path.is_dir() else os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    try:  # a folder is locked through itself, leaving nothing in it
+        fd = os.open(path, os.O_RDONLY) if path.is_dir() else os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot open {what} {path}: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

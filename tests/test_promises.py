@@ -122,17 +122,15 @@ def test_an_edited_locator_pointing_at_a_held_record_deletes_nothing_held(data):
     root, rows = data
     out = sweep(root, "--holds", holds_file(root, email_of(rows[HELD])))
     held = read_jsonl(out / "legal_hold_worklist.jsonl")[0]
-
-    def retarget(row):  # every row now names the held record, its id and where it is
-        row["locator"], row["record_id"] = dict(held["locator"]), held["record_id"]
-        return row
-
-    edit_rows(out / "deletion_worklist.jsonl", retarget)
+    listed = read_jsonl(out / "deletion_worklist.jsonl")
+    # the first row now names the held record: its id and where it is
+    listed[0] = {**listed[0], "locator": dict(held["locator"]), "record_id": held["record_id"]}
+    (out / "deletion_worklist.jsonl").write_text("".join(json.dumps(r) + "\n" for r in listed))
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", root / "holds.yaml", "--execute", "--yes",
                      "--json")
     assert result.exit_code == EXIT_FINDINGS
-    assert json.loads(result.output)["outcomes"] == {"stale": RECORDS - 1}
-    assert ids_in(root) == [r["id"] for r in rows]
+    assert json.loads(result.output)["outcomes"] == {"stale": 1, "deleted": RECORDS - 2}
+    assert ids_in(root) == [rows[0]["id"], rows[HELD]["id"]]
 
 
 def test_a_hold_given_only_at_apply_matches_the_record_as_it_is_now(data):
@@ -196,6 +194,16 @@ def test_a_malformed_worklist_row_is_refused_with_one_line(data, edit, message):
     edit_rows(out / "deletion_worklist.jsonl", edit)
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
     assert result.exit_code == EXIT_USAGE and message in result.output and result.output.count("\n") == 1
+    assert len(ids_in(root)) == RECORDS
+
+
+def test_a_worklist_listing_one_record_twice_is_refused(data):
+    root, _ = data
+    out = sweep(root)
+    path = out / "deletion_worklist.jsonl"
+    path.write_text(path.read_text() + path.read_text().splitlines(keepends=True)[0])
+    result = run_cli("apply", path, "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_USAGE and f"row {RECORDS + 1} lists the record row 1 lists" in result.output
     assert len(ids_in(root)) == RECORDS
 
 
@@ -687,3 +695,12 @@ def test_a_sweep_killed_at_any_point_leaves_whole_files_and_a_set_apply_takes_wh
     assert subprocess.run(command, env=env, capture_output=True).returncode == EXIT_OK
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     assert run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds").exit_code == EXIT_OK
+
+
+def test_an_apply_log_that_cannot_be_opened_is_one_line(data):
+    root, _ = data
+    out = sweep(root)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes",
+                     "--log", root / "no-such-folder" / "log.jsonl")
+    assert result.exit_code == EXIT_USAGE and "cannot open apply log" in result.output
+    assert result.output.count("\n") == 1 and len(ids_in(root)) == RECORDS
