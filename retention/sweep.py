@@ -299,7 +299,8 @@ def _run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy:
 
         for text, connector, error in built:
             if connector is None:
-                results.append(SourceResult(name=error.source, uri=redact_uri_text(text), kind="?", connector="?", status="failed",
+                results.append(SourceResult(name=error.source, uri=redact_uri_text(text), kind="?", connector="?",
+                                            status="failed",
                                             error=error.problem))
                 continue
             results.append(scan_source(connector, engine, plan, findings_file.write, progress,
@@ -320,7 +321,8 @@ def _run_sweep(sources: list[str], plan: SamplePlan, config: ScanConfig, policy:
     evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
     evidence["cluster"] = cluster_description
     evidence["run_id"] = run.run_id
-    evidence["sweep"] = {"detected_for_holds_only": sorted(hidden), "now": now.isoformat(), "policy_sha256": file_digest(policy_path),
+    evidence["sweep"] = {"detected_for_holds_only": sorted(hidden), "now": now.isoformat(),
+                         "policy_sha256": file_digest(policy_path),
                          "holds_sha256": file_digest(holds_path), "rules": [r.id for r in policy.rules],
                          "holds": [{"id": h.id, "status": h.status} for h in holds]}
     write_json(out_dir / "summary.json", summary)

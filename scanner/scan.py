@@ -99,7 +99,8 @@ def open_sources(sources: list[str]) -> list[tuple[str, Connector | None, Source
             built.append((text, None, exc))
             continue
         if connector.source in names:
-            raise UsageError(f"sources {redact_uri_text(names[connector.source])!r} and {redact_uri_text(text)!r} are both named "
+            raise UsageError(f"sources {redact_uri_text(names[connector.source])!r} and {redact_uri_text(text)!r} "
+                             "are both named "
                              f"{connector.source!r}; give one ?name=")
         names[connector.source] = text
         built.append((text, connector, None))
@@ -110,7 +111,8 @@ def scan_source(connector: Connector, engine, plan: SamplePlan, write: Callable[
                 progress: Progress, batch_size: int = 256,
                 on_record: Callable[[Record, list[Finding]], None] | None = None,
                 lineage=None, write_copy: Callable[[str], None] = lambda line: None, pool=None,
-                cluster=None, config: ScanConfig | None = None, hidden_types: frozenset[str] = frozenset()) -> SourceResult:
+                cluster=None, config: ScanConfig | None = None,
+                hidden_types: frozenset[str] = frozenset()) -> SourceResult:
     """Read, detect and count one source; `on_record` sees every scanned record with its findings.
 
     With a production index (`lineage`), records that are near-copies of production records get
