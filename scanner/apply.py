@@ -55,6 +55,7 @@ def read_worklist(path: Path) -> list[dict]:
                         raise UsageError(f"{path}:{number}: not a JSON worklist row") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    seen: dict[tuple, int] = {}
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise UsageError(f"{path}: row {number} is not a JSON object: not a deletion worklist")
@@ -70,9 +71,7 @@ def read_worklist(path: Path) -> list[dict]:
             raise UsageError(f"{path}: row {number}: locator is not an object")
         if "file" in locator and not (isinstance(locator.get("record"), int) and locator["record"] >= 1):
             raise UsageError(f"{path}: row {number}: locator record is not a record number")
-    seen: dict[tuple, int] = {}
-    for number, row in enumerate(rows, start=1):
-        key = (row["source"], str(row["record_id"]), json.dumps(row["locator"], sort_keys=True))
+        key = (row["source"], str(row["record_id"]), json.dumps(locator, sort_keys=True))
         if key in seen:  # one record listed twice would be reported deleted twice
             raise UsageError(f"{path}: row {number} lists the record row {seen[key]} lists")
         seen[key] = number

@@ -27,7 +27,7 @@ def string_leaves(arr: pa.Array, template: str, indices: list[np.ndarray], rows:
         arr = arr.combine_chunks()
     t = arr.type
     if pa.types.is_map(t):  # Arrow's list kernels abort the process on a map: read it as key/value structs
-        arr, t = _map_as_list(arr), None
+        arr = _map_as_list(arr)
         t = arr.type
     if pa.types.is_dictionary(t):
         yield from string_leaves(arr.dictionary_decode(), template, indices, rows, stringify)
@@ -86,8 +86,9 @@ def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_
     ids = _column(table, id_field).to_pylist() if id_field and _column(table, id_field) is not None else [None] * n
     times = _column(table, time_field).to_pylist() if time_field and _column(table, time_field) is not None else [None] * n
 
-    attribute_values = {name: (_column(table, path).to_pylist() if _column(table, path) is not None else [None] * n)
-                        for name, path in connector.attribute_fields.items()}
+    attribute_columns = {name: _column(table, path) for name, path in connector.attribute_fields.items()}
+    attribute_values = {name: column.to_pylist() if column is not None else [None] * n
+                        for name, column in attribute_columns.items()}
     texts: list[dict[str, str]] = [{} for _ in range(n)]
     rows = np.arange(n)
     if connector.text_fields:

@@ -21,10 +21,10 @@ def attribute_fields(uri: SourceURI) -> dict[str, str]:
     become record attributes, which retention rules and legal holds match on."""
     found: dict[str, str] = {}
     for spec in (uri.options.get("attributes") or "").split(","):
-        name, _, path = spec.strip().partition(":")
+        name, sep, path = spec.strip().partition(":")
         if not spec.strip():
             continue
-        if not name.strip() or (_ and not path.strip()):
+        if not name.strip() or (sep and not path.strip()):
             raise UsageError(f"source {uri.redacted()!r}: attributes takes NAME or NAME:FIELD, comma-separated")
         found[name.strip()] = path.strip() or name.strip()
     return found
