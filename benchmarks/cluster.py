@@ -22,8 +22,8 @@ from pathlib import Path
 
 from benchmarks.throughput import issue_mix
 from detectors.config import DetectionConfig, ScanConfig
-from scanner.sampling import SamplePlan
-from scanner.scan import run_scan
+from scanner.core.sampling import SamplePlan
+from scanner.runs.scan import run_scan
 
 NIGHT_SECONDS = 8 * 3600
 BILLION = 1_000_000_000

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from detectors.config import DetectionConfig, ScanConfig
 from detectors.fingerprints import FingerprintField, build_fingerprints
-from detectors.keys import load_key
+from scanner.core.keys import load_key
 from fixtures.generate import generate
-from scanner.sampling import SamplePlan
-from scanner.scan import build_engine, run_scan
+from scanner.core.sampling import SamplePlan
+from detectors.engine import build_engine
+from scanner.runs.scan import run_scan
 
 
 def customers_csv(path: Path, n: int) -> None:
@@ -32,7 +33,7 @@ def customers_csv(path: Path, n: int) -> None:
 
 
 def timed_scan(paths, config: ScanConfig, out: Path) -> float:
-    engine = build_engine(config)
+    engine = build_engine(config.detection)
     started = time.perf_counter()
     run_scan([str(p) for p in paths], SamplePlan("full"), config, out, ["benchmark"], engine=engine)
     return time.perf_counter() - started

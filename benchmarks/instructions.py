@@ -67,10 +67,10 @@ def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
     from benchmarks.throughput import MEASURED
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
-    from detectors.keys import DigestKey
+    from scanner.core.keys import DigestKey
     from scanner.connectors import open_source
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
+    from scanner.core.sampling import SamplePlan
 
     warm_up, path = folder / "warm_up.jsonl", folder / "measured.jsonl"
     first = list(open_source(str(warm_up)).records(SamplePlan("full"), ReadReport()))
@@ -95,7 +95,8 @@ def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
         built["engine"] = (lambda: engine.detect(sent[0]), lambda: [engine.detect(chunk) for chunk in sent[1:]])
     if "rest" not in wanted:
         return built
-    from scanner.scan import scan_source
+    from scanner.runs.detection import Detection
+    from scanner.runs.loop import scan_source
 
     found = {r.record_id: f for chunk in [first, *chunks] for r, f in zip(chunk, engine.detect(chunk))}
 
@@ -115,8 +116,8 @@ def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
 
     def scan(source: Path):
         with open(os.devnull, "w", encoding="utf-8") as sink:
-            result = scan_source(open_source(str(source)), engine, SamplePlan("full"), sink.write, lambda *a: None,
-                                 batch_size=BATCH, pool=HandOver())
+            result = scan_source(open_source(str(source)), Detection.in_process(engine, pool=HandOver()),
+                                 SamplePlan("full"), sink.write, lambda *a: None, batch_size=BATCH)
         if result.status != "ok" or result.findings == 0:  # scan_source keeps a source's error in its result
             raise SystemExit(f"rest: the scan did not run: {result.status} {result.error}")
 

@@ -96,13 +96,13 @@ def dhscan_engine():
     """dhscan's engine in its default configuration, built once for every corpus of a run."""
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
-    from detectors.keys import DigestKey
+    from scanner.core.keys import DigestKey
 
     return DetectionEngine(DetectionConfig(), DigestKey(b"quality-benchmark-key-0123456789", "bench"))
 
 
 def dhscan_predictions(texts: list[str], with_recognizer: bool = False) -> list[list[tuple]]:
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     engine = dhscan_engine()
     records = [Record("corpus", "eval_dataset", str(i), {}, {"text": t}) for i, t in enumerate(texts)]

@@ -99,8 +99,9 @@ def measure_parquet(rows: int, samples: list[int], tmp: Path) -> list[dict]:
     import pyarrow.parquet as pq
 
     from detectors.config import ScanConfig
-    from scanner.sampling import SamplePlan
-    from scanner.scan import build_engine, run_scan
+    from scanner.core.sampling import SamplePlan
+    from detectors.engine import build_engine
+    from scanner.runs.scan import run_scan
 
     path = tmp / "evals.parquet"
     rng = np.random.default_rng(11)
@@ -115,7 +116,7 @@ def measure_parquet(rows: int, samples: list[int], tmp: Path) -> list[dict]:
             writer.write_table(pa.table({"id": ids, "text": texts, "embedding": vectors}))
     size = path.stat().st_size
     config = ScanConfig()
-    engine = build_engine(config)
+    engine = build_engine(config.detection)
     run_scan([str(path)], SamplePlan("count", seed=2, count=1), config, tmp / "warm_up", command_line=["benchmark"],
              engine=engine)  # lazy imports and first reads of the package happen here, not in the figures
     figures = []

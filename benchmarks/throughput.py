@@ -35,8 +35,10 @@ from detectors.ner_gate import may_hold_name
 from fixtures.generate import IDENTIFIER_TYPES, generate, load_truth
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
-from scanner.sampling import SamplePlan
-from scanner.scan import build_engine, build_pool, run_scan
+from scanner.core.sampling import SamplePlan
+from detectors.engine import build_engine
+from scanner.runs.detection import build_pool
+from scanner.runs.scan import run_scan
 
 MEASURED = IDENTIFIER_TYPES + ("PERSON",)
 
@@ -84,7 +86,7 @@ def cpu_seconds(pids: list[int]) -> float:
 def run_dhscan(paths, out: Path, ner_gate: bool = True, ner_only: bool = True, cpu: list | None = None):
     """(records, seconds, findings); with `cpu`, appends the CPU seconds of the scan (main process and workers)."""
     config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED), ner_gate=ner_gate, ner_only=ner_only))
-    engine = build_engine(config)  # model loads are outside the timing, as for Presidio
+    engine = build_engine(config.detection)  # model loads are outside the timing, as for Presidio
     pool = build_pool(config, engine)
     pool.start()
     pids = [os.getpid(), *pool.pids]
@@ -111,8 +113,8 @@ def corpus_name_recall(corpus: Path, ner_gate: bool, ner_only: bool = True) -> d
     """PERSON and LOCATION (the corpus' GPE) recall, by span overlap, on a third-party labeled corpus:
     names from another generator than the fixtures'."""
     from detectors.engine import DetectionEngine
-    from detectors.keys import DigestKey
-    from scanner.records import Record
+    from scanner.core.keys import DigestKey
+    from scanner.core.records import Record
 
     config = DetectionConfig(entities=sorted(set(CORPUS_NER_LABELS.values())), ner_gate=ner_gate, ner_only=ner_only)
     engine = DetectionEngine(config, DigestKey(b"k" * 32, "bench"))

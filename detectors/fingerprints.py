@@ -19,10 +19,10 @@ from typing import Iterable
 
 import numpy as np
 
-from detectors.keys import DigestKey
+from scanner.core.keys import DigestKey
 from detectors.normalize import NORMALIZATION_VERSION, digest
-from scanner.errors import UsageError
-from scanner.outputs import atomic_write
+from scanner.core.errors import UsageError
+from scanner.core.durable import atomic_write
 
 MAGIC = b"DHSCANFP"
 FORMAT_VERSION = 1
@@ -98,7 +98,17 @@ def write_fingerprints(path: Path, digests: Iterable[np.ndarray], fields: list[F
     return header
 
 
+FINGERPRINT_FILE = "fingerprints.fp"  # what `fingerprint build --out FOLDER` writes in FOLDER
+
+
+def fingerprint_path(path: str | Path) -> Path:
+    """A fingerprint file, or the folder `fingerprint build --out` wrote one into."""
+    path = Path(path)
+    return path / FINGERPRINT_FILE if path.is_dir() else path
+
+
 def _read(path: str | Path) -> tuple[dict, bytes]:
+    path = fingerprint_path(path)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -165,8 +175,8 @@ def build_fingerprints(source: str, fields: list[FingerprintField], out: Path, k
 
     from scanner.connectors import connector_for
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
-    from scanner.uri import SourceURI, parse_source_uri
+    from scanner.core.sampling import SamplePlan
+    from scanner.core.uri import SourceURI, parse_source_uri
 
     uri = parse_source_uri(source)
     options = dict(uri.options)

@@ -11,6 +11,7 @@ Memory: about NUM_PERM x 8 bytes for each indexed text's MinHash plus the LSH ta
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import datetime
 
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from scanner.records import Record
+from scanner.core.records import Record
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3
@@ -110,7 +111,7 @@ def build_index(sources: list[str], threshold: float, progress=lambda name, done
     a partial index would call copies originals)."""
     from scanner.connectors import open_source
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
+    from scanner.core.sampling import SamplePlan
 
     index = ProductionIndex(threshold)
     for text in sources:
@@ -121,3 +122,9 @@ def build_index(sources: list[str], threshold: float, progress=lambda name, done
             if n % 500 == 0:
                 progress(f"index {connector.source}", n, report.records_total)
     return index
+
+
+def with_lineage(record: Record, lineage) -> Record:
+    """The record, with `copied_from` when it is a near-copy of a production record."""
+    copied = lineage.copied_from(record)
+    return dataclasses.replace(record, copied_from=copied) if copied else record

@@ -16,9 +16,9 @@ from collections import deque
 from typing import Callable, Iterable, Iterator, NamedTuple
 
 from detectors.config import DetectionConfig
-from detectors.keys import DigestKey
-from scanner.errors import DhscanError, one_line
-from scanner.records import Finding, Record
+from scanner.core.keys import DigestKey
+from scanner.core.errors import DhscanError, one_line
+from scanner.core.records import Finding, Record
 
 LOCAL_BATCHES = 4  # batches a run scans in the main process before the workers are started
 MEET_TIMEOUT = 600  # seconds a started worker waits for the others to load their engines

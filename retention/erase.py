@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from retention.evaluate import Decision, Evaluator, HoldMatch
 from retention.holds import Hold, RecordFacts, Scope
 from retention.policy import Policy, Rule
-from scanner.errors import UsageError
-from scanner.records import Finding, Record
-from scanner.yamlconfig import load_model
+from scanner.core.errors import UsageError
+from scanner.core.records import Finding, Record
+from scanner.core.yamlconfig import load_model
 
 
 class ErasureRequest(BaseModel):

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from retention.holds import Hold, RecordFacts
 from retention.policy import Policy, Rule
-from scanner.fields import parse_timestamp
-from scanner.records import Finding, Record
+from scanner.core.fields import parse_timestamp
+from scanner.core.records import Finding, Record
 
 
 @dataclass

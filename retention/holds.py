@@ -4,9 +4,7 @@ normalized and digested with the run's key as the file is loaded; the raw values
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from dataclasses import dataclass
-import hmac
 from datetime import date, datetime, time, timezone
 from typing import Literal
 
@@ -14,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from detectors.normalize import digest
 from retention.policy import ensure_unique_ids, values_as_lists
-from scanner.records import Finding, Record
+from scanner.core.digests import keyed_digest
+from scanner.core.records import Finding, Record
 
 # Subject keys that name an identifier found in text, and the entity type it is found as.
 SUBJECT_ENTITIES = {"email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER", "name": "PERSON", "ssn": "US_SSN",
@@ -24,7 +23,7 @@ SUBJECT_ATTRIBUTES = ("user", "session", "tenant")
 
 
 def attribute_digest(key: bytes, value: str) -> str:
-    return hmac.new(key, b"attribute\x00" + str(value).strip().encode("utf-8"), hashlib.sha256).hexdigest()
+    return keyed_digest(key, str(value).strip().encode("utf-8"), purpose=b"attribute\x00")
 
 
 @dataclass(frozen=True)
@@ -167,3 +166,9 @@ class HoldsFile(BaseModel):
     def _unique_ids(self):
         ensure_unique_ids(self.holds, "hold")
         return self
+
+
+def hold_entity_types(holds: list[Hold]) -> set[str]:
+    """The entity types active holds name subjects by: detected whatever `--entities` reports."""
+    return {SUBJECT_ENTITIES[kind] for hold in holds if hold.status == "active"
+            for subject in hold.scope.subjects or [] for kind in subject if kind in SUBJECT_ENTITIES}

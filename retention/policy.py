@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from retention.durations import parse_duration
-from scanner.records import Finding, Record
+from scanner.core.records import Finding, Record
 
 
 def values_as_lists(value):

@@ -8,8 +8,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from retention.policy import Policy
-from scanner.outputs import atomic_write
-from scanner.stats import prevalence_sentence
+from retention.tally import AGE_BUCKETS_DAYS
+from scanner.core.durable import atomic_write
+from scanner.core.stats import prevalence_sentence
 
 BAR_WIDTH = 520
 
@@ -23,8 +24,6 @@ def bars(counts: dict[str, int]) -> list[dict[str, Any]]:
 
 def age_chart(policy: Policy, tally) -> list[dict[str, Any]]:
     """Per delete rule with a limit: how many matched records fall in each age bucket, and the limit."""
-    from retention.sweep import AGE_BUCKETS_DAYS
-
     buckets = [f"<= {d}d" for d in AGE_BUCKETS_DAYS] + [f"> {AGE_BUCKETS_DAYS[-1]}d", "undated"]
     charts = []
     for rule in policy.rules:

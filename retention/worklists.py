@@ -7,20 +7,22 @@ import csv
 import json
 from contextlib import ExitStack
 from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scanner.outputs import atomic_write, json_line
+from detectors.masking import shown
+from detectors.normalize import record_digest
+from retention.evaluate import Decision
+from scanner.core.durable import atomic_write
+from scanner.core.formats import LEGAL_HOLD_FORMAT, WORKLIST_FORMAT, DeletionRow, LegalHoldRow
+from scanner.core.outputs import json_line
 
-# Bumped when the rows change in a way apply depends on; apply refuses rows of another format.
-WORKLIST_FORMAT = 2
-DELETION_COLUMNS = ("format_version", "run_id", "key_id", "content_digest", "source", "kind", "record_id", "locator", "rule_id", "reason", "entity_types",
-                    "production_match", "record_timestamp", "age_days", "due_since", "copied_from",
-                    "attribute_digests", "finding_digests")
-LEGAL_HOLD_COLUMNS = ("hold_id", "matter", "source", "kind", "record_id", "locator", "matched_on",
-                      "suppressed_rule_id", "copied_from")
+DELETION_COLUMNS = tuple(DeletionRow.model_fields)
+LEGAL_HOLD_COLUMNS = tuple(LegalHoldRow.model_fields)
 _TYPES = {"format_version": pa.int32(), "production_match": pa.bool_(), "age_days": pa.float64(), "entity_types": pa.list_(pa.string()),
           "matched_on": pa.list_(pa.string()), "finding_digests": pa.list_(pa.string())}
 PARQUET_BATCH = 10_000
@@ -81,3 +83,56 @@ class Worklist:
         if self._parquet is not None and self._pending:
             self._parquet.write_table(pa.Table.from_pylist(self._pending, schema=self.schema))
             self._pending = []
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What ties a worklist row to its run: the run id every output file carries, and the key its digests
+    were made with (apply refuses another key: a hold's digests would match nothing)."""
+
+    run_id: str
+    key_id: str
+    key: bytes
+
+
+# Locator values that can hold an identifier (an email as point id or file name); shown as outputs show
+# record ids, and matched back by apply (see retention.apply).
+SHOWN_LOCATOR_KEYS = ("file", "id", "point_id", "id_field", "store")
+
+
+def shown_locator(key: bytes, locator: dict) -> dict:
+    result = {k: shown(key, v) if k in SHOWN_LOCATOR_KEYS else v for k, v in locator.items()}
+    if result != locator:
+        result["pseudonymous"] = True  # apply finds the record by matching what it lists against these
+    return result
+
+
+def shown_copy(key: bytes, copied: dict | None) -> dict | None:
+    return {**copied, "record_id": shown(key, copied["record_id"])} if copied else copied
+
+
+def deletion_row(decision: Decision, now: datetime, run: RunIdentity) -> dict[str, Any]:
+    record = decision.record
+    age = (now - record.timestamp).total_seconds() / 86400 if record.timestamp else None
+    return {"format_version": WORKLIST_FORMAT, "run_id": run.run_id, "key_id": run.key_id,
+            "content_digest": record.content_digest or record_digest(run.key, record),
+            "source": record.source, "kind": record.kind, "record_id": shown(run.key, record.record_id),
+            "locator": shown_locator(run.key, record.locator),
+            "rule_id": decision.rule.id, "reason": decision.reason, "entity_types": decision.entity_types,
+            "production_match": decision.production_match,
+            "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
+            "age_days": round(age, 2) if age is not None else None,
+            "due_since": decision.due_since.isoformat() if decision.due_since else None,
+            "copied_from": shown_copy(run.key, record.copied_from),
+            # digests only: apply re-checks holds added after the sweep against these
+            "attribute_digests": decision.facts.attribute_digests,
+            "finding_digests": sorted(decision.facts.finding_digests)}
+
+
+def hold_rows(decision: Decision, key: bytes) -> list[dict[str, Any]]:
+    record = decision.record
+    return [{"format_version": LEGAL_HOLD_FORMAT, "hold_id": m.hold.id, "matter": m.hold.matter, "source": record.source, "kind": record.kind,
+             "record_id": shown(key, record.record_id), "locator": shown_locator(key, record.locator),
+             "matched_on": m.matched_on, "suppressed_rule_id": decision.suppressed_rule_id,
+             "copied_from": shown_copy(key, record.copied_from)}
+            for m in decision.holds]

@@ -19,8 +19,8 @@ from fixtures.traces import generate_traces
 from fixtures.vectors import generate_vectors
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from scanner.sampling import SamplePlan
+from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from scanner.core.sampling import SamplePlan
 
 POLICY = "version: 1\nrules:\n  - id: no-emails\n    match: {entities: [EMAIL_ADDRESS]}\n    action: delete\n"
 

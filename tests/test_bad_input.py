@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conftest import read_jsonl, run_cli
-from scanner.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
+from scanner.core.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
 
 
 def error_lines(output: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from scanner.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
+from scanner.core.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
 from tests.conftest import free_port, read_jsonl, run_cli, stop
 from tests.test_production import traces  # noqa: F401 - the production-traces fixture
 from tests.test_sweep import run_scenario, scenario  # noqa: F401 - the sweep scenario fixture

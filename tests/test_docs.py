@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from scanner import errors
+from scanner.core import errors
 from scanner.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

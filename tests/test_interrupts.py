@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import run_cli, spawned_workers, write_tickets
-from scanner.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from scanner.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 import json
 
 from conftest import read_jsonl, run_cli
-from scanner.errors import EXIT_OK
+from scanner.core.errors import EXIT_OK
 
 
 def test_long_text_findings_have_whole_text_offsets(tmp_path):

@@ -5,8 +5,8 @@ import socket
 import pytest
 
 from conftest import dataset_args, read_jsonl, run_cli
-from scanner import scan
-from scanner.errors import EXIT_OK
+import detectors.engine
+from scanner.core.errors import EXIT_OK
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def network_attempts(monkeypatch, tmp_path):
 def test_a_scan_makes_no_network_call(network_attempts, demo_data, tmp_path, monkeypatch):
     from detectors.offline import offline_tldextract
 
-    monkeypatch.setattr(scan, "_ENGINES", {})  # load the model inside the blocked window
+    monkeypatch.setattr(detectors.engine, "_ENGINES", {})  # load the model inside the blocked window
     offline_tldextract.cache_clear()
     result = run_cli("scan", *dataset_args(demo_data), "--full", "--out", tmp_path)
     assert result.exit_code == EXIT_OK, result.output

@@ -11,7 +11,7 @@ from faker import Faker
 from conftest import TEST_KEY, read_jsonl, run_cli
 from detectors.normalize import digest
 from fixtures.traces import _kv
-from scanner.errors import EXIT_OK, EXIT_USAGE
+from scanner.core.errors import EXIT_OK, EXIT_USAGE
 
 
 def valid_phone(rng: random.Random) -> str:
@@ -61,7 +61,7 @@ def production(tmp_path):
 
 def build(root, *extra):
     return run_cli("fingerprint", "build", f"csv:{root / 'customers.csv'}", "--field", r"customer_id:id:CUST-\d{6}",
-                   "--field", "email", "--field", "phone", "--field", "name", "--out", root / "prod.fp", *extra)
+                   "--field", "email", "--field", "phone", "--field", "name", "--out", root / "prod", *extra)
 
 
 def test_production_match_is_exact_per_finding(production):
@@ -69,7 +69,7 @@ def test_production_match_is_exact_per_finding(production):
     result = build(root)
     assert result.exit_code == EXIT_OK, result.output
     assert "800 distinct identifiers" in result.output
-    result = run_cli("scan", root / "eval.jsonl", "--full", "--fingerprints", root / "prod.fp", "--out", root / "out")
+    result = run_cli("scan", root / "eval.jsonl", "--full", "--fingerprints", root / "prod", "--out", root / "out")
     assert result.exit_code == EXIT_OK, result.output
     found = {(f["record_id"], f["entity_type"], f["digest"]): f["production_match"]
              for f in read_jsonl(root / "out" / "findings.jsonl")
@@ -90,7 +90,7 @@ def test_names_match_only_when_the_whole_name_is_in_the_set(production):
     (root / "names.jsonl").write_text(json.dumps({"id": "a", "q": f"Yesterday I spoke with {name.replace(' ', '  ')} about it."}) + "\n"
                                       + json.dumps({"id": "b", "q": f"I spoke with {first} Zyxwvut yesterday."}) + "\n"
                                       + json.dumps({"id": "c", "q": f"I spoke with Mr {last} yesterday."}) + "\n")
-    run_cli("scan", root / "names.jsonl", "--full", "--entities", "PERSON", "--fingerprints", root / "prod.fp",
+    run_cli("scan", root / "names.jsonl", "--full", "--entities", "PERSON", "--fingerprints", root / "prod",
             "--out", root / "n")
     matches = {f["record_id"]: f["production_match"] for f in read_jsonl(root / "n" / "findings.jsonl")}
     assert matches.get("a") is True
@@ -100,13 +100,13 @@ def test_names_match_only_when_the_whole_name_is_in_the_set(production):
 def test_the_fingerprint_file_holds_no_raw_value(production):
     root, customers, _ = production
     build(root)
-    data = (root / "prod.fp").read_bytes()
+    data = (root / "prod" / "fingerprints.fp").read_bytes()
     assert len(data) < 14 + 2000 + 800 * 8  # header plus 8 bytes an identifier
     for c in customers:
         for value in (c["email"], c["email"].lower(), c["phone"], "+1" + c["phone"], c["name"], c["name"].lower(),
                       c["customer_id"]):
             assert value.encode() not in data
-    info = run_cli("fingerprint", "info", root / "prod.fp")
+    info = run_cli("fingerprint", "info", root / "prod" / "fingerprints.fp")
     header = json.loads(info.output)
     assert header["identifiers"] == 800 and "key" not in header and TEST_KEY not in info.output
 
@@ -115,19 +115,19 @@ def test_a_different_key_is_a_clear_error(production, monkeypatch):
     root, _, _ = production
     build(root)
     monkeypatch.setenv("DHSCAN_KEY", "another-key-0123456789abcdef")
-    result = run_cli("scan", root / "eval.jsonl", "--fingerprints", root / "prod.fp", "--out", root / "out")
+    result = run_cli("scan", root / "eval.jsonl", "--fingerprints", root / "prod", "--out", root / "out")
     assert result.exit_code == EXIT_USAGE
     assert "digests made with different keys never match" in result.output
 
 
 def test_fingerprint_build_refuses_missing_fields_and_bad_types(production):
     root, _, _ = production
-    result = run_cli("fingerprint", "build", f"csv:{root / 'customers.csv'}", "--field", "emial", "--out", root / "x.fp")
+    result = run_cli("fingerprint", "build", f"csv:{root / 'customers.csv'}", "--field", "emial", "--out", root / "x")
     assert result.exit_code == EXIT_USAGE and "no values for field(s) emial" in result.output
     result = run_cli("fingerprint", "build", f"csv:{root / 'customers.csv'}", "--field", "email:mail",
-                     "--out", root / "x.fp")
+                     "--out", root / "x")
     assert result.exit_code == EXIT_USAGE and "unknown type 'mail'" in result.output
-    assert not (root / "x.fp").exists()
+    assert not (root / "x" / "fingerprints.fp").exists()
 
 
 LONG = ("I ordered the standing desk three weeks ago and it still has not arrived, the tracking page says it is stuck "

@@ -9,7 +9,7 @@ import pytest
 from faker import Faker
 
 from conftest import TEST_KEY, read_jsonl, run_cli
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 POLICY = "version: 1\nrules:\n  - id: no-emails\n    match: {entities: [EMAIL_ADDRESS]}\n    action: delete\n"
 RECORDS = 12
@@ -454,10 +454,10 @@ def test_a_sigterm_landing_in_a_finalizer_still_ends_the_run_with_143(data, monk
     """Python drops an exception raised in `__del__`: a SIGTERM arriving there must not be lost."""
     import signal
 
-    import scanner.scan
+    import scanner.runs.scan
 
     root, _ = data
-    real = scanner.scan.run_scan
+    real = scanner.runs.scan.run_scan
     reached = []
 
     class SignalledOnCollection:
@@ -471,7 +471,7 @@ def test_a_sigterm_landing_in_a_finalizer_still_ends_the_run_with_143(data, monk
         reached.append("after the finalizer")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scanner.scan, "run_scan", run_scan)
+    monkeypatch.setattr(scanner.runs.scan, "run_scan", run_scan)
     result = run_cli("scan", root / "evals.jsonl", "--out", root / "o")
     assert result.exit_code == 143 and "terminated (SIGTERM)" in result.output
 

@@ -11,13 +11,13 @@ from fixtures.detection_cases import RECOGNIZERS as RECOGNIZER_CASES
 def engine():
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
-    from detectors.keys import DigestKey
+    from scanner.core.keys import DigestKey
 
     return DetectionEngine(DetectionConfig(entities=["all"]), DigestKey(b"k" * 32, "test"))
 
 
 def found_by(engine, text: str, recognizer: str, entity: str) -> list[str]:
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     findings = engine.detect([Record("cases", "eval_dataset", "1", {}, {"text": text})])[0]
     return [text[f.start:f.end] for f in findings if f.recognizer == recognizer and f.entity_type == entity]

@@ -11,8 +11,8 @@ from moto.server import ThreadedMotoServer
 from conftest import free_port, read_jsonl, run_cli
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED
-from scanner.sampling import SamplePlan
+from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED
+from scanner.core.sampling import SamplePlan
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +100,7 @@ def test_byte_ranges_of_an_s3_file_give_the_records_of_a_whole_file_read(bucket,
     """What a cluster worker reads of a big S3 object: ranged reads, numbered as the whole file."""
     from scanner.connectors import open_source
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
+    from scanner.core.sampling import SamplePlan
     from tests.test_units import _read_in_ranges
 
     source = f"s3://{bucket}/chat/support_eval.jsonl?endpoint={s3_endpoint}"
@@ -179,7 +179,7 @@ def test_apply_rewrites_s3_objects_whole_and_is_idempotent(bucket, s3_endpoint, 
 def test_an_s3_object_changed_while_apply_rewrites_it_is_left_as_it_is(bucket, s3_endpoint, tmp_path, monkeypatch):
     """pyarrow has no conditional upload: the object is checked again (size, time, ETag) right before the
     upload, and one written by someone else meanwhile is stale, not overwritten."""
-    from scanner.s3files import S3File
+    from scanner.connectors.s3files import S3File
 
     uri = f"s3://{bucket}/chat/support_eval.jsonl?endpoint={s3_endpoint}"
     (tmp_path / "policy.yaml").write_text(POLICY)
@@ -204,8 +204,8 @@ def test_an_s3_object_changed_while_apply_rewrites_it_is_left_as_it_is(bucket, s
 def test_an_s3_object_rewritten_within_the_listed_size_and_time_is_still_changed(bucket, s3_endpoint, tmp_path):
     """S3 times are whole seconds: a same-size write in the second of the listing is told by its ETag."""
     from scanner.connectors.files import list_files
-    from scanner.s3files import S3File
-    from scanner.uri import parse_source_uri
+    from scanner.connectors.s3files import S3File
+    from scanner.core.uri import parse_source_uri
 
     uri = parse_source_uri(f"s3://{bucket}/chat/support_eval.jsonl?endpoint={s3_endpoint}")
     fs, [listed] = list_files(uri, "support_eval", (".jsonl",))

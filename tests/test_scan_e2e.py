@@ -11,7 +11,7 @@ import pytest
 
 from conftest import (TEST_KEY, dataset_args, expected_identifiers, identifier_keys, read_jsonl, run_cli)
 from detectors.normalize import digest
-from scanner.errors import EXIT_FINDINGS, EXIT_OK
+from scanner.core.errors import EXIT_FINDINGS, EXIT_OK
 
 SOURCES = ("support_eval", "qa_eval", "chat_eval", "hf_eval")
 
@@ -46,9 +46,9 @@ def test_full_scan_finds_planted_names_at_their_fields(full_scan, truth):
 def test_findings_have_every_documented_column_and_masked_previews(full_scan):
     _, out = full_scan
     findings = read_jsonl(out / "findings.jsonl")
-    columns = {"source", "kind", "record_id", "field", "entity_type", "score", "start", "end", "recognizer",
-               "digest", "preview", "production_match"}
-    assert all(set(f) == columns for f in findings)
+    columns = {"format_version", "source", "kind", "record_id", "field", "entity_type", "score", "start", "end",
+               "recognizer", "digest", "preview", "production_match"}
+    assert all(set(f) == columns and f["format_version"] == 1 for f in findings)
     emails = [f for f in findings if f["entity_type"] == "EMAIL_ADDRESS"]
     assert emails and all("***@" in f["preview"] for f in emails)
     phones = [f for f in findings if f["entity_type"] == "PHONE_NUMBER"]

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import read_jsonl, run_cli
 from fixtures.traces import _kv
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 NOW = "2026-11-25T00:00:00Z"
 HELD_EMAIL = "held.person@example.com"

@@ -10,8 +10,8 @@ from detectors.normalize import digest
 from fixtures.traces import generate_traces
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
-from scanner.errors import EXIT_OK
-from scanner.sampling import SamplePlan
+from scanner.core.errors import EXIT_OK
+from scanner.core.sampling import SamplePlan
 
 SCHEMES = {"traces": "otlp", "genai_events": "otlp", "console_spans": "otlp", "langfuse_traces": "langfuse",
            "langfuse_observations": "langfuse", "langsmith_runs": "langsmith", "langsmith_bulk": "langsmith",

@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 import pytest
 
 from detectors.engine import field_context, split_text
-from detectors.keys import load_key
+from scanner.core.keys import load_key
 from detectors.masking import mask
 from detectors.normalize import digest, normalize
-from scanner.errors import UsageError
-from scanner.fields import extract_texts, parse_timestamp
-from scanner.sampling import SamplePlan, splitmix64, splitmix64_array
-from scanner.stats import prevalence, prevalence_sentence
-from scanner.uri import default_name, parse_source_uri
+from scanner.core.errors import UsageError
+from scanner.core.fields import extract_texts, parse_timestamp
+from scanner.core.sampling import SamplePlan, splitmix64, splitmix64_array
+from scanner.core.stats import prevalence, prevalence_sentence
+from scanner.core.uri import default_name, parse_source_uri
 
 
 def positions(files):
@@ -280,14 +280,14 @@ def test_ner_gate_shortcut_decides_as_the_word_by_word_check():
 def engine():
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
-    from detectors.keys import DigestKey
+    from scanner.core.keys import DigestKey
 
     return DetectionEngine(DetectionConfig(), DigestKey(b"k" * 32, "test"))
 
 
 def test_context_words_raise_scores_on_texts_the_model_reads(engine):
     """With NER alone in the pipeline, lower-cased words stand in for lemmas in Presidio's context."""
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     texts = {"with_context": "Maria Garcia gave her ssns: 536-90-4399", "without": "Maria Garcia gave her refs: 536-90-4399"}
     found = engine.detect([Record("t", "eval_dataset", "1", {}, texts)])[0]
@@ -301,7 +301,7 @@ def test_texts_the_model_does_not_read_are_tokenized_only_for_their_context_word
     context word of a result's recognizer is in it): its other new words (ids, numbers) never enter
     spaCy's vocabulary, whose hash tables keep a cell for every word even past memory zones."""
     import detectors.engine
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     _leave_open_zone(engine, monkeypatch)
     monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 10**9)  # no zone: a word once made stays
@@ -319,7 +319,7 @@ def test_context_enhancer_gives_presidios_scores(engine):
     from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
     from fixtures.detection_cases import RECOGNIZERS
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     texts = [t for _, found, missed in RECOGNIZERS.values() for t in found + missed] + [
         "Maria Garcia renewed her licence, number 287113", "Maria Garcia, ref 287113",
@@ -415,7 +415,7 @@ def test_analyzer_findings_equal_presidios(engine):
     with Presidio's AnalyzerEngine in place of dhscan's."""
     from presidio_analyzer import AnalyzerEngine
 
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     records = [Record("t", "eval_dataset", str(i), {}, {"text": t, "ssn_or_phone": t})
                for i, t in enumerate(_analyzer_cases())]
@@ -464,7 +464,7 @@ def test_analyzer_still_calls_a_recognizers_own_context_hook(engine):
 def _leave_open_zone(engine, monkeypatch) -> None:
     """Close the memory zone earlier tests on the shared engine may have left open; zones from the start."""
     import detectors.engine
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
     monkeypatch.setattr(detectors.engine, "ZONE_TEXTS", 1)
@@ -477,7 +477,7 @@ def test_vocabulary_does_not_grow_with_the_records_scanned(engine, monkeypatch):
     names) are dropped after it and memory stays flat over millions of records; frequent words are kept
     from the start."""
     import detectors.engine
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Zorbla Quxing{n} asked about order q{n}x{n * 7}."})
                for n in range(300)]
@@ -497,7 +497,7 @@ def test_the_first_new_words_are_kept_for_good_before_memory_zones_begin(engine,
     data's own frequent words are kept and their tokenization cached, as plain spaCy does; then zones
     bound the vocabulary."""
     import detectors.engine
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     records = [Record("t", "eval_dataset", str(n), {}, {"text": f"Blorpa Vexing{n} asked about order z{n}y{n * 3}."})
                for n in range(300)]
@@ -529,7 +529,7 @@ def test_the_model_is_loaded_afresh_after_reload_words_new_words_in_memory_zones
     from spacy.vocab import Vocab
 
     import detectors.engine
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     def vocabularies() -> int:  # a Vocab takes no weak references; gc lists it, unless frozen
         return sum(isinstance(o, Vocab) for o in gc.get_objects())
@@ -578,7 +578,7 @@ def test_frequent_words_come_from_the_tokenizer_cache_inside_memory_zones(engine
     """Inside a memory zone spaCy caches no tokenization: frequent words, alone or before "." or ",",
     and capitalised, come from the cache made at start-up; a new word still goes through the searches."""
     import detectors.engine
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     monkeypatch.setattr(detectors.engine, "UNZONED_WORDS", 0)
     engine.detect([Record("t", "eval_dataset", "1", {}, {"text": "Maria asked about the refund."})])
@@ -599,7 +599,7 @@ def test_keeping_common_words_leaves_wordfreqs_cached_list_alone(engine):
 
 
 def test_id_fields_get_identifiers_but_no_names(engine):
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     record = Record("t", "eval_dataset", "Maria Garcia", {}, {"id": "Maria Garcia", "text": "Ask Maria Garcia."},
                     id_fields=frozenset({"id"}))
@@ -630,7 +630,7 @@ def _read_in_ranges(source: str, range_bytes: int, monkeypatch) -> list | None:
     """The records of a one-file source read range by range, numbered as a cluster numbers them."""
     from scanner.connectors import byteranges, open_source
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
+    from scanner.core.sampling import SamplePlan
 
     monkeypatch.setattr(byteranges, "RANGE_BYTES", range_bytes)
     shards = open_source(source).shards()
@@ -654,7 +654,7 @@ def test_csv_byte_ranges_give_the_records_of_a_whole_file_read(tmp_path, monkeyp
 
     from scanner.connectors import open_source
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
+    from scanner.core.sampling import SamplePlan
 
     rng = random.Random(5)
     cells = ["plain", "a, b", "two\nlines", 'say "hi"', "", "x\n\ny", "crlf\r\ninside"]
@@ -680,7 +680,7 @@ def test_json_lines_byte_ranges_give_the_records_of_a_whole_file_read(tmp_path, 
 
     from scanner.connectors import open_source
     from scanner.connectors.base import ReadReport
-    from scanner.sampling import SamplePlan
+    from scanner.core.sampling import SamplePlan
 
     path = tmp_path / "data.jsonl"
     path.write_text("".join(json.dumps({"id": n, "text": f"line {n}"}) + "\n" + "\n" * (n % 3 == 0)
@@ -764,19 +764,21 @@ def test_the_heap_alive_before_a_source_is_left_out_of_gc_passes_only_while_it_i
     import json
 
     from scanner.connectors import open_source
-    from scanner.scan import scan_source
+    from scanner.runs.detection import Detection
+    from scanner.runs.loop import scan_source
 
     path = tmp_path / "chat.jsonl"
     path.write_text("".join(json.dumps({"id": n, "text": f"Call 212-555-01{n:02d} today"}) + "\n" for n in range(5)))
     lines, frozen = [], []
-    result = scan_source(open_source(str(path)), engine, SamplePlan("full"), lines.append, lambda *a: None,
-                         on_record=lambda record, findings: frozen.append(gc.get_freeze_count()))
+    result = scan_source(open_source(str(path)), Detection.in_process(engine), SamplePlan("full"), lines.append,
+                         lambda *a: None, on_record=lambda record, *findings: frozen.append(gc.get_freeze_count()))
     assert result.status == "ok" and result.records_sampled == 5 and result.records_with_findings == 5
     assert len(frozen) == 5 and min(frozen) > 10_000  # the engine's objects at least
     assert gc.get_freeze_count() == 0
     gc.freeze()  # frozen by whoever embeds dhscan: stays frozen
     try:
-        scan_source(open_source(str(path)), engine, SamplePlan("full"), lines.append, lambda *a: None)
+        scan_source(open_source(str(path)), Detection.in_process(engine), SamplePlan("full"), lines.append,
+                    lambda *a: None)
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
@@ -833,7 +835,7 @@ def test_entity_relabelling_is_presidios_under_any_model_configuration(engine):
 
 
 def test_json_line_is_one_compact_line_keeping_non_ascii_text():
-    from scanner.outputs import json_line
+    from scanner.core.outputs import json_line
 
     assert json_line({"preview": "Ö*** ***", "span": [1, 2], "match": False}) == \
         '{"preview":"Ö*** ***","span":[1,2],"match":false}\n'
@@ -847,8 +849,8 @@ def test_finding_line_is_the_json_line_of_the_finding():
     import dataclasses
     import random
 
-    from scanner.outputs import finding_line, json_line
-    from scanner.records import Finding
+    from scanner.core.outputs import finding_line, json_line
+    from scanner.core.records import Finding
 
     rng = random.Random(3)
     alphabet = 'aZ09 "\\/\n\t\x00\x1f\x7fé漢😀\ud800<>&\u2028'

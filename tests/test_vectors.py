@@ -14,8 +14,8 @@ from fixtures.generate import IDENTIFIER_TYPES
 from fixtures.vectors import generate_vectors
 from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
-from scanner.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
-from scanner.sampling import SamplePlan
+from scanner.core.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
+from scanner.core.sampling import SamplePlan
 
 CHUNKS = 1200
 
@@ -227,7 +227,7 @@ def test_chroma_server_delete_and_sampling(chroma_server):
 @pytest.mark.slow
 def test_chroma_server_stopping_mid_scan_fails_the_source(chroma_server, demo_data, tmp_path):
     from detectors.config import ScanConfig
-    from scanner.scan import run_scan
+    from scanner.runs.scan import run_scan
 
     process, port, _ = chroma_server
     calls = []

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import TEST_KEY, read_jsonl, spawned_workers, write_tickets
 from detectors.normalize import digest
-from scanner.errors import EXIT_SOURCE_FAILED
+from scanner.core.errors import EXIT_SOURCE_FAILED
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +61,9 @@ def test_a_worker_dying_at_start_fails_the_start_and_the_others_are_stopped(tmp_
 
 def test_a_worker_killed_mid_scan_fails_the_scan_at_once_and_new_workers_take_the_next(tmp_path):
     from detectors.config import DetectionConfig
-    from detectors.keys import DigestKey
+    from scanner.core.keys import DigestKey
     from detectors.pool import DetectionPool, WorkerStoppedError
-    from scanner.records import Record
+    from scanner.core.records import Record
 
     config = DetectionConfig(entities=["EMAIL_ADDRESS"], workers=2)
     key = DigestKey(TEST_KEY.encode(), "test")

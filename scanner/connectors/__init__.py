@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import functools
 from importlib.metadata import EntryPoint, entry_points
 
-from scanner.errors import UsageError
-from scanner.uri import SourceURI, parse_source_uri
+from scanner.core.errors import UsageError
+from scanner.core.uri import SourceURI, parse_source_uri
 
 ENTRY_POINT_GROUP = "dhscan.connectors"
 

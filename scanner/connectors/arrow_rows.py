@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import SourceFile
 from scanner.connectors.rows import scalar_attributes
-from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, join_path, parse_timestamp
-from scanner.records import Record
+from scanner.core.fields import ID_FIELDS, TIME_FIELDS, detect_field, join_path, parse_timestamp
+from scanner.core.records import Record
 
 # Rows turned into Records at a time, so a large table is not held as Python objects at once.
 RECORD_BATCH_ROWS = 2048

@@ -10,10 +10,10 @@ from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount, ranges_of
 from scanner.connectors.jsonvalues import max_record_bytes
 from scanner.connectors.files import SourceFile, list_files
-from scanner.errors import SourceError, UsageError, one_line
-from scanner.records import Record, SkippedRecord
-from scanner.sampling import SamplePlan
-from scanner.uri import COMMON_OPTIONS, SourceURI
+from scanner.core.errors import SourceError, UsageError, one_line
+from scanner.core.records import Record, SkippedRecord
+from scanner.core.sampling import SamplePlan
+from scanner.core.uri import COMMON_OPTIONS, SourceURI
 
 
 def attribute_fields(uri: SourceURI) -> dict[str, str]:

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from scanner.connectors.base import ReadReport
 from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
-from scanner.errors import UsageError
-from scanner.records import Record
-from scanner.sampling import SamplePlan
+from scanner.core.errors import UsageError
+from scanner.core.records import Record
+from scanner.core.sampling import SamplePlan
 
 
 SHARD_RECORDS = 50_000  # on a cluster, a Chroma server's collections are read in offset ranges of this size

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pyarrow.fs as pafs
 
-from scanner.errors import SourceError, UsageError, one_line
-from scanner.uri import SourceURI
+from scanner.core.errors import SourceError, UsageError, one_line
+from scanner.core.uri import SourceURI
 
 S3_OPTIONS = frozenset({"endpoint", "region", "anonymous", "access_key", "secret_key", "session_token"})
 _GLOB_CHARS = set("*?[")

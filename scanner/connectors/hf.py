@@ -19,9 +19,9 @@ from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
 
 HF_MARKERS = ("dataset_dict.json", "state.json")
-from scanner.errors import UsageError, one_line
-from scanner.records import Record
-from scanner.sampling import SamplePlan
+from scanner.core.errors import UsageError, one_line
+from scanner.core.records import Record
+from scanner.core.sampling import SamplePlan
 
 
 class HfConnector(Connector):

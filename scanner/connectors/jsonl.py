@@ -11,7 +11,7 @@ from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
 from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, parse_value
 from scanner.connectors.rows import row_record
-from scanner.records import Record
+from scanner.core.records import Record
 
 
 class JsonlConnector(FileConnector):

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from scanner.errors import one_line
+from scanner.core.errors import one_line
 
 # A pretty-printed object larger than this is not buffered whole.
 MAX_DOCUMENT_BYTES = 256 << 20

@@ -6,8 +6,8 @@ from scanner.connectors.base import RecordUnreadable
 from scanner.connectors.files import SourceFile
 from scanner.connectors.jsonl import JsonlConnector
 from scanner.connectors.otel import SpanTexts, trace_record
-from scanner.fields import parse_timestamp
-from scanner.records import Record
+from scanner.core.fields import parse_timestamp
+from scanner.core.records import Record
 
 CONTENT_FIELDS = ("input", "output")
 OTHER_TEXT_FIELDS = ("metadata", "name", "statusMessage")

@@ -12,9 +12,9 @@ from scanner.connectors.base import Candidate, ReadReport, RecordUnreadable
 from scanner.connectors.files import SourceFile, list_files
 from scanner.connectors.jsonl import JsonlConnector
 from scanner.connectors.otel import SpanTexts, trace_record
-from scanner.fields import parse_timestamp
-from scanner.errors import one_line
-from scanner.records import Record
+from scanner.core.fields import parse_timestamp
+from scanner.core.errors import one_line
+from scanner.core.records import Record
 
 SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
 USER_KEYS = ("user_id", "user", "userId", "user_email")

@@ -11,8 +11,8 @@ from scanner.connectors.base import RecordUnreadable
 from scanner.connectors.files import SourceFile
 from scanner.connectors.jsonl import JsonlConnector
 from scanner.connectors.otel import SpanTexts, trace_record
-from scanner.fields import parse_timestamp
-from scanner.records import Record
+from scanner.core.fields import parse_timestamp
+from scanner.core.records import Record
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"

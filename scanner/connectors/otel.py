@@ -10,8 +10,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from scanner.fields import parse_timestamp, string_leaves
-from scanner.records import Record
+from scanner.core.fields import parse_timestamp, string_leaves
+from scanner.core.records import Record
 
 # Attributes that hold prompts, completions, messages, documents or tool payloads.
 CONTENT_KEY = re.compile(r"""^(?:

@@ -15,9 +15,9 @@ from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values
 from scanner.connectors.otel import (DEFAULT_TENANT_KEY, SpanTexts, any_value, event_prefix, get,
                                      identifier_paths, identity_attributes, key_values, nanos_to_datetime,
                                      normalize_id, trace_record)
-from scanner.fields import parse_timestamp
-from scanner.records import Record
-from scanner.uri import SourceURI
+from scanner.core.fields import parse_timestamp
+from scanner.core.records import Record
+from scanner.core.uri import SourceURI
 
 Builder = Callable[[SourceFile, int, int], Record]
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, list_files
-from scanner.errors import one_line
-from scanner.records import Record
-from scanner.sampling import SamplePlan
+from scanner.core.errors import one_line
+from scanner.core.records import Record
+from scanner.core.sampling import SamplePlan
 
 
 GROUP = "::"  # between a file and a row group number in a shard name
@@ -98,7 +98,7 @@ class ParquetConnector(Connector):
 
         Embedding vectors and other numeric columns are never read.
         """
-        from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field
+        from scanner.core.fields import ID_FIELDS, TIME_FIELDS, detect_field
 
         names = schema.names
         if self.text_fields:

@@ -12,9 +12,9 @@ from typing import Any, Iterator
 
 from scanner.connectors.base import ReadReport
 from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
-from scanner.errors import SourceError, UsageError
-from scanner.records import Record
-from scanner.sampling import SamplePlan
+from scanner.core.errors import SourceError, UsageError
+from scanner.core.records import Record
+from scanner.core.sampling import SamplePlan
 
 
 class QdrantConnector(StoreConnector):

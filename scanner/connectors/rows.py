@@ -6,8 +6,8 @@ from typing import Any
 
 from scanner.connectors.base import Connector, RecordUnreadable
 from scanner.connectors.files import SourceFile
-from scanner.fields import ID_FIELDS, TIME_FIELDS, detect_field, extract_texts, get_path, parse_timestamp
-from scanner.records import Record
+from scanner.core.fields import ID_FIELDS, TIME_FIELDS, detect_field, extract_texts, get_path, parse_timestamp
+from scanner.core.records import Record
 
 
 def row_record(connector: Connector, file: SourceFile, row: int, obj: Any, line: int | None = None) -> Record:

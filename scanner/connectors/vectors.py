@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from scanner.connectors.base import Connector
-from scanner.errors import DhscanError, SourceError, UsageError, one_line
-from scanner.fields import TIME_FIELDS, detect_field, get_path, parse_timestamp, string_leaves
-from scanner.records import Record
-from scanner.sampling import SamplePlan
-from scanner.uri import SourceURI, redact_uri_text
+from scanner.core.errors import DhscanError, SourceError, UsageError, one_line
+from scanner.core.fields import TIME_FIELDS, detect_field, get_path, parse_timestamp, string_leaves
+from scanner.core.records import Record
+from scanner.core.sampling import SamplePlan
+from scanner.core.uri import SourceURI, redact_uri_text
 
 T = TypeVar("T")
 PAGE = 256  # points fetched per request

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
 
 DEFAULT_SAMPLE = 1000  # records a scan samples when no sampling option is given
 _MASK = (1 << 64) - 1
@@ -113,18 +113,3 @@ class SamplePlan:
         for i, (f, _) in enumerate(files):
             chosen[f] = np.sort(row[picked[owner[picked] == i]])
         return chosen
-
-
-def plan_from_options(sample: int | None, sample_rate: float | None, full: bool, seed: int | None,
-                      default: str) -> SamplePlan:
-    """The plan the command-line options ask for; `default` ("count" of 1000, or "full") when none is given."""
-    chosen = [flag for flag, given in (("--sample", sample is not None), ("--sample-rate", sample_rate is not None),
-                                       ("--full", full)) if given]
-    if len(chosen) > 1:
-        raise UsageError(f"{' and '.join(chosen)} cannot be combined")
-    seed = seed if seed is not None else 0
-    if full or (not chosen and default == "full"):
-        return SamplePlan("full", seed=seed)
-    if sample_rate is not None:
-        return SamplePlan("rate", seed=seed, rate=sample_rate)
-    return SamplePlan("count", seed=seed, count=sample if sample is not None else DEFAULT_SAMPLE)

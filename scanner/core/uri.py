@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import parse_qsl, urlencode
 
-from scanner.errors import UsageError
-from scanner.records import KINDS
+from scanner.core.errors import UsageError
+from scanner.core.records import KINDS
 
 # Options every connector accepts; a connector adds its own in `Connector.options`.
 COMMON_OPTIONS = frozenset({"name", "id", "time", "text", "kind", "attributes"})

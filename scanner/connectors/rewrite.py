@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 import os
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,7 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scanner.connectors.jsonvalues import BadValue, json_values_raw, lines, max_record_bytes
-from scanner.errors import UsageError
+from scanner.core.digests import sha256_file
+from scanner.core.durable import keep_mode_and_owner, temporary_beside, write_temporary
+from scanner.core.errors import UsageError
 
 JSON_FAMILY = ("jsonl", "langfuse", "mlflow")
 # (request keys, scope keys, record keys) in the order the otlp connector numbers records
@@ -44,14 +43,6 @@ class Rewrite:
     removed: set[int]  # record numbers (1-based) taken out
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _open_text_bytes(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
@@ -60,8 +51,7 @@ class _Sink:
     """Bytes to a temporary file in the target's folder, gzip-compressed if the target is."""
 
     def __init__(self, target: Path):
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.dhscan-apply.", suffix=".tmp", dir=target.parent)
-        self.path = Path(name)
+        fd, self.path = temporary_beside(target)
         self.raw = os.fdopen(fd, "wb")
         self.out = gzip.GzipFile(fileobj=self.raw, mode="wb", mtime=0) if target.name.endswith(".gz") else self.raw
         self.count = 0
@@ -84,23 +74,6 @@ class _Sink:
             self.raw.close()
         finally:
             self.path.unlink(missing_ok=True)
-
-
-def keep_mode_and_owner(temp: Path, target: Path) -> None:
-    """The rewritten file gets the original's permissions, owner and group (a root apply must not leave
-    a user's dataset owned by root); an owner this process may not set is left as it is."""
-    info = os.stat(target)
-    try:
-        os.chown(temp, info.st_uid, info.st_gid)
-    except PermissionError:
-        pass
-    os.chmod(temp, stat.S_IMODE(info.st_mode))
-
-
-def remove_stale_temporaries(target: Path) -> None:
-    """Temporary files a killed apply left beside the target."""
-    for leftover in target.parent.glob(f".{target.name}.dhscan-apply.*.tmp"):
-        leftover.unlink(missing_ok=True)
 
 
 def _check_id(value: Any, record: int, ids: dict[int, tuple[str, str]]) -> None:
@@ -141,7 +114,7 @@ def rewrite(connector: str, path: Path, drop: set[int], ids: dict[int, tuple[str
     except BaseException:
         sink.discard()
         raise
-    return Rewrite(temp, sha256_of(temp), removed)
+    return Rewrite(temp, sha256_file(temp), removed)
 
 
 def _rewrite_json(stream, sink: _Sink, drop: set[int], ids) -> tuple[set[int], list | None]:
@@ -257,23 +230,6 @@ def _kept_rows(table: pa.Table, drop: set[int], ids) -> pa.Table:
     return table.filter(pa.array([i + 1 not in drop for i in range(table.num_rows)]))
 
 
-def write_temporary(path: Path, write) -> Path:
-    """`write(temp)` into a temporary file beside `path`, fsynced, with its permissions; the caller
-    renames it over `path` (replace)."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.dhscan-apply.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    temp = Path(name)
-    try:
-        write(temp)
-        with open(temp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        keep_mode_and_owner(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return temp
-
-
 def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
     parquet = pq.ParquetFile(path)
     kept = _kept_rows(parquet.read(), drop, ids)  # no row left: a Parquet file of the schema, no rows
@@ -282,7 +238,7 @@ def _rewrite_parquet(path: Path, drop: set[int], ids) -> Rewrite:
     row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
     temp = write_temporary(path, lambda temp: pq.write_table(
         kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"))
-    return Rewrite(temp, sha256_of(temp), set(drop))
+    return Rewrite(temp, sha256_file(temp), set(drop))
 
 
 def _rewrite_arrow_stream(path: Path, drop: set[int], ids) -> Rewrite:
@@ -301,18 +257,6 @@ def _rewrite_arrow_stream(path: Path, drop: set[int], ids) -> Rewrite:
                     writer.write_batch(batch)
 
         temp = write_temporary(path, write)
-    return Rewrite(temp, sha256_of(temp), set(drop))
+    return Rewrite(temp, sha256_file(temp), set(drop))
 
-
-def replace(temp: Path | None, target: Path) -> None:
-    """Put the rewritten file in place (or remove the target when nothing is left), durably."""
-    if temp is None:
-        target.unlink(missing_ok=True)
-    else:
-        os.replace(temp, target)
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 

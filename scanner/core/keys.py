@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.errors import UsageError
+from scanner.core.errors import UsageError
 
 KEY_ENV = "DHSCAN_KEY"
 KEY_FILE_ENV = "DHSCAN_KEY_FILE"

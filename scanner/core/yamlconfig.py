@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from scanner.errors import UsageError, one_line
+from scanner.core.errors import UsageError, one_line
 
 M = TypeVar("M", bound=BaseModel)
 Location = tuple[Any, ...]

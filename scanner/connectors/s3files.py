@@ -7,12 +7,12 @@ killed midway, sees the old object or the new one, never part of one. Bytes are 
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import shutil
 from pathlib import Path
 
 from scanner.connectors.files import SourceFile
+from scanner.core.digests import sha256_stream
 
 # Object metadata carried over to the rewritten object (S3 keeps no other attribute a reader sees).
 KEPT_METADATA = ("Content-Type", "Content-Language", "Cache-Control")
@@ -29,11 +29,8 @@ class S3File:
         self.etag: str | None = None  # of the bytes downloaded
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
         with self.fs.open_input_stream(self.file.path, compression=None) as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+            return sha256_stream(stream)
 
     def download(self, folder: Path) -> Path:
         """The object's bytes in `folder`, under the object's own name (its suffix tells the format)."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scanner.core.formats import FINDINGS_FORMAT
+
 KINDS = ("eval_dataset", "trace_log", "vector_index")
 
 
@@ -47,6 +49,7 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format_version": FINDINGS_FORMAT,
             "source": self.source,
             "kind": self.kind,
             "record_id": self.record_id,

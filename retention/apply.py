@@ -21,18 +21,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from detectors.keys import DigestKey
+from scanner.core.keys import DigestKey
 from detectors.masking import shown
 from detectors.normalize import record_digest
-from retention.holds import Hold, RecordFacts
+from retention.holds import Hold, RecordFacts, hold_entity_types
 from retention.worklists import WORKLIST_FORMAT
 from scanner.connectors import connector_for
-from scanner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
-from scanner.fields import parse_timestamp
-from scanner.locks import exclusive, file_locked
-from scanner.records import Finding, Record
-from scanner.rewrite import StaleFile, remove_stale_temporaries, replace, rewrite, sha256_of
-from scanner.uri import SourceURI, parse_source_uri
+from scanner.core.digests import sha256_file
+from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
+from scanner.core.fields import parse_timestamp
+from scanner.core.locks import exclusive, file_locked
+from scanner.core.records import Finding, Record
+from scanner.connectors.rewrite import StaleFile, rewrite
+from scanner.core.durable import remove_stale_temporaries, replace
+from scanner.core.uri import SourceURI, parse_source_uri
 
 OUTCOMES = ("deleted", "already_absent", "skipped_hold", "stale", "error")
 # What to tell the user when a soft-deleted document is still in Chroma's files.
@@ -207,8 +209,6 @@ class HoldCheck:
     detected again (the model is loaded only when a hold names such a subject)."""
 
     def __init__(self, holds: list[Hold], key: DigestKey):
-        from retention.sweep import hold_entity_types
-
         self.holds = [h for h in holds if h.status == "active"]
         self.key = key
         self.entities = sorted(hold_entity_types(self.holds))
@@ -218,11 +218,11 @@ class HoldCheck:
         if not self.entities or not records:
             return [[] for _ in records]
         if self._engine is None:
-            from detectors.config import DetectionConfig, ScanConfig
-            from scanner.scan import build_engine
+            from detectors.config import DetectionConfig
+            from detectors.engine import build_engine
 
             # built once a process, as for a scan (the key is the one apply checked: the same env and file)
-            self._engine = build_engine(ScanConfig(detection=DetectionConfig(entities=self.entities)))
+            self._engine = build_engine(DetectionConfig(entities=self.entities))
             if self._engine.key.key_id != self.key.key_id:
                 raise UsageError("the key changed while apply ran: run it again")
         return self._engine.detect(records)
@@ -366,7 +366,7 @@ class Applier:
     # -- files: rewritten without the records, when still the files the sweep read ----------------
     def _files(self, connector, uri: SourceURI, rows: list[dict]) -> None:
         from scanner.connectors.files import is_s3, list_files
-        from scanner.s3files import VERSIONS_ADVICE, S3File
+        from scanner.connectors.s3files import VERSIONS_ADVICE, S3File
 
         if connector.name == "hf":  # only the data files its state.json files list, not datasets' caches
             fs, files = connector.data_files()
@@ -403,7 +403,7 @@ class Applier:
 
     def _hf_splits(self, connector, fs, changed: list[str], rewritten: dict[str, int]) -> None:
         """New fingerprints for the splits whose data changed; their datasets cache files reported."""
-        from scanner.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
+        from scanner.connectors.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
 
         folders = sorted({posixpath.dirname(path) for path in changed})
         for folder in folders:
@@ -484,7 +484,7 @@ class Applier:
         if not rows:
             return False
         written_before = self.log.intents.get((source, relpath), set())
-        rewritten = bool(written_before) and (remote.sha256() if remote is not None else sha256_of(path)) \
+        rewritten = bool(written_before) and (remote.sha256() if remote is not None else sha256_file(path)) \
             in written_before
         earlier = False
         for row in rows:

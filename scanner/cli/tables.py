@@ -9,9 +9,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scanner.errors import printable
-from scanner.scan import ScanRun
-from scanner.stats import prevalence_sentence
+from scanner.core.errors import printable
+from scanner.runs.loop import Run
+from scanner.core.stats import prevalence_sentence
 
 
 def cell(text) -> str:
@@ -19,7 +19,7 @@ def cell(text) -> str:
     return escape(printable(str(text)))
 
 
-def print_summary(run: ScanRun, console: Console) -> None:
+def print_summary(run: Run, console: Console) -> None:
     table = Table(title="dhscan scan", show_lines=False)
     for column in ("source", "kind", "records", "scanned", "with findings", "findings", "skipped", "status"):
         table.add_column(column, justify="right" if column not in ("source", "kind", "status") else "left")
@@ -119,7 +119,7 @@ def print_sweep_summary(run, console: Console) -> None:
 
 
 def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
-    from scanner.apply import OUTCOMES
+    from retention.apply import OUTCOMES
 
     table = Table(title="dhscan apply" + (" (dry run: nothing was changed)" if dry_run else ""))
     table.add_column("source")
