@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 import tempfile
 from collections import Counter, defaultdict
 from contextlib import nullcontext
@@ -21,28 +20,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from pydantic import ValidationError
+
 from scanner.core.keys import DigestKey
 from detectors.masking import shown
 from detectors.normalize import record_digest
 from retention.holds import Hold, RecordFacts, hold_entity_types
-from retention.worklists import WORKLIST_FORMAT
+from scanner.core.formats import WORKLIST_FORMAT, DeletionRow, contract_problem
 from scanner.connectors import connector_for
+from scanner.connectors.base import BY_ID, REWRITES_FILES
 from scanner.core.digests import sha256_file
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
 from scanner.core.fields import parse_timestamp
 from scanner.core.locks import exclusive, file_locked
 from scanner.core.records import Finding, Record
-from scanner.connectors.rewrite import StaleFile, rewrite
+from scanner.connectors.rewriting import StaleFile
 from scanner.core.durable import remove_stale_temporaries, replace
 from scanner.core.uri import SourceURI, parse_source_uri
 
 OUTCOMES = ("deleted", "already_absent", "skipped_hold", "stale", "error")
-# What to tell the user when a soft-deleted document is still in Chroma's files.
-CHROMA_ADVICE = ("Chroma's deletes are soft (chroma-core/chroma#3793, #7659): deleted documents stay in the "
-                 "write-ahead log (embeddings_queue in chroma.sqlite3) and their vectors in the HNSW files, and "
-                 "`chroma vacuum --path {path} --force` is not guaranteed to remove them. To erase them, rebuild "
-                 "the collection: copy the remaining records into a new store, replace {path} with it, and "
-                 "destroy the old files and their backups; then run apply again to check.")
 
 
 def read_worklist(path: Path) -> list[dict]:
@@ -61,18 +57,20 @@ def read_worklist(path: Path) -> list[dict]:
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise UsageError(f"{path}: row {number} is not a JSON object: not a deletion worklist")
-        missing = {"source", "record_id", "locator", "rule_id"} - set(row)
-        if missing:
-            raise UsageError(f"{path}: row {number} lacks {', '.join(sorted(missing))}: not a deletion worklist")
-        if row.get("format_version") != WORKLIST_FORMAT or not row.get("content_digest"):
+        if row.get("format_version") != WORKLIST_FORMAT:
             raise UsageError(f"{path}: row {number} is of worklist format {row.get('format_version', 1)!r}, and "
                              f"this dhscan applies format {WORKLIST_FORMAT} only (it checks each record against "
                              "the content digest the sweep took): sweep again to make a current worklist")
-        locator = row["locator"]
+        locator = row.get("locator")
         if not isinstance(locator, dict):
             raise UsageError(f"{path}: row {number}: locator is not an object")
         if "file" in locator and not (isinstance(locator.get("record"), int) and locator["record"] >= 1):
             raise UsageError(f"{path}: row {number}: locator record is not a record number")
+        try:
+            DeletionRow.model_validate(row)
+        except ValidationError as exc:
+            raise UsageError(f"{path}: row {number} does not match worklist format {WORKLIST_FORMAT}: "
+                             f"{contract_problem(exc)}") from None
         key = (row["source"], str(row["record_id"]), json.dumps(locator, sort_keys=True))
         if key in seen:  # one record listed twice would be reported deleted twice
             raise UsageError(f"{path}: row {number} lists the record row {seen[key]} lists")
@@ -187,6 +185,7 @@ class ApplyResult:
     by_source: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     rows: list[dict] = field(default_factory=list)  # every row's outcome, in worklist order
     residue: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line for each source apply could not work on
     sample_warning: str | None = None  # the worklist came from a sampled sweep: what it leaves out
     log_path: Path | None = None
 
@@ -289,11 +288,15 @@ class Applier:
                     raise UsageError(f"source {source!r} is not in evidence.json beside the worklist: "
                                      f"give --source {source}=URI")
                 connector = connector_for(uri)(uri)
-                if hasattr(connector, "fetch"):  # a store: records by id
-                    self._vector(connector, rows)
-                else:
+                if connector.deletes == BY_ID:
+                    self._by_id(connector, rows)
+                elif connector.deletes == REWRITES_FILES:
                     self._files(connector, uri, rows)
+                else:
+                    raise UsageError(f"source {source!r}: the {connector.name} connector cannot delete records "
+                                     "(`dhscan connectors` lists those that can)")
             except DhscanError as exc:
+                self.result.failures.append(str(exc))
                 decided = {r["record_id"] for r in self.result.rows if r["source"] == source}
                 for row in rows:
                     if row["record_id"] not in decided:
@@ -304,8 +307,16 @@ class Applier:
         self.log.flush()
         return self.result
 
-    # -- vector stores: by id, in batches, then verified --------------------------------------------
-    def _vector(self, connector, rows: list[dict]) -> None:
+    def events(self, events: list[dict]) -> None:
+        """A connector's events logged; its residue reported to the user too."""
+        for event in events:
+            if event["event"] == "residue":
+                self.result.residue.append({k: v for k, v in event.items() if k != "event"})
+            self.log.add(event)
+        self.log.flush()
+
+    # -- stores: by id, in batches, each record read again first, then verified absent -------------
+    def _by_id(self, connector, rows: list[dict]) -> None:
         for at in range(0, len(rows), self.batch_size):
             batch = rows[at:at + self.batch_size]
             raw = {id(r): self._store_id(connector, r) for r in batch}
@@ -316,7 +327,7 @@ class Applier:
             # each point read again first: one re-upserted since the sweep is stale, never deleted
             batch = self.verified([r for r in batch if raw[id(r)] in current], lambda row: current.get(raw[id(row)]))
             ids = sorted(raw[id(r)] for r in batch)
-            documents = self._chroma_documents(connector, ids) if self.execute else {}
+            before = connector.before_delete(ids) if self.execute and ids else None
             left = set()
             if self.execute and ids:
                 connector.delete(ids)
@@ -328,8 +339,8 @@ class Applier:
                     self.outcome(row, "deleted", "deleted by id" if self.execute else "would be deleted by id")
             self.log.flush()
             self.on_batch()
-            if documents:
-                self._chroma_residue(connector, documents)
+            if before is not None:
+                self.events(connector.residue(before))
 
     def _store_id(self, connector, row: dict) -> str | None:
         """The store's own id of a row's record. A row whose id holds an identifier shows it masked
@@ -340,38 +351,12 @@ class Applier:
             self._shown_ids[connector.source] = {shown(self.key, i): i for i in connector.record_ids()}
         return self._shown_ids[connector.source].get(str(row["record_id"]))
 
-    def _chroma_documents(self, connector, ids: list[str]) -> dict[str, str]:
-        """What to look for in a local Chroma store's files once the records are deleted: the
-        documents about to go (kept in memory only), else their ids."""
-        if not hasattr(connector, "documents") or connector.server or not ids:
-            return {}
-        return {**{i: i for i in ids}, **connector.documents(ids)}
-
-    def _chroma_residue(self, connector, documents: dict[str, str]) -> None:
-        store = Path(connector.uri.path).expanduser().resolve()
-        blobs = {str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()}
-        found, where = [], set()
-        for record_id, document in documents.items():
-            hits = [name for name, blob in blobs.items() if document.encode("utf-8")[:200] in blob]
-            if hits:
-                found.append(record_id)
-                where.update(hits)
-        if found:
-            entry = {"source": connector.source, "records": len(found), "of": len(documents), "files": sorted(where),
-                     "advice": CHROMA_ADVICE.format(path=store)}
-            self.result.residue.append(entry)
-            self.log.add({"event": "residue", **entry})
-            self.log.flush()
-
     # -- files: rewritten without the records, when still the files the sweep read ----------------
     def _files(self, connector, uri: SourceURI, rows: list[dict]) -> None:
-        from scanner.connectors.files import is_s3, list_files
-        from scanner.connectors.s3files import VERSIONS_ADVICE, S3File
+        from scanner.connectors.files import is_s3
+        from scanner.connectors.s3files import S3File
 
-        if connector.name == "hf":  # only the data files its state.json files list, not datasets' caches
-            fs, files = connector.data_files()
-        else:
-            fs, files = list_files(uri, connector.source, connector.extensions)
+        fs, files = connector.deletable_files()
         s3 = is_s3(uri.path)
         current = {shown(self.key, f.relpath): f for f in files}  # as the worklist shows them
         by_file: dict[str, list[dict]] = defaultdict(list)
@@ -389,34 +374,8 @@ class Applier:
                 rewritten[file.path] = len(file_rows)
             self.log.flush()
             self.on_batch()
-        if connector.name == "hf" and changed:
-            self._hf_splits(connector, fs, changed, rewritten)
-        if rewritten and s3:
-            bucket = next(iter(rewritten)).split("/", 1)[0]
-            entry = {"source": connector.source, "records": sum(rewritten.values()), "of": sum(rewritten.values()),
-                     "files": sorted(f"s3://{path}" for path in rewritten),
-                     "summary": f"{sum(rewritten.values())} deleted records may remain in earlier versions of "
-                                f"{len(rewritten)} S3 object(s).",
-                     "advice": VERSIONS_ADVICE.format(bucket=bucket)}
-            self.result.residue.append(entry)
-            self.log.add({"event": "residue", **entry})
-
-    def _hf_splits(self, connector, fs, changed: list[str], rewritten: dict[str, int]) -> None:
-        """New fingerprints for the splits whose data changed; their datasets cache files reported."""
-        from scanner.connectors.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
-
-        folders = sorted({posixpath.dirname(path) for path in changed})
-        for folder in folders:
-            if refresh_fingerprint(fs, folder):
-                self.log.add({"event": "hf_fingerprint", "source": connector.source, "split_folder": folder})
-        caches = [path for folder in folders for path in cache_files(fs, folder)]
-        if caches and rewritten:
-            deleted = sum(rewritten.values())
-            entry = {"source": connector.source, "records": deleted, "of": deleted, "files": caches,
-                     "summary": f"{len(caches)} datasets cache file(s) may hold copies of the {deleted} deleted "
-                                "records.", "advice": CACHE_ADVICE}
-            self.result.residue.append(entry)
-            self.log.add({"event": "residue", **entry})
+        if changed:
+            self.events(connector.after_rewrite(fs, rewritten, changed))
 
     def _file(self, connector, file, relpath: str, rows: list[dict], remote=None) -> str | None:
         """Rewrite one file (a local one, or through `remote`, an S3File) without its rows: "rewritten" by
@@ -505,7 +464,7 @@ class Applier:
             if remote is None:
                 remove_stale_temporaries(path)
             local = remote.download(Path(folder)) if remote is not None else path
-            result = rewrite(connector.name, local, drop, ids)
+            result = connector.rewrite_file(local, drop, ids)
             if remote is not None and not remote.unchanged():
                 raise StaleFile("the object changed while it was being rewritten")
             if remote is None and _state(path) != state:  # a writer that takes no lock

@@ -304,3 +304,49 @@ def test_apply_rewrites_hugging_face_data_files_and_their_fingerprints(originals
                     "--json")
     assert json.loads(again.output)["outcomes"] == {"already_absent": len(rows)}
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == files
+
+
+def _records(uri: str) -> dict[str, str]:
+    return {r.record_id: json.dumps(r.texts, sort_keys=True)
+            for r in open_source(uri).records(SamplePlan("full"), ReadReport())}
+
+
+def _sweep_and_apply(root: Path, uri: str) -> tuple[dict[str, str], list[dict], dict[str, str]]:
+    """(records before, worklist rows, records after) of sweeping `uri` for emails and applying the worklist."""
+    (root / "policy.yaml").write_text(POLICY)
+    before = _records(uri)
+    result = run_cli("sweep", uri, "--full", "--policy", root / "policy.yaml", "--out", root / "sweep")
+    assert result.exit_code == EXIT_OK, result.output
+    rows = read_jsonl(root / "sweep" / "deletion_worklist.jsonl")
+    result = run_cli("apply", root / "sweep" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK, result.output
+    return before, rows, _records(uri)
+
+
+def test_a_tab_separated_file_is_rewritten_with_its_own_delimiter(tmp_path):
+    from faker import Faker
+
+    fake = Faker("en_GB")
+    fake.seed_instance(808)
+    lines = ["id\tnote\tcity"]
+    for n in range(30):
+        note = f"call back {fake.email()} tomorrow" if n % 4 == 1 else f"printer {fake.word()} jammed, again"
+        lines.append(f"T-{n:04d}\t\"{note}, thanks\"\t{fake.city()}")
+    path = tmp_path / "tickets.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    before, rows, after = _sweep_and_apply(tmp_path, str(path))
+    listed = {r["record_id"] for r in rows}
+    assert listed == {f"T-{n:04d}" for n in range(30) if n % 4 == 1}
+    assert after == {i: t for i, t in before.items() if i not in listed}
+    assert path.read_text().splitlines() == [line for n, line in enumerate(lines) if n == 0 or (n - 1) % 4 != 1]
+
+
+def test_an_otlp_document_holding_an_array_of_requests_is_rewritten(originals, tmp_path):
+    requests = [json.loads(line) for line in (originals / "traces" / "traces.jsonl").read_text().splitlines()]
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(requests, indent=1))
+    before, rows, after = _sweep_and_apply(tmp_path, f"otlp:{path}")
+    listed = {r["record_id"] for r in rows}
+    assert listed and len(listed) < len(before)
+    assert after == {i: t for i, t in before.items() if i not in listed}
+    assert isinstance(json.loads(path.read_text()), list)

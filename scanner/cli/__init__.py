@@ -298,6 +298,8 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
         return
     if result.sample_warning and not (execute and not yes):  # else said before the question
         say("warning", result.sample_warning)
+    for failure in result.failures:
+        say("error", failure)
     if as_json:
         click.echo(json.dumps({"dry_run": not execute, "outcomes": dict(result.outcomes),
                                "residue": result.residue, "sample_warning": result.sample_warning}, indent=2))
@@ -385,27 +387,20 @@ def fingerprint_info(path) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def connectors(as_json) -> None:
-    """List the installed connectors, their schemes and distributions."""
+    """List the installed connectors, their schemes and distributions, and which can delete."""
     from rich.table import Table
 
-    from scanner.connectors import installed_connectors
+    from scanner.connectors import connector_listing
 
-    rows = []
-    for scheme, installed in installed_connectors().items():
-        try:
-            description = installed.load().description
-        except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, not fatal
-            description = f"(cannot load: {type(exc).__name__})"
-        rows.append({"scheme": f"{scheme}:", "connector": installed.target,
-                     "distribution": f"{installed.distribution} {installed.version}", "description": description})
+    rows = connector_listing()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="installed connectors")
-    for column in ("scheme", "distribution", "description"):
+    for column in ("scheme", "distribution", "description", "deletes"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["scheme"], row["distribution"], row["description"])
+        table.add_row(row["scheme"], row["distribution"], row["description"], row["deletes"] or "no")
     _stdout_console().print(table)
 
 

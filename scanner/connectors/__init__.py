@@ -39,6 +39,22 @@ def installed_connectors() -> dict[str, InstalledConnector]:
     return dict(sorted(found.items()))
 
 
+def connector_listing() -> list[dict]:
+    """What `dhscan connectors` shows: each installed connector, where it comes from, and whether
+    (and how) `dhscan apply` can delete from it."""
+    rows = []
+    for scheme, installed in installed_connectors().items():
+        try:
+            cls = installed.load()
+            description, deletes = cls.description, cls.deletes
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, not fatal
+            description, deletes = f"(cannot load: {type(exc).__name__})", None
+        rows.append({"scheme": f"{scheme}:", "connector": installed.target,
+                     "distribution": f"{installed.distribution} {installed.version}", "description": description,
+                     "deletes": deletes})
+    return rows
+
+
 def connector_for(uri: SourceURI):
     """The connector class for a URI: by scheme, or for a bare path by its extension."""
     available = installed_connectors()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
 from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount, ranges_of
 from scanner.connectors.jsonvalues import max_record_bytes
-from scanner.connectors.files import SourceFile, list_files
+from scanner.connectors.files import SourceFile, is_s3, list_files
+from scanner.connectors.rewriting import IdChecks, Rewrite
+from scanner.connectors.s3files import s3_versions_residue
 from scanner.core.errors import SourceError, UsageError, one_line
 from scanner.core.records import Record, SkippedRecord
 from scanner.core.sampling import SamplePlan
@@ -28,6 +31,10 @@ def attribute_fields(uri: SourceURI) -> dict[str, str]:
             raise UsageError(f"source {uri.redacted()!r}: attributes takes NAME or NAME:FIELD, comma-separated")
         found[name.strip()] = path.strip() or name.strip()
     return found
+
+
+REWRITES_FILES = "rewrites files"
+BY_ID = "by id"
 
 
 class RecordUnreadable(Exception):
@@ -84,6 +91,9 @@ class Connector:
     picks_bare_paths: ClassVar[bool] = True
     # Files whose presence in a folder given as a bare path makes it this connector's.
     folder_markers: ClassVar[tuple[str, ...]] = ()
+    # How `dhscan apply` deletes a record from this source: REWRITES_FILES (`rewrite_file`), BY_ID
+    # (`fetch`, `delete`, `verify_absent`), or None: it cannot, and apply says so for its rows.
+    deletes: ClassVar[str | None] = None
 
     # The part of the source a cluster worker reads (see `shards`); None: all of it.
     shard: str | ByteRange | None = None
@@ -135,6 +145,46 @@ class Connector:
         for record in reader.records(SamplePlan("full"), ReadReport()):
             if record.locator.get("file") == relpath and keep(record):
                 yield record
+
+    # -- deleting, for connectors whose `deletes` is REWRITES_FILES --------------------------------
+    def deletable_files(self) -> tuple[Any, list[SourceFile]]:
+        """The filesystem, and the files apply may rewrite (those the reader reads)."""
+        return list_files(self.uri, self.source, self.extensions)
+
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        """The local file `path` without the records numbered `drop` (as `file_records` numbers them),
+        written beside it; `ids[n]` = (id field, id) is checked on record n before anything is written."""
+        raise NotImplementedError
+
+    def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
+        """Log events (`residue` ones are reported to the user) once apply has rewritten files: `rewritten`
+        maps the files this run rewrote to the records taken out; `changed` lists those rewritten by this
+        run or an earlier run of the same worklist."""
+        return [s3_versions_residue(self.source, rewritten)] if rewritten and is_s3(self.uri.path) else []
+
+    # -- deleting, for connectors whose `deletes` is BY_ID ------------------------------------------
+    def record_ids(self) -> list[str]:
+        """Every record id in the source (apply matches ids the worklist shows masked against these)."""
+        raise NotImplementedError
+
+    def fetch(self, record_ids: list[str]) -> dict[str, Record]:
+        """The records of `record_ids` as Records, read now; absent ones left out."""
+        raise NotImplementedError
+
+    def delete(self, record_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def verify_absent(self, record_ids: list[str]) -> list[str]:
+        """Those of `record_ids` still in the source."""
+        raise NotImplementedError
+
+    def before_delete(self, record_ids: list[str]) -> Any:
+        """What `residue` needs to know of the records about to be deleted (kept in memory only)."""
+        return None
+
+    def residue(self, before: Any) -> list[dict]:
+        """Residue events: where deleted records may still be, with advice on erasing them."""
+        return []
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         """The sampled records; unreadable ones are reported and skipped."""

@@ -15,6 +15,12 @@ from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
 
 
+# What to tell the user when a soft-deleted document is still in the store's files.
+SOFT_DELETE_ADVICE = ("Chroma's deletes are soft (chroma-core/chroma#3793, #7659): deleted documents stay in the "
+                      "write-ahead log (embeddings_queue in chroma.sqlite3) and their vectors in the HNSW files, and "
+                      "`chroma vacuum --path {path} --force` is not guaranteed to remove them. To erase them, "
+                      "rebuild the collection: copy the remaining records into a new store, replace {path} with "
+                      "it, and destroy the old files and their backups; then run apply again to check.")
 SHARD_RECORDS = 50_000  # on a cluster, a Chroma server's collections are read in offset ranges of this size
 OFFSET = "::offset="  # between a collection and its offset range in a shard name
 
@@ -164,13 +170,33 @@ class ChromaConnector(StoreConnector):
             found.update((record.record_id, record) for record in self._records(name, result))
         return found
 
-    def documents(self, record_ids: list[str]) -> dict[str, str]:
-        """The document text of each of `record_ids` still in the store."""
-        documents: dict[str, str] = {}
+    def before_delete(self, record_ids: list[str]) -> dict[str, str]:
+        """What to look for in a local store's files once the records are deleted: the documents about to
+        go, else their ids. A server's files are out of reach: nothing."""
+        if self.server or not record_ids:
+            return {}
+        documents: dict[str, str] = {i: i for i in record_ids}
         for name, ids in self._split(record_ids).items():
             got = self._collection(name).get(ids=ids, include=["documents"])
             documents.update({self._record_id(name, i): d for i, d in zip(got["ids"], got["documents"] or []) if d})
         return documents
+
+    def residue(self, before: dict[str, str]) -> list[dict]:
+        """Deleted documents still found in the store's files (Chroma's deletes are soft)."""
+        if not before:
+            return []
+        store = Path(self.uri.path).expanduser().resolve()
+        blobs = {str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+        found, where = [], set()
+        for record_id, document in before.items():
+            hits = [name for name, blob in blobs.items() if document.encode("utf-8")[:200] in blob]
+            if hits:
+                found.append(record_id)
+                where.update(hits)
+        if not found:
+            return []
+        return [{"event": "residue", "source": self.source, "records": len(found), "of": len(before),
+                 "files": sorted(where), "advice": SOFT_DELETE_ADVICE.format(path=store)}]
 
     def delete(self, record_ids: list[str]) -> None:
         for name, ids in self._split(record_ids).items():

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import itertools
 import sys
+from pathlib import Path
 from typing import Iterator
 
-from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
+from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.byteranges import ByteRange, RangeCount, count_bytes
 from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import lines
+from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, StaleFile, check_id, rewrite_text
 from scanner.connectors.rows import row_record
 
 # Eval exports put whole conversations in one cell; the csv module's 128 KiB default is too small.
@@ -25,6 +27,7 @@ class CsvConnector(FileConnector):
     description = "CSV files with a header row, a folder or glob of them; local or s3://"
 
     splits_into_byte_ranges = True  # a range is read alone only where the quotes are well-formed
+    deletes = REWRITES_FILES
 
     def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
         reader = self._reader(lines(stream), file.relpath)
@@ -62,6 +65,37 @@ class CsvConnector(FileConnector):
             return None
         expected = [i for i, start in enumerate(even) if start] + [len(even)]
         return (len(even), rows) if starts == expected else None
+
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        """Rows are numbered as `_rows` numbers them (blank lines are none); every other byte is kept."""
+        def copy(stream, sink: Sink) -> set[int]:
+            consumed: list[bytes] = []
+
+            def feed() -> Iterator[bytes]:
+                for raw in lines(stream):
+                    consumed.append(raw + b"\n")
+                    yield raw
+
+            reader = self._reader(feed(), path.name)
+            header = self._header(reader, SourceFile(path.name, str(path), 0, None))
+            sink.write(b"".join(consumed))
+            consumed.clear()
+            removed, record = set(), 0
+            try:
+                for cells in reader:
+                    raw, consumed[:] = b"".join(consumed), []
+                    if cells:
+                        record += 1
+                        if record in drop:
+                            check_id(dict(zip(header, cells)), record, ids)
+                            removed.add(record)
+                            continue
+                    sink.write(raw)
+            except csv.Error:  # the sweep parsed it: it changed since
+                raise StaleFile(f"line {reader.line_num} is not parseable as CSV any more") from None
+            return removed
+
+        return rewrite_text(path, drop, copy)
 
     def _reader(self, raw_lines, relpath: str):
         delimiter = self.uri.options.get("delimiter") or ("\t" if relpath.endswith(".tsv") else ",")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -15,13 +16,17 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from scanner.connectors.arrow_rows import chosen_records
-from scanner.connectors.base import Connector, ReadReport
+from scanner.connectors.base import REWRITES_FILES, Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
-
-HF_MARKERS = ("dataset_dict.json", "state.json")
+from scanner.connectors.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
+from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows
+from scanner.core.digests import sha256_file
+from scanner.core.durable import write_temporary
 from scanner.core.errors import UsageError, one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
+
+HF_MARKERS = ("dataset_dict.json", "state.json")
 
 
 class HfConnector(Connector):
@@ -30,6 +35,7 @@ class HfConnector(Connector):
     options = S3_OPTIONS | {"split"}
     description = "Hugging Face datasets save_to_disk folders (all splits, or ?split=)"
     folder_markers = HF_MARKERS
+    deletes = REWRITES_FILES
 
     def _read_json(self, fs, path: str) -> dict:
         try:
@@ -40,8 +46,46 @@ class HfConnector(Connector):
         except (OSError, ValueError) as exc:
             raise self.fail(f"{posixpath.basename(path)}: unreadable: {one_line(exc)}") from None
 
+    def deletable_files(self) -> tuple[pafs.FileSystem, list[SourceFile]]:
+        """Only the data files, never datasets' cache files beside them."""
+        return self.data_files()
+
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        """A data file (an Arrow IPC stream) with the same schema and its metadata, in batches of the
+        original's size. Kept even when no row is left: the split's state.json lists it."""
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_stream(source)
+            batches = list(reader)
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+            kept = kept_rows(table, drop, ids).combine_chunks()
+            batch_rows = max((b.num_rows for b in batches), default=1) or 1
+
+            def write(temp: Path) -> None:
+                with pa.OSFile(str(temp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+                    for batch in kept.to_batches(max_chunksize=batch_rows):
+                        writer.write_batch(batch)
+
+            temp = write_temporary(path, write)
+        return Rewrite(temp, sha256_file(temp), set(drop))
+
+    def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
+        """New fingerprints for the splits whose data changed; their datasets cache files reported."""
+        events = []
+        folders = sorted({posixpath.dirname(path) for path in changed})
+        for folder in folders:
+            if refresh_fingerprint(fs, folder):
+                events.append({"event": "hf_fingerprint", "source": self.source, "split_folder": folder})
+        caches = [path for folder in folders for path in cache_files(fs, folder)]
+        if caches and rewritten:
+            deleted = sum(rewritten.values())
+            events.append({"event": "residue", "source": self.source, "records": deleted, "of": deleted,
+                           "files": caches,
+                           "summary": f"{len(caches)} datasets cache file(s) may hold copies of the {deleted} "
+                                      "deleted records.", "advice": CACHE_ADVICE})
+        return events + super().after_rewrite(fs, rewritten, changed)
+
     def data_files(self) -> tuple[pafs.FileSystem, list[SourceFile]]:
-        """The filesystem, and the Arrow files the state.json of each split lists (what apply rewrites)."""
+        """The filesystem, and the Arrow files the state.json of each split lists."""
         fs, root = filesystem(self.uri)
         root = root.rstrip("/")
         kind = fs.get_file_info(root).type

@@ -4,12 +4,15 @@ a JSON array, or pretty-printed objects one after another, read too."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Iterator
 
-from scanner.connectors.base import Candidate, FileConnector, ReadReport, RecordUnreadable
+from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
 from scanner.connectors.files import S3_OPTIONS, SourceFile
-from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, parse_value
+from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, json_values_raw, parse_value
+from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, check_id, rewrite_text
 from scanner.connectors.rows import row_record
 from scanner.core.records import Record
 
@@ -20,6 +23,7 @@ class JsonlConnector(FileConnector):
     options = S3_OPTIONS
     description = "JSON Lines or JSON array files, a folder or glob of them; local or s3://"
     splits_into_byte_ranges = True  # JSON Lines only: a range with a pretty-printed value or an array is refused
+    deletes = REWRITES_FILES
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -33,6 +37,27 @@ class JsonlConnector(FileConnector):
                                 self._load(file, row, value, line), line=line)
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
+
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        """Records numbered as `file_candidates` numbers them (each JSON value, each element of a top-level
+        array); the other lines are kept as they are, an array is written again."""
+        def copy(stream, sink: Sink) -> set[int]:
+            removed, kept_elements, array = set(), [], False
+            for record, (_, value, raw) in enumerate(json_values_raw(stream), start=1):
+                array = array or raw is None  # an element of a top-level array
+                if record in drop:
+                    if not isinstance(value, BadValue):
+                        check_id(value, record, ids)
+                    removed.add(record)
+                elif array:
+                    kept_elements.append(value)
+                else:
+                    sink.write(raw + b"\n")
+            if array:
+                sink.write(json.dumps(kept_elements, indent=2).encode() + b"\n")  # `[]` when none is left
+            return removed
+
+        return rewrite_text(path, drop, copy)
 
     def count_lines(self, handle, shard: ByteRange) -> RangeCount | None:
         lines = records = 0

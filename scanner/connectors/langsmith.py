@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Iterator
 
 import pyarrow as pa
@@ -11,6 +12,8 @@ import pyarrow.parquet as pq
 from scanner.connectors.base import Candidate, ReadReport, RecordUnreadable
 from scanner.connectors.files import SourceFile, list_files
 from scanner.connectors.jsonl import JsonlConnector
+from scanner.connectors.parquet import rewrite_parquet
+from scanner.connectors.rewriting import IdChecks, Rewrite
 from scanner.connectors.otel import SpanTexts, trace_record
 from scanner.core.fields import parse_timestamp
 from scanner.core.errors import one_line
@@ -47,6 +50,9 @@ class LangsmithConnector(JsonlConnector):
                 yield from self.stream_candidates(fs, file, report)
             else:
                 yield from self._parquet_candidates(fs, file)
+
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        return rewrite_parquet(path, drop, ids) if path.suffix == ".parquet" else super().rewrite_file(path, drop, ids)
 
     def _parquet_candidates(self, fs, file: SourceFile) -> Iterator[Candidate]:
         try:

@@ -6,12 +6,15 @@ A record is one span (`<traceId>:<spanId>`) or one log record.
 
 from __future__ import annotations
 
+import json
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from scanner.connectors.base import Candidate, FileConnector, ReadReport
+from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile
-from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values
+from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes
+from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, StaleFile, rewrite_text
 from scanner.connectors.otel import (DEFAULT_TENANT_KEY, SpanTexts, any_value, event_prefix, get,
                                      identifier_paths, identity_attributes, key_values, nanos_to_datetime,
                                      normalize_id, trace_record)
@@ -20,6 +23,50 @@ from scanner.core.records import Record
 from scanner.core.uri import SourceURI
 
 Builder = Callable[[SourceFile, int, int], Record]
+# (request keys, scope keys, record keys) of a spans request and of a logs request: each name in
+# proto3 JSON (camelCase), the Python SDK's form (snake_case) and the pre-1.0 form
+SPANS = (("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans", "instrumentationLibrarySpans"),
+         ("spans",))
+LOGS = (("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs", "instrumentationLibraryLogs"),
+        ("logRecords", "log_records"))
+
+
+def signal_of(request: dict) -> tuple | None:
+    """SPANS or LOGS: what the request carries (a request carries one signal), or None."""
+    return next((signal for signal in (SPANS, LOGS) if any(key in request for key in signal[0])), None)
+
+
+def _key(obj: dict, names: tuple[str, ...]) -> str | None:
+    return next((name for name in names if name in obj), None)  # the name `get` reads
+
+
+def signal_items(request: dict, signal: tuple) -> Iterator[tuple[dict, dict, dict]]:
+    """(resource entry, scope entry, span or log record) of a request, in the order records are numbered:
+    the one walk both the reader and the rewriter take."""
+    tops, scopes, items = signal
+    for resource_entry in get(request, *tops) or []:
+        for scope in get(resource_entry, *scopes) or []:
+            for item in get(scope, *items) or []:
+                yield resource_entry, scope, item
+
+
+def without_items(request: dict, signal: tuple, dropped: set[int]) -> dict | None:
+    """The request without the records whose id() is in `dropped`, and without the scopes and resources
+    left empty; None when nothing is left."""
+    tops, scopes, items = signal
+    top = _key(request, tops)
+    kept_resources = []
+    for resource_entry in request.get(top) or []:
+        scope_key = _key(resource_entry, scopes)
+        kept_scopes = []
+        for scope in resource_entry.get(scope_key) or [] if scope_key else []:
+            item_key = _key(scope, items)
+            kept = [i for i in scope.get(item_key) or [] if id(i) not in dropped] if item_key else []
+            if kept:
+                kept_scopes.append({**scope, item_key: kept})
+        if kept_scopes:
+            kept_resources.append({**resource_entry, scope_key: kept_scopes})
+    return {**request, top: kept_resources} if kept_resources else None
 
 
 class OtlpConnector(FileConnector):
@@ -30,6 +77,7 @@ class OtlpConnector(FileConnector):
 
     default_kind = "trace_log"
     picks_bare_paths = False
+    deletes = REWRITES_FILES
 
     def __init__(self, uri: SourceURI):
         super().__init__(uri)
@@ -51,6 +99,54 @@ class OtlpConnector(FileConnector):
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
 
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        """Records numbered across the file as `file_candidates` numbers them; a line losing some of its
+        spans or log records is written again, every other line is kept as it is."""
+        limit = max_record_bytes()
+
+        def copy(stream, sink: Sink) -> set[int]:
+            removed: set[int] = set()
+            number, elements, array = 0, [], False
+
+            def keep(value, raw: bytes | None) -> None:
+                if raw is None:  # an element of a top-level array: the array is written again
+                    elements.append(value)
+                else:
+                    sink.write(raw + b"\n")
+
+            for _, value, raw in json_values_raw(stream):
+                array = array or raw is None
+                if raw is not None and max(map(len, raw.split(b"\n"))) > limit:  # the reader skips it unnumbered
+                    keep(value, raw)
+                    continue
+                if isinstance(value, list):
+                    raise StaleFile("a line holding a JSON array of requests cannot be rewritten")
+                signal = signal_of(value) if isinstance(value, dict) else None
+                if signal is None:
+                    console_span = isinstance(value, dict) and isinstance(value.get("context"), dict) \
+                        and "trace_id" in value["context"]
+                    number += console_span
+                    if console_span and number in drop:
+                        removed.add(number)
+                    else:
+                        keep(value, raw)
+                    continue
+                dropped = set()
+                for _, _, item in signal_items(value, signal):
+                    number += 1
+                    if number in drop:
+                        removed.add(number)
+                        dropped.add(id(item))
+                if not dropped:
+                    keep(value, raw)
+                elif (kept := without_items(value, signal, dropped)) is not None:
+                    keep(kept, None if raw is None else json.dumps(kept, separators=(",", ":")).encode())
+            if array:
+                sink.write(json.dumps(elements, indent=2).encode() + b"\n")
+            return removed
+
+        return rewrite_text(path, drop, copy)
+
     def _builders(self, value: Any, report: ReadReport, where: str) -> Iterator[Builder]:
         if isinstance(value, list):
             for item in value:
@@ -59,18 +155,14 @@ class OtlpConnector(FileConnector):
         if not isinstance(value, dict):
             report.skip(where, "not_otlp", f"a JSON {type(value).__name__}, not an OTLP request or span")
             return
-        if "resourceSpans" in value or "resource_spans" in value:
-            for resource_spans in get(value, "resourceSpans", "resource_spans") or []:
-                resource = key_values((get(resource_spans, "resource") or {}).get("attributes"))
-                for scope in get(resource_spans, "scopeSpans", "scope_spans", "instrumentationLibrarySpans") or []:
-                    for span in scope.get("spans") or []:
-                        yield partial(self._span, resource, span)
-        elif "resourceLogs" in value or "resource_logs" in value:
-            for resource_logs in get(value, "resourceLogs", "resource_logs") or []:
-                resource = key_values((get(resource_logs, "resource") or {}).get("attributes"))
-                for scope in get(resource_logs, "scopeLogs", "scope_logs", "instrumentationLibraryLogs") or []:
-                    for log in get(scope, "logRecords", "log_records") or []:
-                        yield partial(self._log, resource, log)
+        signal = signal_of(value)
+        if signal is not None:
+            build = self._span if signal is SPANS else self._log
+            resources: dict[int, dict] = {}
+            for resource_entry, _, item in signal_items(value, signal):
+                if id(resource_entry) not in resources:
+                    resources[id(resource_entry)] = key_values((get(resource_entry, "resource") or {}).get("attributes"))
+                yield partial(build, resources[id(resource_entry)], item)
         elif "resourceMetrics" in value or "resource_metrics" in value:
             report.stats["metrics_requests_ignored"] = report.stats.get("metrics_requests_ignored", 0) + 1
         elif isinstance(value.get("context"), dict) and "trace_id" in value["context"]:

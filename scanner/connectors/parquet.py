@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -9,8 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scanner.connectors.arrow_rows import chosen_records
-from scanner.connectors.base import Connector, ReadReport
+from scanner.connectors.base import REWRITES_FILES, Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, list_files
+from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows
+from scanner.core.digests import sha256_file
+from scanner.core.durable import write_temporary
 from scanner.core.errors import one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -24,6 +28,10 @@ class ParquetConnector(Connector):
     extensions = (".parquet", ".pq")
     options = S3_OPTIONS
     description = "Parquet files, a folder or glob of them; local or s3://"
+    deletes = REWRITES_FILES
+
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+        return rewrite_parquet(path, drop, ids)
 
     def shards(self) -> list[str | None]:
         """One shard per row group (`file.parquet::3`), from the files' footers."""
@@ -111,6 +119,19 @@ class ParquetConnector(Connector):
                 wanted.add(found.split(".")[0])
         wanted.update(path.split(".")[0] for path in self.attribute_fields.values())
         return [n for n in names if n in wanted]
+
+
+def rewrite_parquet(path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+    """The file without the rows numbered `drop`, with its compression and row-group size; no row left:
+    a Parquet file of the schema with no rows."""
+    parquet = pq.ParquetFile(path)
+    kept = kept_rows(parquet.read(), drop, ids)
+    meta = parquet.metadata
+    compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
+    row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
+    temp = write_temporary(path, lambda temp: pq.write_table(
+        kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"))
+    return Rewrite(temp, sha256_file(temp), set(drop))
 
 
 def _holds_strings(t: pa.DataType) -> bool:

@@ -22,6 +22,16 @@ VERSIONS_ADVICE = ("S3 keeps the earlier version of a rewritten object if versio
                    "remains.")
 
 
+def s3_versions_residue(source: str, rewritten: dict[str, int]) -> dict:
+    """The residue event for S3 objects apply rewrote: their earlier versions may still hold the records."""
+    deleted = sum(rewritten.values())
+    bucket = next(iter(rewritten)).split("/", 1)[0]
+    return {"event": "residue", "source": source, "records": deleted, "of": deleted,
+            "files": sorted(f"s3://{path}" for path in rewritten),
+            "summary": f"{deleted} deleted records may remain in earlier versions of {len(rewritten)} S3 object(s).",
+            "advice": VERSIONS_ADVICE.format(bucket=bucket)}
+
+
 class S3File:
     def __init__(self, fs, file: SourceFile):
         self.fs, self.file = fs, file

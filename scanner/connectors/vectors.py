@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from scanner.connectors.base import Connector
+from scanner.connectors.base import BY_ID, Connector
 from scanner.core.errors import DhscanError, SourceError, UsageError, one_line
 from scanner.core.fields import TIME_FIELDS, detect_field, get_path, parse_timestamp, string_leaves
 from scanner.core.records import Record
@@ -75,6 +75,7 @@ class StoreConnector(Connector):
 
     default_kind = "vector_index"
     picks_bare_paths = False
+    deletes = BY_ID
     secret_env_option: str = ""  # the URI option that names an environment variable holding a secret
 
     def __init__(self, uri: SourceURI):
