@@ -187,6 +187,9 @@ def test_apply_refuses_a_worklist_from_another_run_than_its_evidence(data, tmp_p
     (lambda r: {k: v for k, v in r.items() if k != "content_digest"}, "worklist format"),
     (lambda r: {**r, "locator": "evals.jsonl:3"}, "locator is not an object"),
     (lambda r: {**r, "locator": {**r["locator"], "record": "3"}}, "not a record number"),
+    (lambda r: {**r, "entity_types": "EMAIL_ADDRESS"}, "entity_types: Input should be a valid list"),
+    (lambda r: {**r, "content_digest": ""}, "content_digest: String should have at least 1 character"),
+    (lambda r: {**r, "jane.doe@example.com": 1}, "a field the format does not have"),
 ])
 def test_a_malformed_worklist_row_is_refused_with_one_line(data, edit, message):
     root, _ = data
@@ -194,6 +197,7 @@ def test_a_malformed_worklist_row_is_refused_with_one_line(data, edit, message):
     edit_rows(out / "deletion_worklist.jsonl", edit)
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
     assert result.exit_code == EXIT_USAGE and message in result.output and result.output.count("\n") == 1
+    assert "@" not in result.output and "EMAIL_ADDRESS\"" not in result.output  # names, never values
     assert len(ids_in(root)) == RECORDS
 
 

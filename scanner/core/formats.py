@@ -7,9 +7,10 @@ format it does not apply.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 FINDINGS_FORMAT = 1
 # 2: rows carry run_id, key_id and content_digest, which apply checks every record against
@@ -21,6 +22,16 @@ EVIDENCE_FORMAT = 1
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def contract_problem(exc: ValidationError) -> str:
+    """The first problem pydantic found, by field name and kind: never the value (it may be personal),
+    nor the name of a field the contract does not have (it comes from the file)."""
+    error = exc.errors()[0]
+    if error["type"] == "extra_forbidden":
+        return "a field the format does not have"
+    where = ".".join(str(part) for part in error["loc"]) or "the row"
+    return f"{where}: {error['msg']}"
 
 
 class FindingLine(Contract):
@@ -47,7 +58,8 @@ class DeletionRow(Contract):
     format_version: Literal[2] = WORKLIST_FORMAT
     run_id: str = Field(description="the sweep's run id, as in its evidence.json")
     key_id: str = Field(description="names the key the digests were made with")
-    content_digest: str = Field(description="keyed digest of the record as swept; apply re-reads and compares")
+    content_digest: str = Field(min_length=1,
+                                description="keyed digest of the record as swept; apply re-reads and compares")
     source: str
     kind: str
     record_id: str
@@ -151,3 +163,22 @@ class Evidence(Contract):
 # The published contracts: docs/schemas/NAME.schema.json each
 CONTRACTS = {"finding": FindingLine, "deletion-row": DeletionRow, "legal-hold-row": LegalHoldRow,
              "summary": Summary, "evidence": Evidence}
+
+
+def schema_files() -> dict[str, str]:
+    """docs/schemas: each contract's JSON Schema, by file name."""
+    import json
+
+    return {f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2) + "\n"
+            for name, model in CONTRACTS.items()}
+
+
+if __name__ == "__main__":  # python -m scanner.core.formats docs/schemas
+    import sys
+
+    folder = Path(sys.argv[1])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.schema.json"):
+        stale.unlink()
+    for name, text in schema_files().items():
+        (folder / name).write_text(text, encoding="utf-8")
