@@ -212,6 +212,27 @@ def test_sweep_config_file_gives_the_same_worklists(scenario, tmp_path):
     assert len(evidence["sweep"]["policy_sha256"]) == 64 and len(evidence["sweep"]["holds_sha256"]) == 64
 
 
+def test_paths_in_a_sweep_file_are_the_files_not_the_working_directorys(scenario, tmp_path, monkeypatch):
+    root, sources = scenario
+    job = tmp_path / "job"
+    job.mkdir()
+    relative = os.path.relpath(root, job)
+    assert all(str(root) in s for s in sources)
+    (job / "retention.yaml").write_text(POLICY)
+    (job / "sweep.yaml").write_text("sources:\n" + "".join(f"  - '{s.replace(str(root), relative)}'\n" for s in sources)
+                                    + f"policy: retention.yaml\nholds: {relative}/holds.yaml\nout: sweep-out\n"
+                                    + f"now: {NOW}\n")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "sweep-out").mkdir(parents=True)
+    (elsewhere / "sweep-out" / "keep.txt").write_text("not the sweep's")
+    monkeypatch.chdir(elsewhere)
+    result = run_cli("sweep", "--config", job / "sweep.yaml")
+    assert result.exit_code == EXIT_OK, result.output
+    deletions = read_jsonl(job / "sweep-out" / "deletion_worklist.jsonl")
+    assert [(d["source"], d["record_id"], d["rule_id"]) for d in deletions] == EXPECTED_DELETIONS
+    assert [p.name for p in (elsewhere / "sweep-out").iterdir()] == ["keep.txt"]
+
+
 def test_fail_on_and_sampled_sweeps(scenario, tmp_path):
     root, sources = scenario
     assert run_scenario(root, sources, tmp_path / "a", "--fail-on", "deletions").exit_code == EXIT_FINDINGS

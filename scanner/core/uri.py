@@ -69,6 +69,17 @@ def default_name(path: str) -> str:
     return base or "source"
 
 
+def beside(text: str, base: str) -> str:
+    """A source URI or path from a config file, its relative local path taken from the file's folder `base`
+    (an absolute path, `~`, S3 and server addresses stay as they are)."""
+    match = _SCHEME.match(text)
+    prefix = text[:match.end()] if match and match.group(1) not in _STORAGE_SCHEMES else ""
+    path, sep, query = text[len(prefix):].partition("?")
+    if not path or "://" in path or path.startswith(("/", "~")):
+        return text
+    return f"{prefix}{os.path.join(base, path)}{sep}{query}"
+
+
 def parse_source_uri(text: str) -> SourceURI:
     """Split a URI into scheme, path and options; the scheme is not checked here."""
     if not text.strip():

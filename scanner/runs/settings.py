@@ -18,6 +18,7 @@ from retention.holds import Hold, HoldsFile
 from retention.policy import Policy
 from scanner.core.errors import UsageError
 from scanner.core.sampling import DEFAULT_SAMPLE, SamplePlan
+from scanner.core.uri import beside
 from scanner.core.yamlconfig import load_model, load_yaml, validate
 
 SWEEP_ONLY = ("policy", "holds", "now", "format", "fail_on")
@@ -99,10 +100,15 @@ def resolve(command: Literal["scan", "sweep"], given: CommandLine) -> RunSetting
             for name in SWEEP_ONLY:
                 if name in file.model_fields_set:
                     raise UsageError(f"{given.config_path}: {name}: only dhscan sweep uses it")
-    sources = list(given.sources) or list(file.sources)
+    # paths in the file are the file's: relative ones are taken from its folder, not the working directory
+    sources = list(given.sources) or [beside(source, str(base)) for source in file.sources]
     if not sources:
         raise UsageError("no sources: name them on the command line or under `sources:` in --config")
-    out = given.out or file.out
+    out = given.out or (beside(file.out, str(base)) if file.out else None)
+    if "fingerprints" in file.detection.model_fields_set or "production_traces" in file.detection.model_fields_set:
+        file.detection = file.detection.model_copy(update={
+            "fingerprints": beside(file.detection.fingerprints, str(base)) if file.detection.fingerprints else None,
+            "production_traces": [beside(s, str(base)) for s in file.detection.production_traces]})
     if not out:
         raise UsageError("no output folder: give --out or `out:` in --config")
     settings = RunSettings(sources=sources, plan=sampling_plan(given, file.sampling, command),
