@@ -2,11 +2,27 @@
 
 # Exit codes are public API (scheduled jobs branch on them): never renumber.
 EXIT_OK = 0
-EXIT_FINDINGS = 1  # findings present and `--fail-on findings` given
-EXIT_USAGE = 2  # usage or configuration error
-EXIT_SOURCE_FAILED = 3  # one or more sources failed; the others finished
-EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT), as a shell reports it: 128 + 2
-EXIT_TERMINATED = 143  # stopped by SIGTERM (`docker stop`, a scheduler's timeout): 128 + 15
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_SOURCE_FAILED = 3
+EXIT_INTERRUPTED = 130  # as a shell reports SIGINT: 128 + 2
+EXIT_TERMINATED = 143  # 128 + 15
+
+# What each exit code means, as docs/exit-codes.md lists it.
+EXIT_CODES = {
+    "EXIT_OK": "the run finished; with `--fail-on`, nothing it names was found",
+    "EXIT_FINDINGS": "`--fail-on` was given and what it names was found (findings, deletions, holds); for "
+                     "`apply`, some rows were skipped under a hold or stale",
+    "EXIT_USAGE": "usage or configuration error (unknown scheme or option, bad config, policy or holds file, "
+                  "missing model, no key for apply, a worklist apply refuses, an output folder or apply log "
+                  "that cannot be written or is in use); nothing was changed",
+    "EXIT_SOURCE_FAILED": "one or more sources failed (for `apply`: rows ended in `error`); the others "
+                          "finished and every output was written",
+    "EXIT_INTERRUPTED": "stopped by Ctrl-C (SIGINT): a scan's or sweep's outputs are replaced only when it "
+                        "finishes, so an earlier run's are unchanged; an interrupted `apply` is finished by "
+                        "running it again",
+    "EXIT_TERMINATED": "stopped by SIGTERM (`docker stop`, a scheduler's timeout); as for 130",
+}
 
 
 class DhscanError(Exception):

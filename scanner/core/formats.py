@@ -38,18 +38,19 @@ class FindingLine(Contract):
     """A line of findings.jsonl: one entity found in one field of one record. Never the value itself."""
 
     format_version: Literal[1] = FINDINGS_FORMAT
-    source: str
+    source: str = Field(description="the source's name (`name=`, else the file or folder name)")
     kind: Literal["eval_dataset", "trace_log", "vector_index"]
-    record_id: str = Field(description="the record's id; identifiers in it masked and digested")
-    field: str = Field(description="the field path, e.g. messages[2].content")
-    entity_type: str
-    score: float
-    start: int
-    end: int
-    recognizer: str
-    digest: str = Field(description="keyed HMAC-SHA256 of the normalized value")
-    preview: str = Field(description="masked, e.g. j***@acme.com")
-    production_match: bool
+    record_id: str = Field(description="the record's id; an email, SSN or phone number in it is shown masked "
+                                       "with a keyed digest, `j***@acme.com~3f2a9c1b0d4e`, in every output")
+    field: str = Field(description="the field path, e.g. `messages[2].content` (identifiers masked likewise)")
+    entity_type: str = Field(description="Presidio's entity type (`EMAIL_ADDRESS`, `PERSON`, ...; `DENY_LIST`)")
+    score: float = Field(description="the analyzer's score")
+    start: int = Field(description="character offset in the field's text")
+    end: int = Field(description="character offset in the field's text")
+    recognizer: str = Field(description="the Presidio recognizer that found it")
+    digest: str = Field(description="keyed HMAC-SHA256 of the normalized value (hex)")
+    preview: str = Field(description="masked value: `j***@example.com`, `***-***-0199`, `J*** D***`")
+    production_match: bool = Field(description="the digest is in the production fingerprints given")
 
 
 class DeletionRow(Contract):
@@ -62,69 +63,77 @@ class DeletionRow(Contract):
                                 description="keyed digest of the record as swept; apply re-reads and compares")
     source: str
     kind: str
-    record_id: str
-    locator: dict[str, Any] = Field(description="how the connector finds the record again (file and record "
-                                                "number, or point id); identifiers shown masked")
-    rule_id: str
-    reason: str
-    entity_types: list[str]
-    production_match: bool
-    record_timestamp: str | None
-    age_days: float | None
-    due_since: str | None
-    copied_from: dict[str, Any] | None
-    attribute_digests: dict[str, str] = Field(description="keyed digests apply matches holds added later on")
-    finding_digests: list[str]
+    record_id: str = Field(description="as in findings.jsonl")
+    locator: dict[str, Any] = Field(description="how the connector finds the record again: file, record "
+                                                "number, line, the file's size and modification time; "
+                                                "collection and point id; trace and span id")
+    rule_id: str = Field(description="the policy rule (or the erasure request id) that deletes it")
+    reason: str = Field(description="why, in words: the rule matched and is due")
+    entity_types: list[str] = Field(description="the entity types found in the record")
+    production_match: bool = Field(description="a finding's digest is in the production fingerprints")
+    record_timestamp: str | None = Field(description="the record's time, ISO 8601; null: undated")
+    age_days: float | None = Field(description="its age at the sweep's `now`")
+    due_since: str | None = Field(description="when the rule's max_age passed")
+    copied_from: dict[str, Any] | None = Field(description="the production record it copies "
+                                                           "(with --production-traces)")
+    attribute_digests: dict[str, str] = Field(description="keyed digests of its attributes, so apply can "
+                                                          "check holds filed after the sweep")
+    finding_digests: list[str] = Field(description="keyed digests of its findings, likewise")
 
 
 class LegalHoldRow(Contract):
     """A row of legal_hold_worklist.jsonl: a record a legal hold keeps, and the deletion it suppressed."""
 
     format_version: Literal[1] = LEGAL_HOLD_FORMAT
-    hold_id: str
-    matter: str
+    hold_id: str = Field(description="the hold's id in the holds file")
+    matter: str = Field(description="the hold's matter")
     source: str
     kind: str
-    record_id: str
-    locator: dict[str, Any]
-    matched_on: list[str]
-    suppressed_rule_id: str | None
+    record_id: str = Field(description="as in findings.jsonl")
+    locator: dict[str, Any] = Field(description="as in the deletion worklist")
+    matched_on: list[str] = Field(description="what matched, never the value: `subject[0]:email`, "
+                                              "`attributes.tenant`, `sources`")
+    suppressed_rule_id: str | None = Field(description="the rule that would have deleted the record")
     copied_from: dict[str, Any] | None
 
 
 class SourceSummary(Contract):
-    uri: str
+    uri: str = Field(description="the source URI, secrets shown as ***")
     kind: str
-    connector: str
-    status: Literal["ok", "failed"]
-    error: str | None
-    records_total: int | None
+    connector: str = Field(description="the connector's scheme")
+    status: Literal["ok", "failed"] = Field(description="`failed`: see `error`; the other sources finished")
+    error: str | None = Field(description="the one-line error of a failed source")
+    records_total: int | None = Field(description="records in the source; null when unknown")
     records_sampled: int
-    records_with_findings: int
-    records_no_content: int
-    records_with_production_match: int
-    records_copied_from_production: int
+    records_with_findings: int = Field(description="sampled records with at least one finding")
+    records_no_content: int = Field(
+        description="records with no text, or trace spans whose prompts were not captured: unknown, never clean")
+    records_with_production_match: int = Field(description="records with a finding in the production fingerprints")
+    records_copied_from_production: int = Field(description="near-copies of a production record (--production-traces)")
     findings: int
-    entity_counts: dict[str, int]
-    prevalence: dict[str, Any]
+    entity_counts: dict[str, int] = Field(description="findings per entity type")
+    prevalence: dict[str, Any] = Field(
+        description="share of records with findings: `estimate`, `low`, `high`, `confidence`, `method`")
     records_skipped: int
-    skipped_reasons: dict[str, int]
-    skipped: list[dict[str, Any]]
+    skipped_reasons: dict[str, int] = Field(description="skipped records per reason")
+    skipped: list[dict[str, Any]] = Field(description="the first 100 skipped records' locations and reasons")
 
 
 class Summary(Contract):
     """summary.json: what a run found, per source; a sweep's and an erasure's decisions under `sweep`."""
 
     format_version: Literal[1] = SUMMARY_FORMAT
-    tool: dict[str, str]
+    tool: dict[str, str] = Field(description="name and version")
     command: Literal["scan", "sweep", "erase"]
     started: str
     finished: str
-    sampling: dict[str, Any]
-    covers_sample: bool
-    sources: dict[str, SourceSummary]
-    run_id: str
-    sweep: dict[str, Any] | None = None
+    sampling: dict[str, Any] = Field(
+        description="the sampling plan: `mode` (`full`, `count`, `rate`), `count`, `rate`, `seed`")
+    covers_sample: bool = Field(description="true unless every record was read")
+    sources: dict[str, SourceSummary] = Field(description="per source name: a SourceSummary")
+    run_id: str = Field(description="the run's id, in every file of its output set")
+    sweep: dict[str, Any] | None = Field(
+        default=None, description="sweep and erase: decisions per source, per rule and per hold")
 
 
 class EvidenceSource(Contract):
@@ -146,18 +155,23 @@ class Evidence(Contract):
     tool: dict[str, str]
     python: str
     platform: str
-    detection: dict[str, Any]
-    config_digest: str
-    command_line: list[str]
+    detection: dict[str, Any] = Field(
+        description="Presidio, spaCy and model versions, the model files' SHA-256, entities, recognizers, "
+                    "filters, normalization version and key id (never the key)")
+    config_digest: str = Field(description="SHA-256 of the effective configuration")
+    command_line: list[str] = Field(
+        description="the command line, secrets and values of --allow-list, --deny-list and --subject as ***")
     started: str
     finished: str
     seconds: float
     sampling: dict[str, Any]
     production_traces: dict[str, Any] | None
-    sources: list[EvidenceSource]
-    cluster: dict[str, Any] | None
+    sources: list[EvidenceSource] = Field(
+        description="per source: URI (redacted), connector, status, size, records, seed and seconds")
+    cluster: dict[str, Any] | None = Field(description="with --cluster: address, workers and per-shard timings")
     run_id: str
-    sweep: dict[str, Any] | None = None
+    sweep: dict[str, Any] | None = Field(
+        default=None, description="sweep and erase: `now`, SHA-256 digests of the policy and holds files, the holds")
 
 
 # The published contracts: docs/schemas/NAME.schema.json each
