@@ -3,7 +3,7 @@ records a night would need.
 
     python -m benchmarks.cluster [--records 8000] [--files 8]
 
-Writes the throughput issue's mix (benchmarks/throughput.py) as --files JSONL files, starts a
+Writes the reference mix (benchmarks/throughput.py) as --files JSONL files, starts a
 LocalCluster of N single-threaded worker processes on 127.0.0.1 for N = 1 and 2, scans once to
 load the engine on every worker (not timed), then times `dhscan scan --full --cluster` over all
 the files. Prints records/s for each N, the speed-up, and from the 1-worker rate the workers
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.throughput import issue_mix
+from benchmarks.throughput import reference_mix
 from detectors.config import DetectionConfig, ScanConfig
 from scanner.core.sampling import SamplePlan
 from scanner.runs.scan import run_scan
@@ -57,8 +57,8 @@ def main() -> None:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        split(issue_mix(root / "mix", args.records, args.seed), root / "data", args.files)
-        split(issue_mix(root / "warm", args.files * 40, args.seed + 1), root / "warm_data", args.files)
+        split(reference_mix(root / "mix", args.records, args.seed), root / "data", args.files)
+        split(reference_mix(root / "warm", args.files * 40, args.seed + 1), root / "warm_data", args.files)
         for workers in (1, 2):
             with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                               dashboard_address="127.0.0.1:0") as cluster:

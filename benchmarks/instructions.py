@@ -3,7 +3,7 @@ on a shared machine moves by 10-40% between identical runs.
 
     python -m benchmarks.instructions [--records 1200] [--seed 12]
 
-Takes the throughput issue's mix (benchmarks/throughput.py) and keeps the records whose text the gate
+Takes the reference mix (benchmarks/throughput.py) and keeps the records whose text the gate
 sends to the model (the first 64 warm each part up), then counts three parts, each in its own `valgrind --tool=callgrind` process that
 counts only its measured section (switched with callgrind_control):
   ceiling  spaCy's `ner` component alone over the texts, 256 a call (as throughput.py's ceiling);
@@ -16,8 +16,7 @@ Prints instructions per record and two efficiencies: the detection stage (ceilin
 whole scan (ceiling / (engine + rest)). No idle time or scheduling is counted; what a wall-clock run
 adds to these comes from the machine. Needs valgrind on Linux; takes ~5 minutes.
 
-Instructions are not time: each part does its own number of them a µs (on the development machine
-the engine's work above `ner` ~3,900, `ner` ~5,000, the rest ~7,700). `--cpu-time ROUNDS` times the
+Instructions are not time: each part does its own number of them a microsecond. `--cpu-time ROUNDS` times the
 same three parts by thread CPU time instead, in one process, alternating ROUNDS times (least of each).
 """
 
@@ -53,7 +52,7 @@ def _measured(warm_up, work) -> None:
 
 
 def ner_path_records(records: int, seed: int, folder: Path) -> int:
-    """Writes the issue mix's NER-path records: the first WARM_UP to warm_up.jsonl, the rest to measured.jsonl."""
+    """Writes the reference mix's NER-path records: the first WARM_UP to warm_up.jsonl, the rest to measured.jsonl."""
     from benchmarks.throughput import ner_path_rows, write_jsonl
 
     rows = ner_path_rows(folder, records, seed)
@@ -137,7 +136,7 @@ def run_part(part: str, folder: Path) -> None:
 
 def cpu_time_parts(folder: Path, rounds: int, count: int) -> dict:
     """The three parts in one process, timed by thread CPU time, alternating `rounds` times; the least of each,
-    per record. No instruction-per-cycle assumption, but all of this machine's noise. The heap is frozen out
+    per record. No instruction-per-cycle assumption, but all of the machine's noise. The heap is frozen out
     of the garbage collector's passes for the ceiling and the engine, as a worker's is (the ceiling's own
     processes hold less to pass over; freezing can only help it), and by scan_source itself for the rest."""
     import gc
@@ -170,7 +169,7 @@ def measured_instructions(dump_prefix: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1200, help="records of the issue mix (~44%% reach the model)")
+    parser.add_argument("--records", type=int, default=1200, help="records of the reference mix (~44%% reach the model)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # one part, run under valgrind
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)

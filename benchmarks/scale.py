@@ -4,7 +4,7 @@ sampled scan of a 1M-row Parquet dataset really reads.
     python -m benchmarks.scale rss [--sizes 10000,100000,1000000] [--unique-words]
     python -m benchmarks.scale parquet [--rows 1000000] [--samples 10,100,1000]
 
-rss: writes a JSONL file of N records (the throughput issue's mix, 8,000 distinct texts, each
+rss: writes a JSONL file of N records (the reference mix, 8,000 distinct texts, each
 record with its own id; with --unique-words each text also ends in a word of its own), runs the
 real CLI on it and polls the resident memory of its whole process tree (main process and detection
 workers) every 0.2 s.
@@ -53,12 +53,12 @@ def tree_rss(pid: int) -> tuple[int, int, int]:
 
 
 def write_records(path: Path, n: int, seed: int = 11, unique_words: bool = False) -> None:
-    """N records of the issue mix; with `unique_words` each text ends in a word no other record has (an
+    """N records of the reference mix; with `unique_words` each text ends in a word no other record has (an
     order code), as real texts hold new words all along, so the vocabulary the model meets never stops
     growing."""
-    from benchmarks.throughput import issue_mix
+    from benchmarks.throughput import reference_mix
 
-    base = issue_mix(path.parent / "base", BASE_TEXTS, seed)
+    base = reference_mix(path.parent / "base", BASE_TEXTS, seed)
     texts = [json.loads(line)["text"] for line in base.read_text(encoding="utf-8").splitlines()]
     with open(path, "w", encoding="utf-8") as out:
         for i in range(n):

@@ -1,16 +1,16 @@
 """Throughput of `dhscan scan --full` against plain Presidio on the same records, in one run.
 
-    python -m benchmarks.throughput --mix issue [--records 1000] [--seed 11]
+    python -m benchmarks.throughput --mix reference [--records 1000] [--seed 11]
     python -m benchmarks.throughput [--records 1000]        # the eval fixtures instead
 
-Generates the records (--mix issue: the throughput issue's mix, 4 x --records distinct texts;
+Generates the records (--mix reference: the reference mix, 4 x --records distinct texts;
 default: the fixture datasets, chat JSONL, CSV, nested Parquet, HF folder), then times
 1. dhscan: the scan pipeline over them (model loaded and workers started before the clock starts),
 2. Presidio: BatchAnalyzerEngine.analyze_iterator(batch_size=64) with Presidio's default
    spaCy configuration on the same model, over the same texts (every string field of every record).
 Prints records/s of each, the ratio, recall of each against the ground truth for identifiers and
 for names (a planted value counts as found when a result of its entity type overlaps it in its
-field), the share of texts the NER gate sends to the model, with --mix issue the NER path's
+field), the share of texts the NER gate sends to the model, with --mix reference the NER path's
 efficiency (dhscan on the records that need NER against spaCy's NER alone on as many processes,
 alternating, best of --ner-path-runs each; also the median of the runs' pairwise ratios, and the
 CPU time each side used per record, all processes counted, main process included),
@@ -181,8 +181,8 @@ def ner_ceiling(texts: list[str], model: str, workers: int, cpu: list | None = N
 
 
 def ner_path_rows(folder: Path, records: int, seed: int) -> list[dict]:
-    """The rows of the issue mix (`records` of them) whose text the NER gate sends to the model."""
-    rows = [json.loads(line) for line in issue_mix(folder, records, seed).read_text(encoding="utf-8").splitlines()]
+    """The rows of the reference mix (`records` of them) whose text the NER gate sends to the model."""
+    rows = [json.loads(line) for line in reference_mix(folder, records, seed).read_text(encoding="utf-8").splitlines()]
     return [r for r in rows if may_hold_name(r["text"])]
 
 
@@ -199,7 +199,7 @@ def ner_path_efficiency(tmp: Path, args) -> dict:
     # a larger mix than the main run's, so start-up effects weigh little (model loads are excluded anyway)
     rows = ner_path_rows(tmp / "ner_mix", args.records * 8, args.seed + 1)
     subset = write_jsonl(tmp / "ner_records.jsonl", rows)
-    # alternating, best of --ner-path-runs each: this machine's speed drifts by 10-40% from minute to minute
+    # alternating, best of --ner-path-runs each: a shared machine's speed drifts from minute to minute
     dhscan_rates, ceilings, dhscan_cpu, ceiling_cpu = [], [], [], []
     for attempt in range(args.ner_path_runs):
         n, seconds, _ = run_dhscan([subset], tmp / f"out_ner{attempt}", ner_only=not args.full_pipeline, cpu=dhscan_cpu)
@@ -208,7 +208,7 @@ def ner_path_efficiency(tmp: Path, args) -> dict:
                                     cpu=ceiling_cpu))
     rate, ceiling = max(dhscan_rates), max(ceilings)
     # CPU time per record, all processes (dhscan's main process reads and writes on the same cores); least
-    # of each. On the shared development machine it moved with wall-clock time, so it does not remove the noise.
+    # of each. On a shared machine it moves with wall-clock time, so it does not remove the noise.
     cpu_dhscan, cpu_ceiling = min(dhscan_cpu) / n, min(ceiling_cpu) / len(rows)
     return {"records": n, "dhscan_records_per_s": round(rate, 1), "ner_only_spacy_texts_per_s": round(ceiling, 1),
             "efficiency": round(rate / ceiling, 3),
@@ -255,8 +255,8 @@ PLACE_TEMPLATES = ["We are opening a new office in {city} next year.", "{company
                    "The conference will be held in {city} in May.", "Our contract with {company} ends in June."]
 
 
-def issue_mix(out: Path, n: int, seed: int) -> Path:
-    """The throughput issue's mix, one text a record, all distinct: a third identifiers, a quarter a
+def reference_mix(out: Path, n: int, seed: int) -> Path:
+    """The reference mix, one text a record, all distinct: a third identifiers, a quarter a
     person's name in varied positions, a sixth a city or a company, the rest plain prose."""
     import random
 
@@ -300,11 +300,11 @@ def main() -> None:
     parser.add_argument("--no-ner-gate", action="store_true", help="send every text to the NER model")
     parser.add_argument("--full-pipeline", action="store_true",
                         help="run spaCy's whole pipeline (tagger, lemmatizer...) instead of NER alone")
-    parser.add_argument("--mix", choices=["fixtures", "issue"], default="fixtures",
-                        help="the eval fixtures (four datasets), or the throughput issue's mix (4 x --records texts)")
+    parser.add_argument("--mix", choices=["fixtures", "reference"], default="fixtures",
+                        help="the eval fixtures (four datasets), or the reference mix (4 x --records texts)")
     parser.add_argument("--ner-path-runs", type=int, default=2, metavar="N",
                         help="alternating runs of dhscan and the NER-only ceiling on the NER path; the best of each is kept")
-    parser.add_argument("--ner-path-only", action="store_true", help="measure only the NER path (with --mix issue)")
+    parser.add_argument("--ner-path-only", action="store_true", help="measure only the NER path (with --mix reference)")
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpora"
                         / "presidio_synth_v2.jsonl", help="labeled corpus for name recall with and without the gate")
     args = parser.parse_args()
@@ -314,8 +314,8 @@ def main() -> None:
             print(json.dumps(ner_path_efficiency(Path(tmp), args), indent=2))
             return
         data = Path(tmp) / "data"
-        if args.mix == "issue":
-            paths = [issue_mix(data, args.records * 4, args.seed)]
+        if args.mix == "reference":
+            paths = [reference_mix(data, args.records * 4, args.seed)]
         else:
             paths = list(generate(data, records=args.records, seed=args.seed).values())
         truth = load_truth(data)
@@ -326,7 +326,7 @@ def main() -> None:
         unique_texts = {t for r in records for f, t in r.texts.items() if f not in r.id_fields}
         ner_share = sum(map(may_hold_name, unique_texts)) / len(unique_texts) if not args.no_ner_gate else 1.0
         pr_seconds, pr_found = run_presidio(records, DetectionConfig().model)
-        ner_path = ner_path_efficiency(Path(tmp), args) if args.mix == "issue" else None
+        ner_path = ner_path_efficiency(Path(tmp), args) if args.mix == "reference" else None
     figures = {
         "records": n,
         "dhscan_records_per_s": round(n / dh_seconds, 1),

@@ -1,8 +1,8 @@
 """Presidio's NlpArtifacts, with lemmas, token offsets and keywords made only when read.
 
 Presidio builds all three for every text, although only context enhancement reads them, and only
-for a result of a recognizer with context words; on the texts the NER model reads that costs
-about a sixth of the model's own time. The engine comes from Presidio's NlpEngineProvider, given
+for a result of a recognizer with context words: on the texts the NER model reads that is a
+large share of the model's own time. The engine comes from Presidio's NlpEngineProvider, given
 this subclass of its SpacyNlpEngine (the provider's extension point); entities and scores are
 Presidio's own, and each text is yielded as it was given rather than rebuilt from its tokens.
 """
@@ -51,7 +51,7 @@ class LazyNlpArtifacts(NlpArtifacts):
 
 class LazyArtifactsSpacyNlpEngine(SpacyNlpEngine):
     def process_batch(self, texts, language, batch_size=1, n_process=1, as_tuples=False):  # noqa: D102
-        # Presidio yields each text as `doc.text`, which spaCy rebuilds from the tokens (~2 µs a text);
+        # Presidio yields each text as `doc.text`, which spaCy rebuilds from the tokens;
         # spaCy's tokenization keeps every character, so that is the text given, yielded here as it is.
         if as_tuples or not self.nlp:
             yield from super().process_batch(texts, language, batch_size, n_process, as_tuples)

@@ -53,8 +53,8 @@ def keep_common_words(nlp, count: int = KEPT_WORDS) -> None:
 
     Inside a zone spaCy caches no tokenization at all, so without this every word of every text goes
     through the tokenizer's prefix, suffix and infix searches (2-4x those of a model run outside zones)
-    and ordinary words are rebuilt in every zone (~40 µs each). What the model finds is unchanged: a
-    token depends on its word only. Costs ~0.4 s and ~40 MB a process, once."""
+    and ordinary words are rebuilt in every zone. What the model finds is unchanged: a token depends on
+    its word only. It costs a fraction of a second and some tens of MB a process, once."""
     import wordfreq
 
     words = wordfreq.top_n_list("en", count)  # wordfreq's cached list: not to be changed

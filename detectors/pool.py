@@ -1,4 +1,4 @@
-"""Detection in worker processes across the machine's cores, one engine per worker, loaded once.
+"""Detection in worker processes across the cores, one engine per worker, loaded once.
 
 A run's first batches are detected in the main process; the workers start only when there is
 more to scan, so small scans pay no start-up. Batches come back in order and at
@@ -66,7 +66,7 @@ class Workers(NamedTuple):
 def start_processes(count: int, initializer: Callable, initargs: tuple) -> Workers:
     """A ProcessPoolExecutor of `count` spawned processes, each past `initializer(*initargs)`. Unlike
     multiprocessing.Pool, whose result.get() waits forever for a task whose worker was killed, it raises
-    BrokenProcessPool. (Throughput is the same: alternating runs of both were within the machine's noise.)"""
+    BrokenProcessPool, and runs as fast."""
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn: a fresh interpreter per worker, whatever threads the parent runs
@@ -117,8 +117,8 @@ def _start_worker(config: dict, secret: bytes, origin: str) -> None:
 
 class DetectionInput(NamedTuple):
     """What DetectionEngine.detect reads of a record, under the Record's attribute names: what a worker detects
-    in. Whole records, with their locators and attributes, took ~3 µs a record to pickle and unpickle, and
-    a worker building frozen Records again ~1.4 µs (a frozen dataclass sets each field through
+    in. Whole records, with their locators and attributes, cost several times as much to pickle, and
+    rebuilding frozen Records in a worker is slow (a frozen dataclass sets each field through
     object.__setattr__)."""
     source: str
     kind: str
@@ -134,7 +134,7 @@ class DetectionInput(NamedTuple):
 
 def detection_input(record: Record) -> tuple:
     """The fields of the record's DetectionInput, as the plain tuple a worker is sent: a named tuple takes
-    twice as long to pickle and unpickle (~2.0 against ~0.9 µs a record)."""
+    twice as long to pickle and unpickle."""
     return record.source, record.kind, record.record_id, record.texts, record.id_fields, record.locator.get("id_field")
 
 

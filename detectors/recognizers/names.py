@@ -22,8 +22,7 @@ _LOOSE = r"I'm|I’m|I am|[Tt]his is|[Dd]ear|[Hh]i|[Hh]ello|[Rr]egards,|[Ss]ince
 
 def at_word_start(alternatives: str) -> re.Pattern:
     r"""`\b(?:alternatives)` written so that every branch opens with a literal character: Python's re
-    then skips to those characters instead of trying the pattern at every position (2.4 -> 1.1 µs on
-    a 110-character text). `X(?<!\w.)` is an X at a word start; `[Tt]his` becomes `This|this`."""
+    then skips to those characters instead of trying the pattern at every position. `X(?<!\w.)` is an X at a word start; `[Tt]his` becomes `This|this`."""
     branches: dict[str, list[str]] = {}
     for alternative in alternatives.split("|"):
         cased = re.fullmatch(r"\[(\w)(\w)\](.*)", alternative)

@@ -1,5 +1,5 @@
 """Chroma collections through chromadb: a persistent folder or a server. Never reads embeddings;
-telemetry is off, so no call leaves the machine."""
+telemetry is off, so no call leaves the host."""
 
 from __future__ import annotations
 
