@@ -22,7 +22,7 @@ def commands(group: click.Group, parent: click.Context) -> Iterator[tuple[str, c
     for name in group.list_commands(parent):
         command = group.get_command(parent, name)
         context = click.Context(command, info_name=name, parent=parent, terminal_width=WIDTH,
-                                max_content_width=WIDTH)
+                                max_content_width=WIDTH, **command.context_settings)
         yield context.command_path, command, context
         if isinstance(command, click.Group):
             yield from commands(command, context)
@@ -31,7 +31,9 @@ def commands(group: click.Group, parent: click.Context) -> Iterator[tuple[str, c
 def cli_reference() -> str:
     from scanner.cli import main
 
-    root = click.Context(main, info_name="dhscan", terminal_width=WIDTH, max_content_width=WIDTH)
+    # as the command line builds them (its context settings give `-h` too)
+    root = click.Context(main, info_name="dhscan", terminal_width=WIDTH, max_content_width=WIDTH,
+                         **main.context_settings)
     parts = [f"## `dhscan`\n\n```\n{main.get_help(root)}\n```\n"]
     for path, command, context in commands(main, root):
         parts.append(f"## `{path}`\n\n```\n{command.get_help(context)}\n```\n")
