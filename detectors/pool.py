@@ -197,13 +197,28 @@ class DetectionPool:
             while pending:
                 done, result = pending.popleft()
                 yield done, result.result()
-        except BrokenProcessPool:
+        except Exception as exc:
+            # the executor notices a dead worker in its own thread: until it has, a submit can fail on a
+            # queue it is closing (ValueError) instead of raising BrokenProcessPool
+            if not isinstance(exc, BrokenProcessPool) and not self._a_worker_ended():
+                raise
             self.close(stop=True)  # the next source starts new workers
             raise WorkerStoppedError("a detection worker process ended in the middle of the scan (killed, out of "
                                      "memory?); the rest of this source was not scanned") from None
         finally:
             for _, result in pending:  # a consumer that stopped early leaves no work behind
                 result.cancel()
+
+    def _a_worker_ended(self) -> bool:
+        if self._workers is None:
+            return False
+        for process in self._workers.processes:
+            try:
+                if process.exitcode is not None:
+                    return True
+            except ValueError:  # a process object the executor closed: it ended
+                return True
+        return False
 
     def close(self, stop: bool = False) -> None:
         """Let the workers finish their tasks and end; with `stop`, end them at once."""
