@@ -4,7 +4,9 @@ The subject's identifiers are digested as the request is read and appear in no o
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from retention.evaluate import Decision, Evaluator, HoldMatch
 from retention.holds import Hold, RecordFacts, Scope
@@ -23,6 +25,12 @@ class ErasureRequest(BaseModel):
     subjects: list[dict[str, str]] = Field(min_length=1)
     received: str | None = None
     notes: str | None = None
+
+    @field_validator("received", mode="before")
+    @classmethod
+    def _date_as_text(cls, value):
+        """`received: 2026-11-30` is a date to YAML, as in holds files: kept as its ISO text."""
+        return value.isoformat() if isinstance(value, date) else value
 
 
 def request_from(path: str | None, subject_options: list[str], request_id: str | None) -> ErasureRequest:

@@ -174,8 +174,8 @@ def test_erase_from_identifiers_to_records_gone(originals, tmp_path):
     truth = read_jsonl(root / "evals" / "ground_truth.jsonl")
     email = next(t for t in truth if t["entity_type"] == "EMAIL_ADDRESS" and t["source"] == "support_eval")
     phone = next(t for t in truth if t["entity_type"] == "PHONE_NUMBER" and t["source"] == "qa_eval")
-    (root / "request.yaml").write_text(f"id: DSR-2026-0042\nsubjects:\n  - email: '{email['value'].upper()}'\n"
-                                       f"  - phone: '{phone['value']}'\n")
+    (root / "request.yaml").write_text(f"id: DSR-2026-0042\nreceived: 2026-11-30\nsubjects:\n"
+                                       f"  - email: '{email['value'].upper()}'\n  - phone: '{phone['value']}'\n")
     out = root / "erase"
     result = run_cli("erase", "--request", root / "request.yaml", *sources(root)[:3], "--out", out)
     assert result.exit_code == EXIT_OK, result.output
@@ -183,6 +183,8 @@ def test_erase_from_identifiers_to_records_gone(originals, tmp_path):
     assert {(r["source"], r["record_id"]) for r in rows} == {(email["source"], email["record_id"]),
                                                             (phone["source"], phone["record_id"])}
     assert {r["rule_id"] for r in rows} == {"DSR-2026-0042"}
+    assert "dhscan erase (now" in result.output and "sweep" not in result.output.splitlines()[0]
+    assert "<h1>dhscan erase report</h1>" in (out / "report.html").read_text()
     before = texts_by_id(root)
     result = run_cli("apply", out / "deletion_worklist.jsonl", "--execute", "--yes", "--log", out / "apply.jsonl")
     assert result.exit_code == EXIT_OK

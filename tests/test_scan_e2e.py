@@ -319,3 +319,21 @@ def test_worker_processes_give_the_same_outputs_as_one_process(tmp_path):
     assert outputs["1"] == outputs["2"] and outputs["1"].count("\n") >= 2 * n
     assert len(re.findall(r'"record_id":"u\*\*\*@example\.com~', outputs["1"])) >= 2 * (n // 50)
     assert "user1500@" not in outputs["1"]  # a record past the local batches
+
+
+def test_a_source_smaller_than_the_sample_is_a_census(tmp_path):
+    """The default sample of 1,000 reads all of a 40-record file: no sampling error to report."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(40)
+    rows = [{"id": f"r{i}", "text": f"write to {fake.email()}" if i % 4 == 0 else fake.sentence()} for i in range(40)]
+    (tmp_path / "small.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_cli("scan", tmp_path / "small.jsonl", "--entities", "EMAIL_ADDRESS", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    prevalence = json.loads((tmp_path / "out" / "summary.json").read_text())["sources"]["small"]["prevalence"]
+    assert prevalence == {**prevalence, "method": "census", "estimate": 0.25, "low": 0.25, "high": 0.25}
+    result = run_cli("scan", tmp_path / "small.jsonl", "--entities", "EMAIL_ADDRESS", "--sample", "20",
+                     "--out", tmp_path / "out2")
+    prevalence = json.loads((tmp_path / "out2" / "summary.json").read_text())["sources"]["small"]["prevalence"]
+    assert prevalence["method"] == "clopper-pearson" and prevalence["low"] < prevalence["high"]

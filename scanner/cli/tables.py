@@ -77,7 +77,7 @@ def progress_bars(enabled: bool):
 def print_sweep_summary(run, console: Console) -> None:
     """Per source decisions, per rule and per hold counts, and the prevalence sentences."""
     sweep = run.summary["sweep"]
-    table = Table(title=f"dhscan sweep (now = {sweep['now']})")
+    table = Table(title=f"dhscan {run.summary['command']} (now = {sweep['now']})")
     for column in ("source", "records", "scanned", "with findings", "delete", "hold", "review", "undated", "status"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for name, s in run.summary["sources"].items():
