@@ -352,3 +352,47 @@ def test_an_otlp_document_holding_an_array_of_requests_is_rewritten(originals, t
     assert listed and len(listed) < len(before)
     assert after == {i: t for i, t in before.items() if i not in listed}
     assert isinstance(json.loads(path.read_text()), list)
+
+
+def test_nanosecond_timestamps_date_records_in_parquet_hf_and_langsmith_files(tmp_path):
+    """pandas writes `timestamp[ns]`: such files are dated to the microsecond and swept like any other."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(2024)
+    now_ns = 1_764_547_200 * 10**9  # 2025-12-01T00:00:00Z
+    ages = [3, 45, 10, 90, 31, 1]  # days
+    stamps = [now_ns - age * 86_400 * 10**9 + 123_456_789 for age in ages]
+    texts = [fake.sentence() for _ in ages]
+    table = pa.table({"id": [f"e{i}" for i in range(len(ages))], "text": texts,
+                      "created_at": pa.array(stamps, pa.timestamp("ns", tz="UTC")),
+                      "meta": pa.array([{"seen": s} for s in stamps], pa.struct([("seen", pa.timestamp("ns"))]))})
+    pq.write_table(table, tmp_path / "evals.parquet")
+    split = tmp_path / "hf" / "train"
+    split.mkdir(parents=True)
+    with pa.OSFile(str(split / "data-00000-of-00001.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    (split / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
+                                                  "_fingerprint": "0" * 16, "_split": "train"}))
+    (tmp_path / "hf" / "dataset_dict.json").write_text(json.dumps({"splits": ["train"]}))
+    runs = pa.table({"id": [f"run-{i}" for i in range(len(ages))], "trace_id": [f"t{i}" for i in range(len(ages))],
+                     "start_time": pa.array(stamps, pa.timestamp("ns")), "inputs": [json.dumps({"q": t}) for t in texts]})
+    pq.write_table(runs, tmp_path / "runs.parquet")
+    (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  - id: month\n    max_age: 30d\n    action: delete\n")
+    sources = [str(tmp_path / "evals.parquet"), f"hf:{tmp_path / 'hf'}?name=hf", f"langsmith:{tmp_path / 'runs.parquet'}"]
+    result = run_cli("sweep", *sources, "--policy", tmp_path / "policy.yaml", "--now", "2025-12-01T00:00:00Z",
+                     "--out", tmp_path / "sweep")
+    assert result.exit_code == EXIT_OK, result.output
+    rows = read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")
+    old = {i for i, age in enumerate(ages) if age > 30}
+    assert sorted((r["source"], r["record_id"]) for r in rows) == sorted(
+        [("evals", f"e{i}") for i in old] + [("hf", f"e{i}") for i in old] + [("runs", f"run-{i}") for i in old])
+    assert {r["record_timestamp"] for r in rows if r["record_id"] == "e1"} == {"2025-10-17T00:00:00.123456+00:00"}
+    result = run_cli("apply", tmp_path / "sweep" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK, result.output
+    assert pq.read_table(tmp_path / "evals.parquet").column("id").to_pylist() == \
+        [f"e{i}" for i in range(len(ages)) if i not in old]
+    assert pq.read_table(tmp_path / "evals.parquet").schema.field("created_at").type == pa.timestamp("ns", tz="UTC")
+    assert pq.read_table(tmp_path / "runs.parquet").num_rows == len(ages) - len(old)

@@ -77,8 +77,34 @@ def _column(table: pa.Table, path: str):
     return col
 
 
+def _in_microseconds(t: pa.DataType) -> pa.DataType:
+    """The type with nanosecond times as microseconds, nested ones too: Python's datetime holds no
+    nanoseconds, and pyarrow refuses to drop them when making one (pandas writes `timestamp[ns]`)."""
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        return pa.timestamp("us", t.tz)
+    if pa.types.is_time64(t) and t.unit == "ns":
+        return pa.time64("us")
+    if pa.types.is_duration(t) and t.unit == "ns":
+        return pa.duration("us")
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_in_microseconds(f.type)) for f in t])
+    if pa.types.is_large_list(t):
+        return pa.large_list(t.value_field.with_type(_in_microseconds(t.value_type)))
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_in_microseconds(t.value_type)))
+    if pa.types.is_map(t):
+        return pa.map_(_in_microseconds(t.key_type), t.item_field.with_type(_in_microseconds(t.item_type)))
+    return t
+
+
+def in_microseconds(table: pa.Table) -> pa.Table:
+    schema = pa.schema([f.with_type(_in_microseconds(f.type)) for f in table.schema], metadata=table.schema.metadata)
+    return table if schema.equals(table.schema) else table.cast(schema, safe=False)  # truncates the nanoseconds
+
+
 def table_records(connector: Connector, table: pa.Table, file: SourceFile, file_rows: np.ndarray) -> list[Record]:
     """One Record per table row; `file_rows` are those rows' 0-based numbers in their file."""
+    table = in_microseconds(table)
     n = table.num_rows
     names = table.column_names
     id_field = connector.id_field or detect_field(names, ID_FIELDS)

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scanner.connectors.arrow_rows import in_microseconds
 from scanner.connectors.base import Candidate, ReadReport, RecordUnreadable
 from scanner.connectors.files import SourceFile, list_files
 from scanner.connectors.jsonl import JsonlConnector
@@ -59,7 +60,7 @@ class LangsmithConnector(JsonlConnector):
             parquet = pq.ParquetFile(fs.open_input_file(file.path))
             row = 0
             for batch in parquet.iter_batches(batch_size=1024):
-                for value in batch.to_pylist():
+                for value in in_microseconds(pa.Table.from_batches([batch])).to_pylist():
                     yield Candidate(file.relpath, row, lambda value=value, row=row:
                                     self.build_record(file, row, value, None))
                     row += 1
