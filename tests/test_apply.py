@@ -396,3 +396,62 @@ def test_nanosecond_timestamps_date_records_in_parquet_hf_and_langsmith_files(tm
         [f"e{i}" for i in range(len(ages)) if i not in old]
     assert pq.read_table(tmp_path / "evals.parquet").schema.field("created_at").type == pa.timestamp("ns", tz="UTC")
     assert pq.read_table(tmp_path / "runs.parquet").num_rows == len(ages) - len(old)
+
+
+def test_langfuse_trace_downloads_are_dated_swept_and_erased_by_user_email_and_phone(tmp_path):
+    from datetime import datetime, timedelta
+
+    paths = generate_traces(tmp_path / "t", spans=60, seed=33)
+    folder = paths["langfuse_downloads"]
+    uri = f"langfuse:{folder}"
+    expected = [r for r in read_jsonl(tmp_path / "t" / "records.jsonl") if r["source"] == "langfuse_downloads"]
+    assert len(expected) == 10 and all(r["timestamp"] and r["attributes"]["user"] for r in expected)
+    times = sorted(datetime.fromisoformat(r["timestamp"]) for r in expected)
+    now = times[4] + timedelta(days=30, seconds=1)  # the first five are older than 30 days
+    (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  - id: traces-30d\n    match: {kinds: [trace_log]}\n"
+                                          "    max_age: 30d\n    action: delete\n")
+    result = run_cli("sweep", uri, "--policy", tmp_path / "policy.yaml", "--now", now.isoformat(), "--out",
+                     tmp_path / "sweep")
+    assert result.exit_code == EXIT_OK, result.output
+    due = {r["record_id"] for r in expected if datetime.fromisoformat(r["timestamp"]) < now - timedelta(days=30)}
+    assert {r["record_id"] for r in read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")} == due and len(due) == 5
+
+    truth = [t for t in read_jsonl(tmp_path / "t" / "ground_truth.jsonl") if t["source"] == "langfuse_downloads"]
+    email = next(t for t in truth if t["entity_type"] == "EMAIL_ADDRESS")
+    phone = next(t for t in truth if t["entity_type"] == "PHONE_NUMBER" and t["record_id"] != email["record_id"])
+    user = next(r["attributes"]["user"] for r in expected if r["record_id"] not in (email["record_id"], phone["record_id"]))
+    subject = {email["record_id"], phone["record_id"]} | {r["record_id"] for r in expected if r["attributes"]["user"] == user}
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = run_cli("erase", uri, "--subject", f"user={user}", "--subject", f"email={email['value']}",
+                     "--subject", f"phone={phone['value']}", "--id", "DSR-7", "--out", tmp_path / "erase")
+    assert result.exit_code == EXIT_OK, result.output
+    assert {r["record_id"] for r in read_jsonl(tmp_path / "erase" / "deletion_worklist.jsonl")} == subject
+    result = run_cli("apply", tmp_path / "erase" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK, result.output
+    for name, data in before.items():
+        trace_id = name[len("trace-"):-len(".json")]
+        after = (folder / name).read_bytes()
+        assert after == (b"" if trace_id in subject else data), name  # an erased trace's file stays, emptied
+    left = {r.record_id for r in open_source(uri).records(SamplePlan("full"), ReadReport())}
+    assert left == {r["record_id"] for r in expected} - subject
+
+
+def test_records_inside_a_wrapped_json_document_are_read_and_deleted_in_place(tmp_path):
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(71)
+    items = [{"id": f"q{i}", "question": f"Reply to {fake.email()} please" if i % 3 == 0 else fake.sentence()}
+             for i in range(12)]
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps({"version": "1.1", "meta": {"split": "dev"}, "result": {"data": items}}, indent=2))
+    uri = f"jsonl:{path}?records=result.data"
+    assert [r.record_id for r in open_source(uri).records(SamplePlan("full"), ReadReport())] == [i["id"] for i in items]
+    before, rows, after = _sweep_and_apply(tmp_path, uri)
+    listed = {r["record_id"] for r in rows}
+    assert listed == {f"q{i}" for i in range(0, 12, 3)}
+    document = json.loads(path.read_text())
+    assert document["version"] == "1.1" and document["meta"] == {"split": "dev"}
+    assert document["result"]["data"] == [i for i in items if i["id"] not in listed]
+    result = run_cli("scan", f"jsonl:{path}?records=rows", "--out", tmp_path / "bad")
+    assert result.exit_code == 3 and "dev.json:1: no list at 'rows' (records=)" in result.output

@@ -15,7 +15,8 @@ from scanner.core.sampling import SamplePlan
 
 SCHEMES = {"traces": "otlp", "genai_events": "otlp", "console_spans": "otlp", "langfuse_traces": "langfuse",
            "langfuse_observations": "langfuse", "langsmith_runs": "langsmith", "langsmith_bulk": "langsmith",
-           "mlflow_traces": "mlflow"}
+           "mlflow_traces": "mlflow", "langfuse_downloads": "langfuse", "langfuse_api_traces": "langfuse",
+           "langsmith_query": "langsmith"}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""Langfuse trace and observation exports (a JSON array or JSON Lines, as the UI and API give them)."""
+"""Langfuse traces and observations: exports (a JSON array or JSON Lines), the UI's "Download trace" file
+(`{"trace": {...}, "observations": [...]}`, one trace with its observations) and API list responses
+(`{"data": [...], "meta": {...}}`)."""
 
 from __future__ import annotations
 
@@ -15,13 +17,21 @@ OTHER_TEXT_FIELDS = ("metadata", "name", "statusMessage")
 
 class LangfuseConnector(JsonlConnector):
     name = "langfuse"
-    description = "Langfuse trace and observation exports (JSON array or JSON Lines)"
+    description = "Langfuse traces and observations: exports, trace downloads, API responses"
     default_kind = "trace_log"
     picks_bare_paths = False
+    pages = (("data", "meta"),)  # GET /api/public/traces, /api/public/v2/observations
+
+    def unwrapped(self, value):
+        """A trace download (`{"trace": ..., "observations": [...]}`) is its trace, observations expanded."""
+        if isinstance(value, dict) and isinstance(value.get("trace"), dict) and "id" not in value:
+            return {**value["trace"], "observations": value.get("observations") or []}
+        return value
 
     def build_record(self, file: SourceFile, row: int, value, line: int) -> Record:
         if not isinstance(value, dict):
             raise RecordUnreadable("not_object", f"not a JSON object but {type(value).__name__}")
+        value = self.unwrapped(value)
         texts = SpanTexts()
         _add(texts, value, "")
         for i, observation in enumerate(value.get("observations") or []):

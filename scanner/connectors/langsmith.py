@@ -37,9 +37,10 @@ def _decoded(value: Any) -> Any:
 class LangsmithConnector(JsonlConnector):
     name = "langsmith"
     extensions = JsonlConnector.extensions + (".parquet",)
-    description = "LangSmith run exports (JSON, JSON Lines, Parquet bulk export)"
+    description = "LangSmith runs: exports (JSON, JSON Lines, Parquet bulk export), /runs/query responses"
     default_kind = "trace_log"
     picks_bare_paths = False
+    pages = (("runs", "cursors"),)  # POST /runs/query
 
     def candidates(self, report: ReadReport) -> Iterator[Candidate]:
         fs, files = list_files(self.uri, self.source, self.extensions)
