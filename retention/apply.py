@@ -317,6 +317,7 @@ class Applier:
 
     # -- stores: by id, in batches, each record read again first, then verified absent -------------
     def _by_id(self, connector, rows: list[dict]) -> None:
+        gone: list[str] = []  # deleted now or before: what the store may still keep copies of
         for at in range(0, len(rows), self.batch_size):
             batch = rows[at:at + self.batch_size]
             raw = {id(r): self._store_id(connector, r) for r in batch}
@@ -324,10 +325,11 @@ class Applier:
             for row in batch:
                 if raw[id(row)] not in current:
                     self.outcome(row, "already_absent", "not in the store")
+                    if raw[id(row)] is not None:
+                        gone.append(raw[id(row)])
             # each point read again first: one re-upserted since the sweep is stale, never deleted
             batch = self.verified([r for r in batch if raw[id(r)] in current], lambda row: current.get(raw[id(row)]))
             ids = sorted(raw[id(r)] for r in batch)
-            before = connector.before_delete(ids) if self.execute and ids else None
             left = set()
             if self.execute and ids:
                 connector.delete(ids)
@@ -337,10 +339,11 @@ class Applier:
                     self.outcome(row, "error", "still present after delete")
                 else:
                     self.outcome(row, "deleted", "deleted by id" if self.execute else "would be deleted by id")
+                    gone.append(raw[id(row)])
             self.log.flush()
             self.on_batch()
-            if before is not None:
-                self.events(connector.residue(before))
+        if self.execute and gone:
+            self.events(connector.residue(gone))
 
     def _store_id(self, connector, row: dict) -> str | None:
         """The store's own id of a row's record. A row whose id holds an identifier shows it masked

@@ -455,3 +455,44 @@ def test_records_inside_a_wrapped_json_document_are_read_and_deleted_in_place(tm
     assert document["result"]["data"] == [i for i in items if i["id"] not in listed]
     result = run_cli("scan", f"jsonl:{path}?records=rows", "--out", tmp_path / "bad")
     assert result.exit_code == 3 and "dev.json:1: no list at 'rows' (records=)" in result.output
+
+
+def test_chroma_residue_is_counted_exactly_once_per_store_and_again_on_a_rerun(tmp_path):
+    import sqlite3
+
+    chromadb = pytest.importorskip("chromadb")
+    from chromadb.config import Settings
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(5150)
+    store = tmp_path / "chroma"
+    client = chromadb.PersistentClient(path=str(store), settings=Settings(anonymized_telemetry=False))
+    planted = set()
+    for name in ("kb-billing", "kb-support"):
+        collection = client.create_collection(name)
+        ids = [f"{name[3:]}-{i:03d}" for i in range(24)]
+        docs = [f"Escalated by {fake.email()} today." if i % 3 == 0 else fake.paragraph() for i in range(24)]
+        planted |= {f"{name}/{ids[i]}" for i in range(0, 24, 3)}
+        collection.add(ids=ids, documents=docs, embeddings=[[float(i), 1.0, 0.5] for i in range(24)])
+    del client
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    result = run_cli("sweep", f"chroma:{store}?name=kb", "--policy", tmp_path / "policy.yaml", "--out", tmp_path / "s")
+    assert result.exit_code == EXIT_OK, result.output
+    assert {r["record_id"] for r in read_jsonl(tmp_path / "s" / "deletion_worklist.jsonl")} == planted
+
+    def apply() -> list[dict]:
+        result = run_cli("apply", tmp_path / "s" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes",
+                         "--batch-size", "5", "--json")
+        assert result.exit_code == EXIT_OK, result.output
+        return json.loads(result.output[result.output.index("{"):])["residue"]
+
+    with sqlite3.connect(store / "chroma.sqlite3") as db:  # what the write-ahead log still holds of them
+        names = dict(db.execute("SELECT id, name FROM collections"))
+        added = {f"{names[topic.rsplit('/', 1)[1]]}/{item}" for topic, item in
+                 db.execute("SELECT topic, id FROM embeddings_queue WHERE operation = 0")}
+    first = apply()
+    assert len(first) == 1 and first[0]["records"] == len(planted & added) == len(planted) and \
+        first[0]["of"] == len(planted)
+    again = apply()  # run again "to check", as the advice says: the residue is still there, and said so
+    assert again == first

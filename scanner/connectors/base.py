@@ -178,12 +178,9 @@ class Connector:
         """Those of `record_ids` still in the source."""
         raise NotImplementedError
 
-    def before_delete(self, record_ids: list[str]) -> Any:
-        """What `residue` needs to know of the records about to be deleted (kept in memory only)."""
-        return None
-
-    def residue(self, before: Any) -> list[dict]:
-        """Residue events: where deleted records may still be, with advice on erasing them."""
+    def residue(self, record_ids: list[str]) -> list[dict]:
+        """Residue events: which of `record_ids` (deleted by this apply or an earlier one) the store still
+        keeps a copy of, and where, with advice on erasing them."""
         return []
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:

@@ -4,17 +4,20 @@ telemetry is off, so no call leaves the host."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from scanner.connectors.base import ReadReport
 from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
-from scanner.core.errors import UsageError
+from scanner.core.errors import UsageError, one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
 
 
+DELETE_OPERATION = 3  # chromadb's Operation.DELETE, as the write-ahead log (embeddings_queue) records it
 # What to tell the user when a soft-deleted document is still in the store's files.
 SOFT_DELETE_ADVICE = ("Chroma's deletes are soft (chroma-core/chroma#3793, #7659): deleted documents stay in the "
                       "write-ahead log (embeddings_queue in chroma.sqlite3) and their vectors in the HNSW files, and "
@@ -170,33 +173,30 @@ class ChromaConnector(StoreConnector):
             found.update((record.record_id, record) for record in self._records(name, result))
         return found
 
-    def before_delete(self, record_ids: list[str]) -> dict[str, str]:
-        """What to look for in a local store's files once the records are deleted: the documents about to
-        go, else their ids. A server's files are out of reach: nothing."""
+    def residue(self, record_ids: list[str]) -> list[dict]:
+        """Deleted records whose additions are still in a local store's write-ahead log (Chroma's deletes are
+        soft): counted exactly, from the log itself. A server's files are out of reach: nothing."""
         if self.server or not record_ids:
-            return {}
-        documents: dict[str, str] = {i: i for i in record_ids}
-        for name, ids in self._split(record_ids).items():
-            got = self._collection(name).get(ids=ids, include=["documents"])
-            documents.update({self._record_id(name, i): d for i, d in zip(got["ids"], got["documents"] or []) if d})
-        return documents
-
-    def residue(self, before: dict[str, str]) -> list[dict]:
-        """Deleted documents still found in the store's files (Chroma's deletes are soft)."""
-        if not before:
             return []
         store = Path(self.uri.path).expanduser().resolve()
-        blobs = {str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()}
-        found, where = [], set()
-        for record_id, document in before.items():
-            hits = [name for name, blob in blobs.items() if document.encode("utf-8")[:200] in blob]
-            if hits:
-                found.append(record_id)
-                where.update(hits)
-        if not found:
+        kept: set[str] = set()
+        try:
+            with closing(sqlite3.connect(f"file:{store / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+                collection_ids = dict(db.execute("SELECT name, id FROM collections"))
+                for name, ids in self._split(sorted(set(record_ids))).items():
+                    if name not in collection_ids:
+                        continue
+                    for page in pages(ids, 500):
+                        query = (f"SELECT DISTINCT id FROM embeddings_queue WHERE topic LIKE ? AND operation != "
+                                 f"{DELETE_OPERATION} AND id IN ({','.join('?' * len(page))})")
+                        kept.update(self._record_id(name, item_id) for (item_id,) in
+                                    db.execute(query, [f"%/{collection_ids[name]}", *page]))
+        except sqlite3.Error as exc:
+            raise self.fail(f"cannot read the store's write-ahead log to check for residue: {one_line(exc)}")
+        if not kept:
             return []
-        return [{"event": "residue", "source": self.source, "records": len(found), "of": len(before),
-                 "files": sorted(where), "advice": SOFT_DELETE_ADVICE.format(path=store)}]
+        return [{"event": "residue", "source": self.source, "records": len(kept), "of": len(set(record_ids)),
+                 "files": ["chroma.sqlite3"], "advice": SOFT_DELETE_ADVICE.format(path=store)}]
 
     def delete(self, record_ids: list[str]) -> None:
         for name, ids in self._split(record_ids).items():
