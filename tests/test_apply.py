@@ -496,3 +496,30 @@ def test_chroma_residue_is_counted_exactly_once_per_store_and_again_on_a_rerun(t
         first[0]["of"] == len(planted)
     again = apply()  # run again "to check", as the advice says: the residue is still there, and said so
     assert again == first
+
+
+def test_erasure_from_an_mlflow_file_store_removes_every_file_of_the_trace(tmp_path):
+    paths = generate_traces(tmp_path / "t", spans=60, seed=44)
+    store = paths["mlflow_store"]
+    uri = f"mlflow:{store}"
+    expected = [r for r in read_jsonl(tmp_path / "t" / "records.jsonl") if r["source"] == "mlflow_store"]
+    truth = [t for t in read_jsonl(tmp_path / "t" / "ground_truth.jsonl")
+             if t["source"] == "mlflow_store" and t["entity_type"] == "EMAIL_ADDRESS"]
+    assert truth, "the fixture plants an email in some trace"
+    email = truth[0]
+    user = next(r["attributes"]["user"] for r in expected if r["record_id"] != email["record_id"])
+    subject = {email["record_id"]} | {r["record_id"] for r in expected if r["attributes"]["user"] == user}
+    result = run_cli("erase", uri, "--subject", f"email={email['value']}", "--subject", f"user={user}",
+                     "--id", "DSR-9", "--out", tmp_path / "erase")
+    assert result.exit_code == EXIT_OK, result.output
+    assert {r["record_id"] for r in read_jsonl(tmp_path / "erase" / "deletion_worklist.jsonl")} == subject
+    result = run_cli("apply", tmp_path / "erase" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes")
+    assert result.exit_code == EXIT_OK, result.output
+    traces = {p.name for p in store.glob("*/traces/*")}
+    assert traces == {r["record_id"] for r in expected} - subject  # nothing of the erased traces is left
+    assert not any(email["value"] in p.read_text() for p in store.rglob("*") if p.is_file())
+    log = read_jsonl(tmp_path / "erase" / "deletion_worklist.apply-log.jsonl")
+    assert {e["trace_folder"] for e in log if e["event"] == "mlflow_trace_removed"} == subject
+    result = run_cli("apply", tmp_path / "erase" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes",
+                     "--json")
+    assert result.exit_code == EXIT_OK and json.loads(result.output)["outcomes"] == {"already_absent": len(subject)}

@@ -16,7 +16,7 @@ from scanner.core.sampling import SamplePlan
 SCHEMES = {"traces": "otlp", "genai_events": "otlp", "console_spans": "otlp", "langfuse_traces": "langfuse",
            "langfuse_observations": "langfuse", "langsmith_runs": "langsmith", "langsmith_bulk": "langsmith",
            "mlflow_traces": "mlflow", "langfuse_downloads": "langfuse", "langfuse_api_traces": "langfuse",
-           "langsmith_query": "langsmith"}
+           "langsmith_query": "langsmith", "mlflow_store": "mlflow"}
 
 
 @pytest.fixture(scope="module")
