@@ -1,6 +1,6 @@
 """Detection quality on a labeled corpus: per-entity precision, recall and F1, dhscan beside plain Presidio.
 
-    python -m benchmarks.quality [CORPUS.jsonl ...] [--json] [--errors TYPE] [--clean N]
+    python -m benchmarks.quality [CORPUS.jsonl ...] [--json] [--errors TYPE] [--clean N] [--demo N]
 
 A corpus is JSONL in the shared format: {"id", "text", "spans": [{"start", "end", "label"}]}; the
 default is ../shared/corpora/presidio_synth_v2.jsonl (read in place, never copied). Both tools see
@@ -141,6 +141,40 @@ def clean_false_positives(texts: int, model: str) -> dict:
             "dhscan_by_recognizer": dict(Counter(p[3] for found in dhscan for p in found).most_common())}
 
 
+def demo_precision(records: int, seed: int = 7) -> dict:
+    """Precision on the demo fixtures (`python -m fixtures.generate`), against their ground truth: of the
+    records with findings, the share holding a planted value; of the findings, the share lying in a field
+    where a value of that type was planted."""
+    import tempfile
+    from collections import Counter
+
+    from fixtures.generate import generate
+    from scanner.connectors import open_source
+    from scanner.connectors.base import ReadReport
+    from scanner.core.sampling import SamplePlan
+
+    engine = dhscan_engine()
+    with tempfile.TemporaryDirectory() as folder:
+        paths = generate(Path(folder), records=records, seed=seed)
+        truth = [json.loads(line) for line in (Path(folder) / "ground_truth.jsonl").read_text().splitlines()]
+        planted_records = {(t["source"], t["record_id"]) for t in truth}
+        planted_fields = {(t["source"], t["record_id"], t["field"], PREDICTION_MAP.get(t["entity_type"], t["entity_type"]))
+                          for t in truth}
+        flagged, right, wrong = set(), Counter(), Counter()
+        for name, path in paths.items():
+            source = open_source(str(path) if name != "hf_eval" else f"hf:{path}")
+            found = engine.detect(list(source.records(SamplePlan("full"), ReadReport())))
+            for findings in found:
+                for f in findings:
+                    flagged.add((f.source, f.record_id))
+                    kind = PREDICTION_MAP.get(f.entity_type, f.entity_type)
+                    (right if (f.source, f.record_id, f.field, kind) in planted_fields else wrong)[f.entity_type] += 1
+    return {"records_with_findings": len(flagged), "holding_planted_data": len(flagged & planted_records),
+            "record_precision": round(len(flagged & planted_records) / max(1, len(flagged)), 3),
+            "finding_precision": round(sum(right.values()) / max(1, sum(right.values()) + sum(wrong.values())), 3),
+            "false_positives_by_type": dict(wrong.most_common())}
+
+
 def print_table(name: str, presidio: dict, dhscan: dict) -> None:
     print(f"\n{name}")
     print(f"{'entity':18} {'labeled':>7}  {'Presidio P':>10} {'R':>6} {'F1':>6}   {'dhscan P':>8} {'R':>6} {'F1':>6}")
@@ -164,6 +198,8 @@ def main() -> None:
     parser.add_argument("--errors", metavar="TYPE", help="print dhscan's misses and false positives of TYPE")
     parser.add_argument("--clean", type=int, default=600, metavar="N",
                         help="also count false positives on N texts without personal data (0: skip)")
+    parser.add_argument("--demo", type=int, default=0, metavar="N",
+                        help="also report precision on the demo fixtures, N records each (0: skip)")
     args = parser.parse_args()
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     figures = {}
@@ -178,11 +214,13 @@ def main() -> None:
             print_errors(rows, dhscan, args.errors)
     if args.clean:
         figures["no_personal_data"] = clean_false_positives(args.clean, DetectionConfig().model)
+    if args.demo:
+        figures["demo_fixtures"] = demo_precision(args.demo)
     if args.json:
         print(json.dumps(figures, indent=2))
         return
     for name, result in figures.items():
-        if name != "no_personal_data":
+        if name not in ("no_personal_data", "demo_fixtures"):
             print_table(f"{name} ({result['texts']} texts)", result["presidio"], result["dhscan"])
             print("\nNER score given -> precision measured (odd-numbered texts)")
             for key, cell in result["ner_score_reliability"].items():
@@ -193,6 +231,11 @@ def main() -> None:
         print(f"  Presidio: {sum(clean['presidio'].values())} {clean['presidio']}")
         print(f"  dhscan:   {sum(clean['dhscan'].values())} {clean['dhscan']}")
         print(f"  dhscan by recognizer: {clean['dhscan_by_recognizer']}")
+    if args.demo:
+        demo = figures["demo_fixtures"]
+        print(f"\ndemo fixtures: {demo['holding_planted_data']} of {demo['records_with_findings']} records with findings "
+              f"hold planted data (precision {demo['record_precision']}); finding precision "
+              f"{demo['finding_precision']}; false positives by type {demo['false_positives_by_type']}")
 
 
 def print_errors(rows, predictions, entity: str) -> None:

@@ -13,6 +13,7 @@ from typing import Iterable, Iterator
 
 import yaml
 
+from detectors.field_names import MAX_METADATA_CHARS, skipped_as_metadata
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters, recognizer_name
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from scanner.core.keys import DigestKey
@@ -251,6 +252,9 @@ class DetectionEngine:
                                        "context enhancement: Presidio's LemmaContextAwareEnhancer, given only the "
                                        "results a context word in the text or field name could raise"],
             "field_rules": ["id field: identifiers only, no NER entity types",
+                            f"metadata field (a time, model, provider or measure by its name, e.g. created_at, "
+                            f"model_provider, total_tokens, latency): a value of up to {MAX_METADATA_CHARS} "
+                            "characters is not scanned",
                             "identifiers in record ids and field names: written as masked preview~keyed digest"],
             "normalization_version": NORMALIZATION_VERSION,
             "key_id": self.key.key_id,
@@ -298,6 +302,8 @@ class DetectionEngine:
         items = []  # (record index, field, offset, chunk)
         for index, record in enumerate(records):
             for field, text in record.texts.items():
+                if field not in record.id_fields and skipped_as_metadata(field, text):
+                    continue
                 for offset, chunk in split_text(text, self.config.max_text_length):
                     items.append((index, field, offset, chunk))
         findings: list[list[Finding]] = [[] for _ in records]
@@ -373,7 +379,7 @@ class DetectionEngine:
             allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
         floors = self.config.entity_min_scores
         results = calibrated_ner_scores(text, results)
-        kept = [r for r in apply_filters(text, results)
+        kept = [r for r in apply_filters(text, results, field)
                 if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
 

@@ -154,14 +154,82 @@ def date_not_a_birth_date(text: str, results: list[RecognizerResult]) -> list[Re
     return [r for r in results if r.entity_type != "DATE_TIME" or birth_date(r)]
 
 
+# Types of Presidio's weaker pattern recognizers (a format, a checksum of a few digits at most): inside an
+# identifier validated by its own checksum or syntax they are fragments of it.
+WEAK_PATTERN_TYPES = frozenset({"MEDICAL_LICENSE", "US_DRIVER_LICENSE", "US_BANK_NUMBER", "US_PASSPORT", "US_ITIN",
+                                "UK_NHS", "UK_NINO", "DATE_TIME", "CRYPTO", "AU_ABN", "AU_ACN", "AU_TFN",
+                                "AU_MEDICARE", "IN_PAN", "IN_AADHAAR", "IN_VEHICLE_REGISTRATION", "IN_VOTER",
+                                "IN_PASSPORT", "SG_NRIC_FIN"})
+
+
+@drops(*WEAK_PATTERN_TYPES)
+def weak_pattern_inside_validated_identifier(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a weaker pattern match (MEDICAL_LICENSE, US_BANK_NUMBER, ...) lying within an IBAN, card, IP
+    address or email found in the same text: the characters of `GB82WEST1234...` are not a DEA number."""
+    strong = [r for r in results if r.entity_type in VALIDATED_IDENTIFIERS - {"US_SSN"}]
+    if not strong:
+        return results
+    return [r for r in results if not (r.entity_type in WEAK_PATTERN_TYPES
+                                       and any(s.start <= r.start and r.end <= s.end for s in strong))]
+
+
+PHONE_WORDS = re.compile(r"\b(?:phone|telephone|tel|mobile|cell|fax|call|calling|called|ring|text|sms|whatsapp|"
+                         r"contact|dial|number)\b", re.IGNORECASE)
+NHS_WORDS = re.compile(r"\b(?:nhs|national health|health service|patient|gp|hospital|nhs_number)\b", re.IGNORECASE)
+BARE_DIGITS = re.compile(r"\d{9,}")
+# a calendar date inside the digits: `2025-04-14` in a model name, `20241022`
+DATE_INSIDE = re.compile(r"(?<!\d)(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])(?!\d)")
+PRESIDIO_UNSURE_PHONE = 0.4  # PhoneRecognizer's score for a number no region it knows validates
+
+
+def _near(pattern: re.Pattern, text: str, result: RecognizerResult, field: str) -> bool:
+    return bool(pattern.search(text[max(0, result.start - 40):result.end + 12]) or pattern.search(field))
+
+
+@drops("PHONE_NUMBER")
+def phone_that_is_a_bare_number(text: str, results: list[RecognizerResult], field: str = "") -> list[RecognizerResult]:
+    """Drop a PHONE_NUMBER written as one bare run of 9 or more digits that no region validates and no
+    phone word is near (nor in the field name): an epoch second (`1749650492`), an order or account number."""
+    return [r for r in results
+            if not (r.entity_type == "PHONE_NUMBER" and r.score <= PRESIDIO_UNSURE_PHONE
+                    and BARE_DIGITS.fullmatch(text[r.start:r.end]) and not _near(PHONE_WORDS, text, r, field))]
+
+
+@drops("PHONE_NUMBER")
+def phone_that_holds_a_date(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a PHONE_NUMBER whose digits hold a calendar date (`gpt-4.1-2025-04-14`, `20241022`)."""
+    return [r for r in results if not (r.entity_type == "PHONE_NUMBER" and DATE_INSIDE.search(text[r.start:r.end]))]
+
+
+@drops("PHONE_NUMBER", "UK_NHS")
+def nhs_number_or_phone_not_both(text: str, results: list[RecognizerResult], field: str = "") -> list[RecognizerResult]:
+    """One reading of ten digits that are both a valid UK NHS number and a phone number: the NHS number
+    where the text or field speaks of the NHS or a patient, else the phone number."""
+    nhs = [r for r in results if r.entity_type == "UK_NHS"]
+    phones = [r for r in results if r.entity_type == "PHONE_NUMBER"]
+    if not nhs or not phones:
+        return results
+    dropped = set()
+    for n in nhs:
+        for phone in phones:
+            if _overlaps(n, phone):
+                dropped.add(id(phone) if _near(NHS_WORDS, text, n, field) else id(n))
+    return [r for r in results if id(r) not in dropped]
+
+
 FILTERS: tuple[Filter, ...] = (date_not_a_birth_date, phone_overlapping_validated_identifier, phone_with_too_few_digits,
-                               phone_that_is_a_decimal_number, ner_name_with_digits, ner_name_like_code,
-                               ner_name_that_is_a_common_word, url_inside_email, person_inside_street_address)
+                               phone_that_is_a_decimal_number, phone_that_is_a_bare_number, phone_that_holds_a_date,
+                               nhs_number_or_phone_not_both, weak_pattern_inside_validated_identifier,
+                               ner_name_with_digits, ner_name_like_code, ner_name_that_is_a_common_word,
+                               url_inside_email, person_inside_street_address)
+# Filters that read the field's name too (a phone word in `customer_phone`)
+READS_FIELD = frozenset({phone_that_is_a_bare_number, nhs_number_or_phone_not_both})
 
 
-def apply_filters(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+def apply_filters(text: str, results: list[RecognizerResult], field: str = "") -> list[RecognizerResult]:
     present = {r.entity_type for r in results}
     for fp_filter in FILTERS:
         if not fp_filter.drops.isdisjoint(present):
-            results = fp_filter(text, results)
+            results = fp_filter(text, results, field) if fp_filter in READS_FIELD else fp_filter(text, results)
+            present = {r.entity_type for r in results}
     return results

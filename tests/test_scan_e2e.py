@@ -98,6 +98,9 @@ def test_evidence_describes_the_run(full_scan):
     assert len(model["weights_sha256"]) == 64
     assert evidence["detection"]["filters"] == ["date_not_a_birth_date", "phone_overlapping_validated_identifier",
                                                 "phone_with_too_few_digits", "phone_that_is_a_decimal_number",
+                                                "phone_that_is_a_bare_number", "phone_that_holds_a_date",
+                                                "nhs_number_or_phone_not_both",
+                                                "weak_pattern_inside_validated_identifier",
                                                 "ner_name_with_digits", "ner_name_like_code",
                                                 "ner_name_that_is_a_common_word", "url_inside_email",
                                                 "person_inside_street_address"]

@@ -177,3 +177,36 @@ def test_gzipped_exports_in_a_folder(trace_data, tmp_path):
     truth = {t["record_id"] for t in read_jsonl(root / "ground_truth.jsonl")
              if t["source"] in ("traces", "genai_events") and t["entity_type"] == "EMAIL_ADDRESS"}
     assert truth and truth <= ids
+
+
+def test_a_real_shaped_trace_export_without_personal_data_has_no_findings(tmp_path):
+    """What real traces carry besides content: epoch seconds, model names with dates, providers, token
+    counts, latencies, costs, a Luhn-failing 16-digit request number. None of it is personal."""
+    prompts = ["Summarise the attached article in three bullet points.", "Translate the sentence into formal English.",
+               "Write a unit test for the parser.", "Classify the sentiment of the review as positive or negative."]
+    runs, observations = [], []
+    for i, prompt in enumerate(prompts * 3):
+        created = 1749650492 + 3600 * i
+        runs.append({"id": f"00000000-0000-4000-b000-{i:012d}", "trace_id": f"00000000-0000-4000-b000-{i:012d}",
+                     "name": "ChatOpenAI", "run_type": "llm", "start_time": "2025-06-11T14:01:32.123456",
+                     "created_at": created, "inputs": {"messages": [{"type": "human", "content": prompt}]},
+                     "outputs": {"generations": [{"text": "Done."}]}, "prompt_tokens": 182 + i,
+                     "completion_tokens": 41, "total_tokens": 223 + i, "total_cost": 0.00031, "latency": 1.42,
+                     "extra": {"metadata": {"ls_model_name": "gpt-4.1-2025-04-14", "ls_provider": "openai",
+                                            "model_provider": "OpenAI", "ls_temperature": 0.2,
+                                            "request_number": "4111111111111112"}}})
+        observations.append({"id": f"obs-{i:04d}", "traceId": f"tr-{i:04d}", "type": "GENERATION",
+                             "startTime": "2025-06-11T14:01:32.123Z", "model": "claude-3-5-sonnet-20241022",
+                             "modelParameters": {"temperature": "0.2", "max_tokens": "1024"},
+                             "input": json.dumps([{"role": "user", "content": prompt}]), "output": "Done.",
+                             "usageDetails": {"input": 182, "output": 41, "total": 223}, "promptTokens": 182,
+                             "completionTokens": 41, "latency": 1042, "timeToFirstToken": 0.31,
+                             "metadata": {"model_provider": "OpenAI", "created": str(created)}})
+    (tmp_path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    (tmp_path / "observations.json").write_text(json.dumps({"data": observations, "meta": {"page": 1}}))
+    result = run_cli("scan", f"langsmith:{tmp_path / 'runs.jsonl'}", f"langfuse:{tmp_path / 'observations.json'}",
+                     "--full", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert {name: s["records_sampled"] for name, s in summary["sources"].items()} == {"runs": 12, "observations": 12}
+    assert [(f["source"], f["field"], f["entity_type"]) for f in read_jsonl(tmp_path / "out" / "findings.jsonl")] == []
