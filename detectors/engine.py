@@ -176,7 +176,7 @@ class DetectionEngine:
         self.nlp = self.nlp_engine.get_nlp(self.config.language)
         unused = NER_ONLY_UNUSED_PIPES if self.config.ner_only else FULL_PIPELINE_UNUSED_PIPES
         for pipe in unused:
-            if pipe in self.nlp.pipe_names:
+            if pipe in self.nlp.pipe_names and not feeds_ner(self.nlp, pipe):
                 self.nlp.disable_pipe(pipe)
 
     def _start_model(self) -> None:
@@ -382,6 +382,12 @@ class DetectionEngine:
         kept = [r for r in apply_filters(text, results, field)
                 if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
+
+
+def feeds_ner(nlp, pipe: str) -> bool:
+    """Whether the NER component listens to `pipe` (a shared tok2vec or transformer): disabled, it would
+    leave the NER without its input. en_core_web_sm's NER has its own; other pipelines share one."""
+    return "ner" in (getattr(nlp.get_pipe(pipe), "listening_components", None) or [])
 
 
 def plugin_recognizers(language: str) -> list:

