@@ -16,7 +16,7 @@ MAX_METADATA_CHARS = 64
 
 _TIME = r"(?:created|updated|modified|deleted|started|ended|finished|completed|expires)(?:_(?:at|on|time))?|" \
         r"(?:.+_)?(?:at|timestamp|ts|time|datetime|date|time_unix_nano|time_ms)"
-_MODEL = r"(?:.+_)?(?:model|model_name|model_id|model_version|model_provider|llm_provider|provider_name)|" \
+_MODEL = r"(?:.+_)?(?:model|model_name|model_id|model_version|model_provider|llm_provider)|" \
          r"ls_provider|system_fingerprint|gen_ai_system"
 _MEASURE = r"(?:.+_)?(?:tokens|token_count|latency|latency_ms|duration|duration_ms|cost|total_cost|ms|seconds|" \
            r"temperature|top_p|top_k|max_tokens|seed|size_bytes|bytes)"
