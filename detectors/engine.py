@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 import yaml
 
 from detectors.field_names import MAX_METADATA_CHARS, skipped_as_metadata
+from detectors.org_names import RECOGNIZER as ORG_NAME_RULE, person_names_labelled_org
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters, recognizer_name
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from scanner.core.keys import DigestKey
@@ -249,6 +250,8 @@ class DetectionEngine:
             "ner_scores": {"calibration": CALIBRATION,
                            "scores": {f"{entity}/{kind}": score for (entity, kind), score in SCORES.items()}},
             "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)",
+                                       f"{ORG_NAME_RULE}: an ORG span of the model that reads as a person's name "
+                                       "(a known first name, no organisation word) is reported as PERSON",
                                        "context enhancement: Presidio's LemmaContextAwareEnhancer, given only the "
                                        "results a context word in the text or field name could raise"],
             "field_rules": ["id field: identifiers only, no NER entity types",
@@ -379,6 +382,10 @@ class DetectionEngine:
             allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
         floors = self.config.entity_min_scores
         results = calibrated_ner_scores(text, results)
+        if ner_artifacts is not None and "PERSON" in entities:
+            results += [r for r in person_names_labelled_org(text, ner_artifacts)
+                        if not any(r.start < o.end and o.start < r.end and o.entity_type in NER_NAME_TYPES
+                                   for o in results)]
         kept = [r for r in apply_filters(text, results, field)
                 if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))

@@ -72,3 +72,17 @@ def test_filter_drops_its_positive_cases(engine, name, text):
 def test_filter_keeps_its_negative_cases(engine, name, text):
     raw, kept = raw_and_filtered(engine, name, text)
     assert raw and kept == raw, [(r.entity_type, text[r.start:r.end]) for r in raw]
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Please forward this to Kimberly Jones.", "Kimberly Jones"),  # the model says ORG
+    ("Mitchell Wood wrote to us yesterday.", "Mitchell Wood"),
+    ("Acme Holdings wrote to us yesterday.", None),  # an organisation word
+    ("Bank of America called about the card.", None),
+])
+def test_a_name_the_model_labels_org_is_reported_as_a_person(engine, text, name):
+    from scanner.core.records import Record
+
+    [findings] = engine.detect([Record("s", "eval_dataset", "r", {}, {"text": text})])
+    people = [(text[f.start:f.end], f.recognizer) for f in findings if f.entity_type == "PERSON"]
+    assert people == ([(name, "OrgLabelledNameRule")] if name else [])
