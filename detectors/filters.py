@@ -13,7 +13,7 @@ from typing import Callable
 
 from presidio_analyzer import RecognizerResult
 
-from detectors.ner_gate import common_words, known_names, surnames
+from detectors.ner_gate import common_words, first_names, known_names, surnames
 
 Filter = Callable[[str, list[RecognizerResult]], list[RecognizerResult]]
 
@@ -217,11 +217,46 @@ def nhs_number_or_phone_not_both(text: str, results: list[RecognizerResult], fie
     return [r for r in results if id(r) not in dropped]
 
 
+@drops(*NER_NAME_TYPES)
+def ner_name_cut_at_line_break(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """A name the model ran across a line break (`Robert Mills\nAddress` in a form) ends at the break: the
+    next line is another field. Its first line is kept as the name."""
+    kept = []
+    for r in results:
+        value = text[r.start:r.end]
+        if r.entity_type in NER_NAME_TYPES and "\n" in value.strip():
+            first = value.lstrip().split("\n", 1)[0].rstrip()
+            if not first:
+                continue
+            start = r.start + value.index(first)
+            r = RecognizerResult(r.entity_type, start, start + len(first), r.score, r.analysis_explanation,
+                                 r.recognition_metadata)
+        kept.append(r)
+    return kept
+
+
+FORM_LABEL = re.compile(r"[ \t]*:")
+
+
+@drops(*NER_NAME_TYPES)
+def ner_name_that_is_a_form_label(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Drop a one-word name the model found that starts a line and is followed by a colon: a form's label
+    (`Payer:`, `Prescriber:`), not a person or a place."""
+    def label(r: RecognizerResult) -> bool:
+        line_start = r.start == 0 or text[r.start - 1] == "\n" or not text[:r.start].strip(" \t").rsplit("\n", 1)[-1]
+        word = text[r.start:r.end].strip()
+        return (r.entity_type in NER_NAME_TYPES and " " not in word and line_start
+                and bool(FORM_LABEL.match(text, r.end))
+                and word.lower() not in first_names() and word.lower() not in surnames())  # `Maria:` speaks
+    return [r for r in results if not label(r)]
+
+
 FILTERS: tuple[Filter, ...] = (date_not_a_birth_date, phone_overlapping_validated_identifier, phone_with_too_few_digits,
                                phone_that_is_a_decimal_number, phone_that_is_a_bare_number, phone_that_holds_a_date,
                                nhs_number_or_phone_not_both, weak_pattern_inside_validated_identifier,
                                ner_name_with_digits, ner_name_like_code, ner_name_that_is_a_common_word,
-                               url_inside_email, person_inside_street_address)
+                               ner_name_cut_at_line_break, ner_name_that_is_a_form_label, url_inside_email,
+                               person_inside_street_address)
 # Filters that read the field's name too (a phone word in `customer_phone`)
 READS_FIELD = frozenset({phone_that_is_a_bare_number, nhs_number_or_phone_not_both})
 

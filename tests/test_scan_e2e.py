@@ -102,7 +102,8 @@ def test_evidence_describes_the_run(full_scan):
                                                 "nhs_number_or_phone_not_both",
                                                 "weak_pattern_inside_validated_identifier",
                                                 "ner_name_with_digits", "ner_name_like_code",
-                                                "ner_name_that_is_a_common_word", "url_inside_email",
+                                                "ner_name_that_is_a_common_word", "ner_name_cut_at_line_break",
+                                                "ner_name_that_is_a_form_label", "url_inside_email",
                                                 "person_inside_street_address"]
     assert {"CardNumberRecognizer", "StreetAddressRecognizer", "PersonalPlaceRecognizer", "NamedPersonRecognizer",
             "LocalPhoneRecognizer", "CreditCardRecognizer"} <= set(evidence["detection"]["recognizers"])
