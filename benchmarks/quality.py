@@ -91,14 +91,18 @@ def presidio_predictions(texts: list[str], model: str) -> list[list[tuple[str, i
     return [[(r.entity_type, r.start, r.end) for r in analyzer.analyze(text, language="en")] for text in texts]
 
 
+DHSCAN_MODEL = os.environ.get("DHSCAN_BENCHMARK_MODEL")  # --model: dhscan's spaCy pipeline, else its default
+
+
 @functools.cache
 def dhscan_engine():
-    """dhscan's engine in its default configuration, built once for every corpus of a run."""
+    """dhscan's engine in its default configuration (with --model, on that pipeline), built once a run."""
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine
     from scanner.core.keys import DigestKey
 
-    return DetectionEngine(DetectionConfig(), DigestKey(b"quality-benchmark-key-0123456789", "bench"))
+    config = DetectionConfig(model=DHSCAN_MODEL) if DHSCAN_MODEL else DetectionConfig()
+    return DetectionEngine(config, DigestKey(b"quality-benchmark-key-0123456789", "bench"))
 
 
 def dhscan_predictions(texts: list[str], with_recognizer: bool = False) -> list[list[tuple]]:
@@ -198,9 +202,13 @@ def main() -> None:
     parser.add_argument("--errors", metavar="TYPE", help="print dhscan's misses and false positives of TYPE")
     parser.add_argument("--clean", type=int, default=600, metavar="N",
                         help="also count false positives on N texts without personal data (0: skip)")
+    parser.add_argument("--model", help="dhscan's spaCy pipeline (a package name or a model folder); Presidio "
+                                        "keeps the default model")
     parser.add_argument("--demo", type=int, default=0, metavar="N",
                         help="also report precision on the demo fixtures, N records each (0: skip)")
     args = parser.parse_args()
+    global DHSCAN_MODEL
+    DHSCAN_MODEL = args.model or DHSCAN_MODEL
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     figures = {}
     for corpus in args.corpora:
