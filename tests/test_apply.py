@@ -523,3 +523,19 @@ def test_erasure_from_an_mlflow_file_store_removes_every_file_of_the_trace(tmp_p
     result = run_cli("apply", tmp_path / "erase" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes",
                      "--json")
     assert result.exit_code == EXIT_OK and json.loads(result.output)["outcomes"] == {"already_absent": len(subject)}
+
+
+def test_a_page_too_long_to_read_is_numbered_as_the_reader_numbers_it(tmp_path, monkeypatch):
+    """The reader skips an over-long line as one record; the rewriter must number it the same, or it would
+    take out the wrong element of the pages after it."""
+    monkeypatch.setenv("DHSCAN_MAX_RECORD_BYTES", "1024")
+    pages = [{"data": [{"id": "a1", "q": "fine"}, {"id": "a2", "q": "write to ann.lee@example.com"}], "meta": {}},
+             {"data": [{"id": f"b{i}", "q": "x" * 40} for i in range(40)], "meta": {}},  # longer than 1024 bytes
+             {"data": [{"id": "c1", "q": "mail bo.kim@example.org"}, {"id": "c2", "q": "fine"}], "meta": {}}]
+    path = tmp_path / "pages.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    uri = f"jsonl:{path}?records=data"
+    before, rows, after = _sweep_and_apply(tmp_path, uri)
+    assert sorted(r["record_id"] for r in rows) == ["a2", "c1"]
+    assert [json.loads(line)["data"] for line in path.read_text().splitlines()] == \
+        [[pages[0]["data"][0]], pages[1]["data"], [pages[2]["data"][1]]]

@@ -11,7 +11,8 @@ from typing import ClassVar, Iterator
 from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, ReadReport, RecordUnreadable
 from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
 from scanner.connectors.files import S3_OPTIONS, SourceFile
-from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, json_values_raw, parse_value
+from scanner.connectors.jsonvalues import (BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes,
+                                          parse_value)
 from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, check_id, rewrite_text
 from scanner.connectors.rows import row_record
 from scanner.core.fields import get_path
@@ -83,9 +84,13 @@ class JsonlConnector(FileConnector):
                 removed.add(number)
                 return True
 
+            limit = max_record_bytes()
             for line, value, raw in json_values_raw(stream):
                 array = array or raw is None  # an element of a top-level array
-                wrapped = None if isinstance(value, BadValue) else self.records_in(value, f"{path.name}:{line}")
+                # a line the reader read past is one (unreadable) record to it, whatever it wraps
+                too_long = raw is not None and max(map(len, raw.split(b"\n"))) > limit
+                wrapped = None if too_long or isinstance(value, BadValue) else \
+                    self.records_in(value, f"{path.name}:{line}")
                 if wrapped is not None:
                     elements, at = wrapped
                     kept = [element for element in elements if not dropped(element)]

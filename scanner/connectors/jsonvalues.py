@@ -63,14 +63,15 @@ def lines(stream, prefix: bytes = b"", chunk_size: int = 1 << 20, limit: int | N
                 continue
         buffer += chunk
         *complete, buffer = buffer.split(b"\n")
-        yield from complete
+        for line in complete:  # every line longer than the limit, so a rewriter can tell them as the reader does
+            yield TooLong(len(line)) if limit is not None and len(line) > limit else line
         if limit is not None and len(buffer) > limit:
             skipped, buffer = len(buffer), b""
         chunk = stream.read(chunk_size)
     if skipped is not None:
         yield TooLong(skipped)
     elif buffer:
-        yield buffer
+        yield TooLong(len(buffer)) if limit is not None and len(buffer) > limit else buffer
 
 
 def problem_of(exc: Exception) -> str:
