@@ -520,9 +520,13 @@ def test_erasure_from_an_mlflow_file_store_removes_every_file_of_the_trace(tmp_p
     assert not any(email["value"] in p.read_text() for p in store.rglob("*") if p.is_file())
     log = read_jsonl(tmp_path / "erase" / "deletion_worklist.apply-log.jsonl")
     assert {e["trace_folder"] for e in log if e["event"] == "mlflow_trace_removed"} == subject
+    leftover = store / next(iter({p.parent.name for p in store.glob("*/traces")})) / "traces" / ".tr-0.dhscan-deleting"
+    (leftover / "request_metadata").mkdir(parents=True)  # as a kill between the rename and the removal leaves it
+    (leftover / "request_metadata" / "mlflow.trace.user").write_text(email["value"])
     result = run_cli("apply", tmp_path / "erase" / "deletion_worklist.jsonl", "--no-holds", "--execute", "--yes",
                      "--json")
     assert result.exit_code == EXIT_OK and json.loads(result.output)["outcomes"] == {"already_absent": len(subject)}
+    assert not leftover.exists()
 
 
 def test_a_page_too_long_to_read_is_numbered_as_the_reader_numbers_it(tmp_path, monkeypatch):

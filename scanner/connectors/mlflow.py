@@ -24,6 +24,7 @@ from scanner.core.records import Record
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
+DELETING = ".dhscan-deleting"  # a trace folder renamed away, about to be removed
 CONTENT_KEYS = ("mlflow.traceInputs", "mlflow.traceOutputs")  # the trace's request and response, as JSON
 
 
@@ -92,6 +93,16 @@ class MlflowConnector(JsonlConnector):
             raise RecordUnreadable("unreadable_trace_info", f"trace_info.yaml or request_metadata: {one_line(exc)}")
         return {**(info if isinstance(info, dict) else {}), "trace_metadata": metadata}
 
+    def deletable_files(self):
+        """The files apply may rewrite; trace folders a killed apply renamed away but did not remove yet are
+        removed first (they still hold the trace)."""
+        fs, files = super().deletable_files()
+        if isinstance(fs, pafs.LocalFileSystem):
+            root = Path(self.uri.path).expanduser()
+            for doomed in (root.rglob(f".*{DELETING}") if root.is_dir() else []):
+                shutil.rmtree(doomed, ignore_errors=True)
+        return fs, files
+
     def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
         """A file-store trace whose spans were deleted goes whole: its trace_info.yaml, request_metadata
         and tags hold its inputs, outputs and user too. Its folder is renamed away first, then removed,
@@ -101,7 +112,7 @@ class MlflowConnector(JsonlConnector):
             folder = trace_folder(path)
             if folder is None or not isinstance(fs, pafs.LocalFileSystem) or not Path(folder).is_dir():
                 continue
-            doomed = Path(folder).with_name(f".{Path(folder).name}.dhscan-deleting")
+            doomed = Path(folder).with_name(f".{Path(folder).name}{DELETING}")
             os.replace(folder, doomed)
             shutil.rmtree(doomed)
             events.append({"event": "mlflow_trace_removed", "source": self.source,
