@@ -266,5 +266,4 @@ def apply_filters(text: str, results: list[RecognizerResult], field: str = "") -
     for fp_filter in FILTERS:
         if not fp_filter.drops.isdisjoint(present):
             results = fp_filter(text, results, field) if fp_filter in READS_FIELD else fp_filter(text, results)
-            present = {r.entity_type for r in results}
     return results

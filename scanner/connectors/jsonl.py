@@ -12,7 +12,7 @@ from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, Re
 from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
 from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import (BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes,
-                                          parse_value)
+                                          parse_value, read_past)
 from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, check_id, rewrite_text
 from scanner.connectors.rows import row_record
 from scanner.core.fields import get_path
@@ -88,8 +88,7 @@ class JsonlConnector(FileConnector):
             for line, value, raw in json_values_raw(stream):
                 array = array or raw is None  # an element of a top-level array
                 # a line the reader read past is one (unreadable) record to it, whatever it wraps
-                too_long = raw is not None and max(map(len, raw.split(b"\n"))) > limit
-                wrapped = None if too_long or isinstance(value, BadValue) else \
+                wrapped = None if read_past(raw, limit) or isinstance(value, BadValue) else \
                     self.records_in(value, f"{path.name}:{line}")
                 if wrapped is not None:
                     elements, at = wrapped

@@ -43,6 +43,12 @@ class WholeFileError(Exception):
     """A file that is one JSON document and does not parse: nothing in it can be read."""
 
 
+def read_past(raw: bytes | None, limit: int) -> bool:
+    """Whether `json_values` reads past these bytes as too large (a line of them over `limit`): what a
+    rewriter copying them as they are must tell, to number records as the reader does."""
+    return raw is not None and max(map(len, raw.split(b"\n"))) > limit
+
+
 def lines(stream, prefix: bytes = b"", chunk_size: int = 1 << 20, limit: int | None = None) -> Iterator[bytes | TooLong]:
     """The lines of a byte stream, without their line ends. With `limit`, a longer line is read past
     (decompressed as a stream, never held) and comes as TooLong."""

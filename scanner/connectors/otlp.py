@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterator
 
 from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile
-from scanner.connectors.jsonvalues import BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes
+from scanner.connectors.jsonvalues import (BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes,
+                                          read_past)
 from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, StaleFile, rewrite_text
 from scanner.connectors.otel import (DEFAULT_TENANT_KEY, SpanTexts, any_value, event_prefix, get,
                                      identifier_paths, identity_attributes, key_values, nanos_to_datetime,
@@ -116,7 +117,7 @@ class OtlpConnector(FileConnector):
 
             for _, value, raw in json_values_raw(stream):
                 array = array or raw is None
-                if raw is not None and max(map(len, raw.split(b"\n"))) > limit:  # the reader skips it unnumbered
+                if read_past(raw, limit):  # the reader skips it unnumbered
                     keep(value, raw)
                     continue
                 if isinstance(value, list):
