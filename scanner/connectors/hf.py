@@ -19,9 +19,7 @@ from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import REWRITES_FILES, Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
 from scanner.connectors.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
-from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows
-from scanner.core.digests import sha256_file
-from scanner.core.durable import write_temporary
+from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows, rewrite_whole
 from scanner.core.errors import UsageError, one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -65,8 +63,7 @@ class HfConnector(Connector):
                     for batch in kept.to_batches(max_chunksize=batch_rows):
                         writer.write_batch(batch)
 
-            temp = write_temporary(path, write)
-        return Rewrite(temp, sha256_file(temp), set(drop))
+            return rewrite_whole(path, drop, write)
 
     def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
         """New fingerprints for the splits whose data changed; their datasets cache files reported."""

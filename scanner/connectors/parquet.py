@@ -12,9 +12,7 @@ import pyarrow.parquet as pq
 from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import REWRITES_FILES, Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, list_files
-from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows
-from scanner.core.digests import sha256_file
-from scanner.core.durable import write_temporary
+from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows, rewrite_whole
 from scanner.core.errors import one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -129,9 +127,8 @@ def rewrite_parquet(path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
     meta = parquet.metadata
     compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
-    temp = write_temporary(path, lambda temp: pq.write_table(
+    return rewrite_whole(path, drop, lambda temp: pq.write_table(
         kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"))
-    return Rewrite(temp, sha256_file(temp), set(drop))
 
 
 def _holds_strings(t: pa.DataType) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from scanner.core.digests import sha256_file
-from scanner.core.durable import keep_mode_and_owner, temporary_beside
+from scanner.core.durable import keep_mode_and_owner, temporary_beside, write_temporary
 
 IdChecks = dict[int, tuple[str, str]]  # record number -> (id field, the id the worklist lists)
 
@@ -82,6 +82,12 @@ def rewrite_text(path: Path, drop: set[int], copy: Callable[[Any, Sink], set[int
         sink.discard()
         raise
     return Rewrite(temp, sha256_file(temp), removed)
+
+
+def rewrite_whole(path: Path, drop: set[int], write: Callable[[Path], None]) -> Rewrite:
+    """A file written afresh by `write(temporary path)` (a table format), without the records `drop`."""
+    temp = write_temporary(path, write)
+    return Rewrite(temp, sha256_file(temp), set(drop))
 
 
 def check_id(value: Any, record: int, ids: IdChecks) -> None:
