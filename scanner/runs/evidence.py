@@ -60,6 +60,7 @@ def build_evidence(results, plan, config, engine, started, finished, command_lin
                 "records_total": r.records_total,
                 "records_sampled": r.records_sampled,
                 "seed": plan.seed,
+                "languages": r.language_summary(),
                 "size": r.stats,
                 "seconds": round(r.seconds, 3),
             }

@@ -49,6 +49,7 @@ class SourceResult:
     records_copied_from_production: int = 0
     findings: int = 0
     entity_counts: Counter = field(default_factory=Counter)
+    languages: Counter = field(default_factory=Counter)  # (language, names checked) -> texts (engine.Detected)
     skipped: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -71,12 +72,25 @@ class SourceResult:
             "records_copied_from_production": self.records_copied_from_production,
             "findings": self.findings,
             "entity_counts": dict(sorted(self.entity_counts.items())),
+            "languages": self.language_summary(),
+            "names_not_checked": names_not_checked(self.languages),
             "prevalence": prevalence(self.records_with_findings, self.records_sampled, self.records_total, census),
             "records_skipped": len(self.skipped),
             "skipped_reasons": dict(sorted(reasons.items())),
             "skipped": [{"location": s.location, "category": s.category, "reason": s.reason}
                         for s in self.skipped[:SKIPPED_LISTED]],
         }
+
+
+    def language_summary(self) -> dict[str, dict[str, Any]]:
+        return {language: {"texts": texts, "names_checked": checked}
+                for (language, checked), texts in sorted(self.languages.items())}
+
+
+def names_not_checked(languages: Counter) -> list[str]:
+    """One line per language whose texts no pipeline read: what a reviewer must not take as clean."""
+    return [f"names and places not checked in {texts} text{'s' * (texts != 1)}: no {language} model"
+            for (language, checked), texts in sorted(languages.items()) if not checked]
 
 
 @dataclass
@@ -210,6 +224,7 @@ def scan_source(connector: Connector, detection: Detection, plan: SamplePlan, wr
         with heap_left_to_refcounts():
             for batch, detected in pairs:
                 progress(connector.source, result.records_sampled, _expected(plan, report.records_total))
+                result.languages.update(getattr(detected, "languages", ()))
                 for record, found in zip(batch, detected):
                     findings = [f for f in found if f.entity_type not in hidden_types] if hidden_types else found
                     result.records_sampled += 1
