@@ -348,23 +348,28 @@ class DetectionEngine:
         needs_ner = [t for t in unique if self.uses_ner and t in content
                      and (not self.config.ner_gate or may_hold_name(t))]
         with ExitStack() as zones:
-            ner_artifacts = self._ner_by_language(needs_ner, records, items, findings.languages, zones)
+            ner_artifacts, languages = self._ner_by_language(needs_ner, records, items, zones)
             self._analyze_window(records, items, findings, seen, cache, ner_artifacts)
+        if languages:  # every text (record, field, chunk) the model would read counts, however batched
+            for index, field, _, chunk in items:
+                if chunk in languages and field not in records[index].id_fields:
+                    language = languages[chunk]
+                    findings.text_languages[index] += ((language, language in self.pipeline_names),)
 
-    def _ner_by_language(self, texts: list[str], records: list[Record], items: list, languages: Counter,
-                         zones: ExitStack) -> dict:
-        """The NLP artifacts of each text the model reads, each read by the pipeline of its language; a text
-        in a language with no pipeline gets none (only the language-independent recognizers read it).
-        Another language's pipeline parses in a memory zone held by `zones`, which the caller leaves once
-        the artifacts are read."""
+    def _ner_by_language(self, texts: list[str], records: list[Record], items: list,
+                         zones: ExitStack) -> tuple[dict, dict[str, str]]:
+        """The NLP artifacts of each text the model reads, each read by the pipeline of its language (a text
+        in a language with no pipeline gets none: only the language-independent recognizers read it), and
+        each text's language. Another language's pipeline parses in a memory zone held by `zones`, which
+        the caller leaves once the artifacts are read."""
         default = self.config.language
         if not self.config.identify_language:
-            languages[(default, True)] += len(texts)
-            return dict(self.nlp_engine.process_batch(texts, default, batch_size=self.config.batch_size))
+            languages = dict.fromkeys(texts, default)
+            return dict(self.nlp_engine.process_batch(texts, default, batch_size=self.config.batch_size)), languages
+        languages = text_languages(texts, records, items, default)
         routed: dict[str, list[str]] = {}
-        for text, language in text_languages(texts, records, items, default).items():
+        for text, language in languages.items():
             routed.setdefault(language, []).append(text)
-            languages[(language, language in self.pipeline_names)] += 1
         artifacts = {}
         for language, routed_texts in routed.items():
             if language == default:
@@ -373,7 +378,7 @@ class DetectionEngine:
                 engine = self._pipeline(language)
                 zones.enter_context(engine.get_nlp(language).memory_zone())
                 artifacts.update(engine.process_batch(routed_texts, language, batch_size=self.config.batch_size))
-        return artifacts
+        return artifacts, languages
 
     def _analyze_window(self, records: list[Record], items: list, findings: list[list[Finding]], seen: set,
                         cache: dict, ner_artifacts: dict) -> None:
@@ -441,12 +446,18 @@ class DetectionEngine:
 
 
 class Detected(list):
-    """Findings per record of a batch, with `languages`: (language, names checked) -> texts the model would
-    read (a text of a language with no pipeline is not read by it: its names and places are not checked)."""
+    """Findings per record of a batch, with `text_languages`: per record, (language, names checked) of each
+    text the model would read (a text of a language with no pipeline is not read by it: its names and
+    places are not checked)."""
 
-    def __init__(self, items=()):
+    def __init__(self, items=(), text_languages: list[tuple] | None = None):
         super().__init__(items)
-        self.languages: Counter = Counter()
+        self.text_languages = text_languages if text_languages is not None else [() for _ in self]
+
+    @property
+    def languages(self) -> Counter:
+        """(language, names checked) -> texts, over the batch."""
+        return Counter(key for keys in self.text_languages for key in keys)
 
 
 def pipeline_names(config: DetectionConfig) -> dict[str, str]:

@@ -28,7 +28,8 @@ def normalize(entity_type: str, value: str, phone_region: str = DEFAULT_PHONE_RE
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         except phonenumbers.NumberParseException:
             return re.sub(r"\D", "", value)
-    if entity_type in ("CREDIT_CARD", "IBAN_CODE", "US_SSN", "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER", "UK_NHS"):
+    if entity_type in ("CREDIT_CARD", "IBAN_CODE", "US_SSN", "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER", "UK_NHS",
+                       "ES_NIF", "ES_NIE", "EU_VAT", "FR_NIR"):
         return _ALNUM.sub("", value).upper()
     if entity_type in ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "STREET_ADDRESS"):
         return _SPACE.sub(" ", value.casefold())

@@ -39,6 +39,10 @@ NEEDS: dict[str, Callable[[str, int], bool]] = {
     "MEDICAL_LICENSE": lambda text, digits: digits >= 7,
     "CRYPTO": lambda text, digits: _LONG_TOKEN.search(text) is not None,  # a wallet address has 26+ characters
     "MAC_ADDRESS": lambda text, digits: _HEX_PAIR_SEPARATOR.search(text) is not None,
+    "ES_NIF": lambda text, digits: digits >= 7,
+    "ES_NIE": lambda text, digits: digits >= 7,
+    "EU_VAT": lambda text, digits: digits >= 7,  # the shortest VAT numbers (Austria's) hold 8 digits
+    "FR_NIR": lambda text, digits: digits >= 13,
     "STREET_ADDRESS": lambda text, digits: digits >= 1,  # every pattern holds a house, unit or box number
     # dates are reported as dates of birth only (filters.date_not_a_birth_date)
     "DATE_TIME": lambda text, digits: digits >= 2 and BIRTH_CONTEXT.search(text) is not None,

@@ -1,6 +1,6 @@
 """Phone numbers in local formats ("467 3395", "(37) 788-063", "78 651 450") next to a word that
-says they are one ("Phone:", "call me on", "Mobile:", "… office"). Presidio's PhoneRecognizer
-finds only numbers valid in its few regions; without a country code most of the world's numbers
+says they are one ("Phone:", "call me on", "Mobile:", "… office", "Tél.", "llamar al", "Handy").
+Presidio's PhoneRecognizer finds only numbers valid in its few regions; without a country code most of the world's numbers
 cannot be validated, so here the context decides, on either side of the number."""
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
 CONTEXT = re.compile(
     r"\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|desk|office|call|calling|called|"
-    r"reach|sms|whatsapp|answering|messages?|contact)\b", re.IGNORECASE)
+    r"reach|sms|whatsapp|answering|messages?|contact|"
+    # the same words in French, Spanish, German and Italian: a number is written alike in every language
+    r"t[ée]l[ée]phone|t[ée]l|portable|appele[rz]|rappele[rz]|joindre|t[ée]l[ée]fono|m[óo]vil|celular|llam[ae]r?|"
+    r"telefon|telefonnummer|rufnummer|handy|mobil|anrufen|cellulare|chiamare|telefonare)\b", re.IGNORECASE)
 CONTEXT_BEFORE, CONTEXT_AFTER = 40, 12  # characters searched on each side
 PATTERNS = [Pattern("digit groups of a phone number",
-                    r"(?<![\w+\-.])(?:\+\d{1,3}[ \-.]?)?(?:\(\d{1,4}\)[ \-.]?)?\d{2,5}(?:[ \-.]\d{2,5}){1,4}"
+                    r"(?<![\w+\-.])(?:\+\d{1,3}[ \-.]?(?:\(\d{1,4}\)[ \-.]?)?\d{1,5}|(?:\(\d{1,4}\)[ \-.]?)?\d{2,5})"
+                    r"(?:[ \-.]\d{2,5}){1,4}"
                     r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w.]?\d)", 0.3)]
 
 

@@ -14,7 +14,6 @@ import os
 import re
 import socket
 import time
-from collections import Counter
 from typing import Any, Iterator
 
 from scanner.connectors import open_source
@@ -120,7 +119,7 @@ class Cluster:
                         future.cancel()
                     raise SourceError(connector.source, result["error"])
                 if not merged:
-                    yield from _batches(result["items"], result["languages"])
+                    yield from _batches(result["items"])
                     result["items"] = []  # passed on: nothing of it is kept
         if merged:
             # each shard kept its own bottom-k: keep the smallest keys overall, in a local bottom-k sample's
@@ -136,8 +135,7 @@ class Cluster:
             kept = sorted(sorted(items, key=lambda item: plan.key(*item[0]))[:plan.count],
                           key=lambda item: (first_read[item[0][0]], item[0]))
             report.skipped.extend(item[2] for item in kept if item[1] is None)
-            languages = sum((result["languages"] for result in in_order), Counter())
-            yield from _batches((item for item in kept if item[1] is not None), languages)
+            yield from _batches(item for item in kept if item[1] is not None)
 
     def _numbered(self, connector, shards: list) -> list:
         """Byte ranges with the numbers of their first line and row, from a counting pass on the workers.
@@ -178,24 +176,18 @@ class Cluster:
                 report.stats[name] = value
 
 
-def _batches(items, languages: Counter) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
-    """Batches of (records, findings); the first carries the shards' languages (see engine.Detected)."""
+def _batches(items) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
+    """(records, findings) of (position, record, findings, text languages) items, in batches."""
+    from detectors.engine import Detected
+
     chunk = []
     for item in items:
         chunk.append(item)
         if len(chunk) == SHARD_BATCH:
-            yield [i[1] for i in chunk], _detected(chunk, languages)
-            chunk, languages = [], Counter()
+            yield [i[1] for i in chunk], Detected([i[2] for i in chunk], [i[3] for i in chunk])
+            chunk = []
     if chunk:
-        yield [i[1] for i in chunk], _detected(chunk, languages)
-
-
-def _detected(chunk: list, languages: Counter):
-    from detectors.engine import Detected
-
-    detected = Detected(i[2] for i in chunk)
-    detected.languages = languages
-    return detected
+        yield [i[1] for i in chunk], Detected([i[2] for i in chunk], [i[3] for i in chunk])
 
 
 _ENGINE: dict[tuple, Any] = {}
@@ -225,7 +217,7 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
     engine = _ENGINE[cache_key]
     started = time.perf_counter()
     report = ReadReport()
-    items, error, languages = [], None, Counter()
+    items, error = [], None
     try:
         connector = open_source(source)
         connector.shard = shard
@@ -233,14 +225,14 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
             if lineage is not None:
                 batch = [with_lineage(record, lineage) for record in batch]
             detected = engine.detect(batch)
-            languages.update(detected.languages)
-            for record, findings in zip(batch, detected):
+            for record, findings, languages in zip(batch, detected, detected.text_languages):
                 position = connector.position(record)
                 # the texts stay on the worker; their field names tell the client the record had content
                 items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, ""),
-                                                            content_digest=record_digest(secret, record)), findings))
+                                                            content_digest=record_digest(secret, record)), findings,
+                              languages))
     except (DhscanError, OSError) as exc:
         error = source_failure(exc)
-    return {"items": items, "languages": languages, "records_total": report.records_total, "records_read": report.records_read,
+    return {"items": items, "records_total": report.records_total, "records_read": report.records_read,
             "skipped": report.skipped, "stats": report.stats, "error": error,
             "seconds": round(time.perf_counter() - started, 3), "worker": f"{socket.gethostname()}:{os.getpid()}"}
