@@ -1,10 +1,13 @@
 """Detection quality on a labeled corpus: per-entity precision, recall and F1, dhscan beside plain Presidio.
 
-    python -m benchmarks.quality [CORPUS.jsonl ...] [--json] [--errors TYPE] [--clean N] [--demo N]
+    python -m benchmarks.quality [CORPUS.jsonl ...] [--generated N] [--json] [--errors TYPE] [--clean N] [--demo N]
 
 A corpus is JSONL in the shared format: {"id", "text", "spans": [{"start", "end", "label"}]}; the
-default is ../shared/corpora/presidio_synth_v2.jsonl (read in place, never copied). Both tools see
-each text as one field named `text`:
+default is every corpus in ../shared/corpora/ (read in place, never copied), and always an English set
+made here with Mimesis (benchmarks/english_set.py, --generated N texts). Each corpus is scored on its
+own, and the macro average over the corpora is the figure a change must not lower: a change that
+raises one corpus and lowers another by more than 0.01 is not kept. Both tools see each text as one
+field named `text`:
 - Presidio: AnalyzerEngine() defaults (all its English recognizers, score threshold 0), with
   Presidio's own spaCy configuration on the same model as dhscan;
 - dhscan: DetectionEngine with its default configuration (what `dhscan scan` reports).
@@ -14,7 +17,8 @@ positive when it overlaps a labeled span of its type, otherwise a false positive
 types the corpus never labels, such as UK_NHS, are false positives too); a labeled span is found
 when a prediction of its type overlaps it. Corpus labels with no Presidio entity type (TITLE, AGE,
 ZIP_CODE, ORGANIZATION, which Presidio's spaCy configuration ignores) are not evaluated, and
-predictions overlapping only such spans are not counted either way.
+predictions overlapping only such spans are not counted either way. `names_surfaced` is the share of
+labeled names (PERSON) overlapped by a prediction of any type: what a reviewer gets to see.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ LABEL_MAP = {
 NOT_EVALUATED = ("TITLE", "AGE", "ZIP_CODE", "ORGANIZATION")
 # predicted entity type -> evaluated type (a street address is a location for scoring)
 PREDICTION_MAP = {"STREET_ADDRESS": "LOCATION"}
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "presidio_synth_v2.jsonl"
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+GENERATED = "generated_english_mimesis"
 
 
 def load_corpus(path: Path) -> list[dict]:
@@ -63,6 +68,13 @@ def score(rows: list[dict], predictions: list[list[tuple[str, int, int]]]) -> di
     for entity in sorted(set(tp) | set(fp) | set(fn)):
         table[entity] = _prf(tp[entity], fp[entity], found[entity], fn[entity])
     table["ALL"] = _prf(sum(tp.values()), sum(fp.values()), sum(found.values()), sum(fn.values()))
+    names = surfaced = 0
+    for row, predicted in zip(rows, predictions):
+        for span in row["spans"]:
+            if span["label"] == "PERSON":
+                names += 1
+                surfaced += any(s < span["end"] and span["start"] < e for _, s, e in predicted)
+    table["ALL"]["names_surfaced"] = _round(surfaced / names) if names else None
     return table
 
 
@@ -92,6 +104,7 @@ def presidio_predictions(texts: list[str], model: str) -> list[list[tuple[str, i
 
 
 DHSCAN_MODEL = os.environ.get("DHSCAN_BENCHMARK_MODEL")  # --model: dhscan's spaCy pipeline, else its default
+DHSCAN_SETTINGS: dict = {}  # --english-only, --no-language-id: other DetectionConfig settings
 
 
 @functools.cache
@@ -101,7 +114,7 @@ def dhscan_engine():
     from detectors.engine import DetectionEngine
     from scanner.core.keys import DigestKey
 
-    config = DetectionConfig(model=DHSCAN_MODEL) if DHSCAN_MODEL else DetectionConfig()
+    config = DetectionConfig(**({"model": DHSCAN_MODEL} if DHSCAN_MODEL else {}), **DHSCAN_SETTINGS)
     return DetectionEngine(config, DigestKey(b"quality-benchmark-key-0123456789", "bench"))
 
 
@@ -197,7 +210,9 @@ def main() -> None:
     from detectors.config import DetectionConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpora", nargs="*", type=Path, default=[DEFAULT_CORPUS])
+    parser.add_argument("corpora", nargs="*", type=Path, default=sorted(CORPORA.glob("*.jsonl")))
+    parser.add_argument("--generated", type=int, default=600, metavar="N",
+                        help="also score N English texts made with Mimesis (benchmarks/english_set.py; 0: skip)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--errors", metavar="TYPE", help="print dhscan's misses and false positives of TYPE")
     parser.add_argument("--clean", type=int, default=600, metavar="N",
@@ -206,20 +221,37 @@ def main() -> None:
                                         "keeps the default model")
     parser.add_argument("--demo", type=int, default=0, metavar="N",
                         help="also report precision on the demo fixtures, N records each (0: skip)")
+    parser.add_argument("--english-only", action="store_true",
+                        help="dhscan with no other language's pipeline, installed or not (`pipelines: {}`)")
+    parser.add_argument("--no-language-id", action="store_true",
+                        help="dhscan reading every text as English (`identify_language: false`)")
     args = parser.parse_args()
+    if args.english_only:
+        DHSCAN_SETTINGS["pipelines"] = {}
+    if args.no_language_id:
+        DHSCAN_SETTINGS["identify_language"] = False
     global DHSCAN_MODEL
     DHSCAN_MODEL = args.model or DHSCAN_MODEL
     os.environ.setdefault("DHSCAN_KEY", "benchmark-key-not-secret-0123456789")
     figures = {}
-    for corpus in args.corpora:
-        rows = load_corpus(corpus)
+    corpora = [(corpus.name, load_corpus(corpus)) for corpus in args.corpora]
+    if args.generated:
+        from benchmarks.english_set import generate
+
+        corpora.append((GENERATED, generate(args.generated, seed=1)))
+    for name, rows in corpora:
         texts = [r["text"] for r in rows]
         scored = dhscan_predictions(texts, with_recognizer=True)
         dhscan = [[p[:3] for p in found] for found in scored]
-        figures[corpus.name] = {"texts": len(rows), "presidio": score(rows, presidio_predictions(texts, DetectionConfig().model)),
-                                "dhscan": score(rows, dhscan), "ner_score_reliability": score_reliability(rows, scored)}
+        figures[name] = {"texts": len(rows), "presidio": score(rows, presidio_predictions(texts, DetectionConfig().model)),
+                         "dhscan": score(rows, dhscan), "ner_score_reliability": score_reliability(rows, scored)}
         if args.errors:
             print_errors(rows, dhscan, args.errors)
+    figures["macro"] = {tool: {"f1": _round(sum(figures[n][tool]["ALL"]["f1"] or 0 for n, _ in corpora) / len(corpora)),
+                               "names_surfaced_min": min((figures[n][tool]["ALL"]["names_surfaced"] for n, _ in corpora
+                                                          if figures[n][tool]["ALL"]["names_surfaced"] is not None),
+                                                         default=None)}
+                        for tool in ("presidio", "dhscan")} if corpora else None
     if args.clean:
         figures["no_personal_data"] = clean_false_positives(args.clean, DetectionConfig().model)
     if args.demo:
@@ -228,11 +260,20 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
         return
     for name, result in figures.items():
-        if name not in ("no_personal_data", "demo_fixtures"):
+        if name not in ("no_personal_data", "demo_fixtures", "macro"):
             print_table(f"{name} ({result['texts']} texts)", result["presidio"], result["dhscan"])
             print("\nNER score given -> precision measured (odd-numbered texts)")
             for key, cell in result["ner_score_reliability"].items():
                 print(f"  {key:16} {cell['results']:>5} results  precision {cell['precision']}")
+    print(f"\n{'corpus':34} {'Presidio F1':>11} {'names':>6}   {'dhscan F1':>9} {'names':>6}")
+    for name, result in figures.items():
+        if name not in ("no_personal_data", "demo_fixtures", "macro"):
+            p, d = result["presidio"]["ALL"], result["dhscan"]["ALL"]
+            print(f"{name:34} {p['f1']!s:>11} {p['names_surfaced']!s:>6}   {d['f1']!s:>9} {d['names_surfaced']!s:>6}")
+    if figures.get("macro"):
+        m = figures["macro"]
+        print(f"{'macro over corpora (names: lowest)':34} {m['presidio']['f1']!s:>11} "
+              f"{m['presidio']['names_surfaced_min']!s:>6}   {m['dhscan']['f1']!s:>9} {m['dhscan']['names_surfaced_min']!s:>6}")
     if args.clean:
         clean = figures["no_personal_data"]
         print(f"\nfalse positives on {clean['texts']} texts without personal data (code, logs, math, trivia)")
