@@ -22,6 +22,7 @@ from scanner.core.records import Finding, Record
 
 LOCAL_BATCHES = 4  # batches a run scans in the main process before the workers are started
 MEET_TIMEOUT = 600  # seconds a started worker waits for the others to load their engines
+WORKER_END_WAIT = 5.0  # seconds an executor failure waits to be explained by a worker's end
 
 _ENGINE = None
 _MEETING = None  # the Barrier a process pool's workers meet at once all are started
@@ -151,6 +152,19 @@ def worker_count(config: DetectionConfig) -> int:
     return config.workers or os.cpu_count() or 1
 
 
+def _ended(process) -> bool:
+    try:
+        if process.exitcode is not None:
+            return True
+    except ValueError:  # a process object the executor closed: it ended
+        return True
+    try:
+        os.kill(process.pid, 0)  # reaped by the executor's thread while we looked: gone
+    except ProcessLookupError:
+        return True
+    return False
+
+
 class DetectionPool:
     def __init__(self, config: DetectionConfig, key: DigestKey):
         self.config, self.key = config, key
@@ -184,40 +198,48 @@ class DetectionPool:
                     f"the detection workers did not all load their engines within {MEET_TIMEOUT} s") from None
 
     def detect(self, batches: Iterable[list[Record]]) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
-        from concurrent.futures.process import BrokenProcessPool
-
         self.start()
         pending: deque = deque()
         try:
-            for batch in batches:
-                pending.append((batch, self._workers.executor.submit(_detect, [detection_input(r) for r in batch])))
+            for batch in batches:  # an error reading the source is the source's, raised as it is
+                pending.append((batch, self._call(self._workers.executor.submit, _detect,
+                                                  [detection_input(r) for r in batch])))
                 if len(pending) >= 2 * self.workers:
                     done, result = pending.popleft()
-                    yield done, result.result()
+                    yield done, self._call(result.result)
             while pending:
                 done, result = pending.popleft()
-                yield done, result.result()
-        except Exception as exc:
-            # the executor notices a dead worker in its own thread: until it has, a submit can fail on a
-            # queue it is closing (ValueError) instead of raising BrokenProcessPool
-            if not isinstance(exc, BrokenProcessPool) and not self._a_worker_ended():
-                raise
-            self.close(stop=True)  # the next source starts new workers
-            raise WorkerStoppedError("a detection worker process ended in the middle of the scan (killed, out of "
-                                     "memory?); the rest of this source was not scanned") from None
+                yield done, self._call(result.result)
         finally:
             for _, result in pending:  # a consumer that stopped early leaves no work behind
                 result.cancel()
 
-    def _a_worker_ended(self) -> bool:
-        if self._workers is None:
-            return False
-        for process in self._workers.processes:
-            try:
-                if process.exitcode is not None:
-                    return True
-            except ValueError:  # a process object the executor closed: it ended
+    def _call(self, function, *args):
+        """`function(*args)` on the executor; any failure of it while a worker has ended is the worker ending."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return function(*args)
+        except Exception as exc:
+            # the executor notices a dead worker in its own thread: until it has, a call can fail on a
+            # queue it is closing (ValueError, OSError "handle is closed") instead of raising
+            # BrokenProcessPool, and the dead worker may not be reaped yet
+            if not isinstance(exc, BrokenProcessPool) and not self._a_worker_ended(within=WORKER_END_WAIT):
+                raise
+            self.close(stop=True)  # the next source starts new workers
+            raise WorkerStoppedError("a detection worker process ended in the middle of the scan (killed, out of "
+                                     "memory?); the rest of this source was not scanned") from None
+
+    def _a_worker_ended(self, within: float = 0.0) -> bool:
+        import time
+
+        deadline = time.monotonic() + within
+        while self._workers is not None:
+            if any(map(_ended, self._workers.processes)):
                 return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
         return False
 
     def close(self, stop: bool = False) -> None:
