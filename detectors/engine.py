@@ -259,7 +259,8 @@ class DetectionEngine:
                 "pipelines": {lang: {"name": name, "version": model_version(name),
                                      "weights_sha256": model_weights_digest(name)}
                               for lang, name in sorted(self.pipeline_names.items())},
-                "other_languages": "language-independent recognizers only: names and places not checked",
+                "other_languages": "language-independent recognizers only, names after a title (Herr, Mme, Sr.) "
+                                   "included: names and places not read by a model",
             },
             "entities": self.entities,
             "recognizers": self.recognizers,
@@ -378,6 +379,8 @@ class DetectionEngine:
                 engine = self._pipeline(language)
                 zones.enter_context(engine.get_nlp(language).memory_zone())
                 artifacts.update(engine.process_batch(routed_texts, language, batch_size=self.config.batch_size))
+            else:  # no model reads it: tokens only, so the pattern recognizers of names (after a title) still run
+                artifacts.update((text, self._tokens_only(text)) for text in routed_texts)
         return artifacts, languages
 
     def _analyze_window(self, records: list[Record], items: list, findings: list[list[Finding]], seen: set,

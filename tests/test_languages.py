@@ -40,17 +40,20 @@ def german_letters(count):
     return letters
 
 
-def test_german_text_gets_no_name_findings_from_the_english_model_and_its_identifiers_are_found(tmp_path):
+def test_german_text_gets_no_findings_from_the_english_model_and_its_identifiers_and_titled_names_are_found(tmp_path):
     letters = german_letters(12)
     source = write_jsonl(tmp_path / "briefe.jsonl", [text for text, _ in letters])
     result, findings, summary, evidence = scan(tmp_path, source, "out", {"pipelines": {}})
 
-    assert not [f for f in findings if f["entity_type"] in NAME_TYPES]
+    # names only where a title says so (Frau ...), by the pattern recognizer, never by the English model
+    surnames = {(f"r{n}", text.index("Frau ") + 5, text.index(",")) for n, (text, _) in enumerate(letters)}
+    assert {(f["record_id"], f["start"], f["end"]) for f in findings if f["entity_type"] in NAME_TYPES} == surnames
+    assert {f["recognizer"] for f in findings if f["entity_type"] in NAME_TYPES} == {"NamedPersonRecognizer"}
     ibans = {(f["record_id"], f["start"], f["end"]) for f in findings if f["entity_type"] == "IBAN_CODE"}
     assert ibans == {(f"r{n}", text.index(iban), text.index(iban) + len(iban)) for n, (text, iban) in enumerate(letters)}
     assert summary["languages"] == {"de": {"texts": 12, "names_checked": False}}
-    assert summary["names_not_checked"] == ["names and places not checked in 12 texts: no de model"]
-    assert "source 'briefe': names and places not checked in 12 texts: no de model" in result.stderr
+    assert summary["names_not_checked"] == ["names and places not read by a model in 12 texts: no de model (names after a title are still found)"]
+    assert "source 'briefe': names and places not read by a model in 12 texts: no de model (names after a title are still found)" in result.stderr
     assert evidence["sources"][0]["languages"] == summary["languages"]
     assert set(evidence["detection"]["language_routing"]["pipelines"]) == {"en"}
 
@@ -86,8 +89,8 @@ def test_french_text_is_read_by_the_french_pipeline_and_not_at_all_without_it(tm
     names = {(f"r{n}", text.index(name), text.index(name) + len(name)) for n, (text, name, _) in enumerate(messages)}
     assert len(people & names) >= 12, sorted(names - people)  # the model, not a list, finds them
 
-    assert not [f for f in without if f["entity_type"] in NAME_TYPES]
-    assert summary_without["names_not_checked"] == ["names and places not checked in 15 texts: no fr model"]
+    assert {f["recognizer"] for f in without if f["entity_type"] in NAME_TYPES} <= {"NamedPersonRecognizer"}
+    assert summary_without["names_not_checked"] == ["names and places not read by a model in 15 texts: no fr model (names after a title are still found)"]
     # the identifiers do not depend on the pipeline: every French phone number, in both runs
     phones = {(f"r{n}", text.index(phone), text.index(phone) + len(phone)) for n, (text, _, phone) in enumerate(messages)}
     for found in (with_fr, without):

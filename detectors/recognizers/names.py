@@ -14,7 +14,9 @@ from detectors.ner_gate import common_words, known_names
 
 _WORD = r"(?:[A-Z]|[^\W\d_a-z])[\w'’\-]+"
 _NAME = rf"{_WORD}(?:[ \t]+(?:[A-Z]\.?[ \t]+)?{_WORD}){{0,2}}"
-_HONORIFIC = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Mme|Mlle|Herr|Frau|Sr|Sra|Srta"
+# English, French, German, Spanish and Italian titles: a name after one is found in a text of any language
+_HONORIFIC = (r"Mr|Mrs|Ms|Miss|Mx|Dr|Dra|Prof|Sir|Dame|Mme|Mlle|Monsieur|Madame|Mademoiselle|Herr|Herrn|Frau|Sr|Sra|Srta|"
+              r"Señor|Señora|Señorita|Signor|Signora|Sig|Dott")
 _STRICT = (r"[Mm]y name is|[Mm]y name's|[Nn]ame:|[Nn]ame is|[Ll]ast name\?|[Ff]irst name\?|[Ss]urname:|"
            r"[Dd]irected [Bb]y:?|[Ww]ritten [Bb]y:?|[Ss]igned:?")
 _LOOSE = r"I'm|I’m|I am|[Tt]his is|[Dd]ear|[Hh]i|[Hh]ello|[Rr]egards,|[Ss]incerely,|[Tt]hanks,|[Aa]sk for|[Ss]peak to"
@@ -45,7 +47,9 @@ def mentions_introduction(lowered: str) -> bool:
 
 
 PATTERNS = [
-    Pattern("name after an honorific", rf"(?<=\b(?:{_HONORIFIC})\.?[ \t]+){_NAME}", 0.7),
+    # titles in a row ("Frau Dr. med. Weber") lead to the name, never to the next title
+    Pattern("name after an honorific",
+            rf"(?<=\b(?:{_HONORIFIC})\.?[ \t]+(?:(?:med|rer\. nat|phil)\.[ \t]+)?)(?!(?:{_HONORIFIC})\b){_NAME}", 0.7),
     Pattern("name after an introduction", rf"(?<=(?:{_STRICT})[ \t\n]+){_NAME}", 0.7),
     Pattern("name after a greeting or self-introduction", rf"(?<=\b(?:{_LOOSE})[ \t]+){_NAME}", 0.6),
 ]

@@ -117,8 +117,8 @@ class SourceSummary(Contract):
         "`texts`, `names_checked` (false: no spaCy pipeline of that language is installed, so only the "
         "language-independent recognizers read them)")
     names_not_checked: list[str] = Field(
-        default_factory=list, description="one line per language whose names and places were not checked, "
-        "e.g. `names and places not checked in 12 texts: no de model`")
+        default_factory=list, description="one line per language whose names and places no model read, e.g. `names and "
+        "places not read by a model in 12 texts: no de model (names after a title are still found)`")
     prevalence: dict[str, Any] = Field(
         description="share of records with findings: `estimate`, `low`, `high`, `confidence`, `method`")
     records_skipped: int

@@ -89,7 +89,8 @@ class SourceResult:
 
 def names_not_checked(languages: Counter) -> list[str]:
     """One line per language whose texts no pipeline read: what a reviewer must not take as clean."""
-    return [f"names and places not checked in {texts} text{'s' * (texts != 1)}: no {language} model"
+    return [(f"names and places not read by a model in {texts} text{'s' * (texts != 1)}: no {language} model "
+             "(names after a title are still found)")
             for (language, checked), texts in sorted(languages.items()) if not checked]
 
 
