@@ -505,7 +505,7 @@ def text_languages(texts: list[str], records: list[Record], items: list, default
     `default`."""
     from detectors.language import identify
 
-    languages = {text: identify(text) for text in texts}
+    languages = {text: identify(text, default) for text in texts}
     unknown = {text for text, language in languages.items() if language is None}
     if unknown:
         record_language: dict[int, str | None] = {}
@@ -514,7 +514,7 @@ def text_languages(texts: list[str], records: list[Record], items: list, default
                 if index not in record_language:
                     record = records[index]
                     record_language[index] = identify(" ".join(
-                        text for name, text in record.texts.items() if name not in record.id_fields))
+                        text for name, text in record.texts.items() if name not in record.id_fields), default)
                 languages[chunk] = record_language[index] or default
     return {text: language or default for text, language in languages.items()}
 

