@@ -177,8 +177,13 @@ PHONE_WORDS = re.compile(r"\b(?:phone|telephone|tel|mobile|cell|fax|call|calling
                          r"contact|dial|number)\b", re.IGNORECASE)
 NHS_WORDS = re.compile(r"\b(?:nhs|national health|health service|patient|gp|hospital|nhs_number)\b", re.IGNORECASE)
 BARE_DIGITS = re.compile(r"\d{9,}")
-# a calendar date inside the digits: `2025-04-14` in a model name, `20241022`
-DATE_INSIDE = re.compile(r"(?<!\d)(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])(?!\d)")
+# a calendar date inside the digits: `2025-04-14` in a model name, `20241022`; day or month first with a
+# four-digit year (`27.03.2029`, `12/25/2019`), and a month and year (`05/2023`)
+DATE_INSIDE = re.compile(
+    r"(?<!\d)(?:19|20)\d\d[-/.]?(?:0[1-9]|1[0-2])[-/.]?(?:0[1-9]|[12]\d|3[01])(?!\d)"
+    r"|(?<!\d)(?:0?[1-9]|[12]\d|3[01])([./-])(?:0?[1-9]|1[0-2])\1(?:19|20)\d\d(?!\d)"
+    r"|(?<!\d)(?:0?[1-9]|1[0-2])([./-])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d(?!\d)"
+    r"|(?<![\d/])(?:0[1-9]|1[0-2])/(?:19|20)\d\d(?![\d/])")
 PRESIDIO_UNSURE_PHONE = 0.4  # PhoneRecognizer's score for a number no region it knows validates
 
 
@@ -197,7 +202,8 @@ def phone_that_is_a_bare_number(text: str, results: list[RecognizerResult], fiel
 
 @drops("PHONE_NUMBER")
 def phone_that_holds_a_date(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
-    """Drop a PHONE_NUMBER whose digits hold a calendar date (`gpt-4.1-2025-04-14`, `20241022`)."""
+    """Drop a PHONE_NUMBER whose digits hold a calendar date (`gpt-4.1-2025-04-14`, `20241022`,
+    `27.03.2029`, `05/2023 - 05/2019`)."""
     return [r for r in results if not (r.entity_type == "PHONE_NUMBER" and DATE_INSIDE.search(text[r.start:r.end]))]
 
 
