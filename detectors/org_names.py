@@ -4,10 +4,14 @@ The small English model reads many two-word names as ORG ("Please forward this t
 "Mitchell Wood wrote to us"), and a name reported as no type at all is a name no reviewer sees. An ORG
 span is taken as a PERSON when it is two or three title-case words after any salutation, its first word
 is a known first name, its last is a surname or no common English word, and no word is one that names
-organisations (Inc, Bank, University, ...).
+organisations (Inc, Bank, University, ...); with a lower score when it is two or three title-case words,
+none naming organisations and none a common English word unless it is a known name, or one word that
+is a known first name or surname.
 """
 
 from __future__ import annotations
+
+import functools
 
 from presidio_analyzer import RecognizerResult
 
@@ -15,6 +19,9 @@ from detectors.ner_gate import common_words, first_names, surnames
 
 RECOGNIZER = "OrgLabelledNameRule"
 SCORE = 0.8  # as the model's own PERSON results of several words without a known name (detectors/ner_scores.py)
+# An ORG span that could be a name but no lexicon says so ("Yuito Hirai", "Monjeau", or a start-up's name):
+# reported, as a reviewer would rather see a company than miss a person, with a score that says so
+UNSURE_SCORE = 0.5
 SALUTATIONS = frozenset({"dear", "hi", "hello", "hey", "thanks", "thank", "attn", "attention", "cc", "to", "from",
                          "regards", "cheers"})
 ORGANISATION_WORDS = frozenset({
@@ -25,6 +32,19 @@ ORGANISATION_WORDS = frozenset({
     "committee", "department", "ministry", "agency", "office", "club", "church", "center", "centre", "society",
     "union", "federal", "national", "state", "city", "county", "press", "media", "news", "studios", "records",
     "industries", "enterprises", "ventures", "consulting", "logistics", "energy", "foods", "health", "care"})
+
+
+def _without_possessive(word: str) -> str:
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
+@functools.cache
+def _first_names_and_surnames() -> frozenset[str]:
+    return first_names() | surnames()
+
+
+def _initial(word: str) -> bool:
+    return len(word.rstrip(".")) == 1 and word[:1].isupper()
 
 
 def _name_like(word: str) -> bool:
@@ -42,16 +62,32 @@ def person_names_labelled_org(text: str, artifacts) -> list[RecognizerResult]:
         while words and words[0].lower().strip(",:") in SALUTATIONS:
             start = text.index(words[1], start + len(words[0])) if len(words) > 1 else start
             words = words[1:]
-        words = [w.rstrip(",.;:") for w in words]
-        if not 2 <= len(words) <= 3 or not all(map(_name_like, words)):
-            continue
-        lowered = [w.lower() for w in words]
-        if any(w in ORGANISATION_WORDS for w in lowered) or lowered[0] not in first_names():
-            continue
-        if lowered[-1] not in surnames() and lowered[-1] in common_words():
+        words = [_without_possessive(w.rstrip(",.;:")) for w in words]
+        score = name_score(words)
+        if score is None:
             continue
         end = text.index(words[-1], start) + len(words[-1])
-        found.append(RecognizerResult("PERSON", start, end, SCORE,
+        found.append(RecognizerResult("PERSON", start, end, score,
                                       recognition_metadata={"recognizer_name": RECOGNIZER,
                                                             "recognizer_identifier": RECOGNIZER}))
     return found
+
+
+def name_score(words: list[str]) -> float | None:
+    """SCORE for a span that reads as a person's name by the lexicons, UNSURE_SCORE for one that could
+    be one (title-case words, none a common word unless a known name, none naming organisations),
+    None for one that reads as an organisation or a common phrase."""
+    words = [w for n, w in enumerate(words) if not (0 < n < len(words) - 1 and _initial(w))]  # "Nikolaj N Møller"
+    if not 1 <= len(words) <= 3 or not all(map(_name_like, words)):
+        return None
+    lowered = [w.lower() for w in words]
+    if any(w in ORGANISATION_WORDS for w in lowered):
+        return None
+    if len(words) >= 2 and lowered[0] in first_names() and (lowered[-1] in surnames()
+                                                             or lowered[-1] not in common_words()):
+        return SCORE
+    if len(words) == 1:  # one word alone is as often a brand or a product ("Fibonacci", "Kubernetes")
+        return UNSURE_SCORE if lowered[0] in _first_names_and_surnames() else None
+    if all(w not in common_words() or w in _first_names_and_surnames() for w in lowered):
+        return UNSURE_SCORE
+    return None

@@ -87,3 +87,19 @@ def test_a_name_the_model_labels_org_is_reported_as_a_person(engine, text, name)
     [findings] = engine.detect([Record("s", "eval_dataset", "r", {}, {"text": text})])
     people = [(text[f.start:f.end], f.recognizer) for f in findings if f.entity_type == "PERSON"]
     assert people == ([(name, "OrgLabelledNameRule")] if name else [])
+
+
+@pytest.mark.parametrize("words,score", [
+    (["Kimberly", "Jones"], "SCORE"),  # a known first name and a surname
+    (["Yuito", "Hirai"], "UNSURE_SCORE"),  # no lexicon knows them, but they read as a name
+    (["Nikolaj", "N", "Møller"], "UNSURE_SCORE"),  # a middle initial
+    (["Darren"], "UNSURE_SCORE"),  # one word: only a known first name or surname
+    (["Fibonacci"], None), (["Kubernetes"], None),
+    (["Acme", "Holdings"], None),  # an organisation word
+    (["Market", "Report"], None),  # common words
+    (["Yuito", "Hirai", "Tanaka", "Mori"], None),  # too long for a name
+])
+def test_an_org_span_is_a_person_by_how_it_reads(words, score):
+    from detectors import org_names
+
+    assert org_names.name_score(words) == (getattr(org_names, score) if score else None)
