@@ -17,7 +17,8 @@ from typing import Iterable, Iterator
 import yaml
 
 from detectors.field_names import MAX_METADATA_CHARS, skipped_as_metadata
-from detectors.org_names import RECOGNIZER as ORG_NAME_RULE, person_names_labelled_org
+from detectors.org_names import PLACE_RECOGNIZER as PLACE_NAME_RULE, RECOGNIZER as ORG_NAME_RULE
+from detectors.org_names import person_names_labelled_org, person_names_labelled_place
 from detectors.filters import FILTERS, NER_NAME_TYPES, apply_filters, recognizer_name
 from detectors.config import DEFAULT_EXCLUDED_ENTITIES, DENY_LIST_ENTITY, DetectionConfig
 from scanner.core.keys import DigestKey
@@ -273,6 +274,8 @@ class DetectionEngine:
             "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)",
                                        f"{ORG_NAME_RULE}: an ORG span of the model that reads as a person's name "
                                        "(a known first name, no organisation word) is reported as PERSON",
+                                       f"{PLACE_NAME_RULE}: a LOCATION of the model that reads as a person's name "
+                                       "(a known first name first, no known place) is reported as PERSON",
                                        "context enhancement: Presidio's LemmaContextAwareEnhancer, given only the "
                                        "results a context word in the text or field name could raise"],
             "field_rules": ["id field: identifiers only, no NER entity types",
@@ -438,7 +441,7 @@ class DetectionEngine:
             score_threshold=self.config.min_score, context=context or None,
             allow_list=self.config.allow_list or None, nlp_artifacts=artifacts)
         floors = self.config.entity_min_scores
-        results = calibrated_ner_scores(text, results)
+        results = person_names_labelled_place(text, calibrated_ner_scores(text, results))
         if ner_artifacts is not None and "PERSON" in entities:
             results += [r for r in person_names_labelled_org(text, ner_artifacts)
                         if not any(r.start < o.end and o.start < r.end and o.entity_type in NER_NAME_TYPES

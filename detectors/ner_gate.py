@@ -119,6 +119,12 @@ def first_names() -> frozenset[str]:
     return frozenset(found)
 
 
+@functools.cache
+def place_words() -> frozenset[str]:
+    """Lower-cased one-word names of countries, major cities and US states (see _place_words)."""
+    return frozenset(_place_words())
+
+
 def _place_words() -> set[str]:
     """One-word names of countries and of the places whose phone area codes are short (major cities,
     US states), in English, from phonenumbers' geocoding data. Small towns are left out: many are

@@ -15,9 +15,11 @@ import functools
 
 from presidio_analyzer import RecognizerResult
 
-from detectors.ner_gate import common_words, first_names, surnames
+from detectors.ner_gate import common_words, first_names, place_words, surnames
 
 RECOGNIZER = "OrgLabelledNameRule"
+PLACE_RECOGNIZER = "PlaceLabelledNameRule"
+PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "to", "from", "of", "around", "outside", "via"})
 SCORE = 0.8  # as the model's own PERSON results of several words without a known name (detectors/ner_scores.py)
 # An ORG span that could be a name but no lexicon says so ("Yuito Hirai", "Monjeau", or a start-up's name):
 # reported, as a reviewer would rather see a company than miss a person, with a score that says so
@@ -91,3 +93,30 @@ def name_score(words: list[str]) -> float | None:
     if all(w not in common_words() or w in _first_names_and_surnames() for w in lowered):
         return UNSURE_SCORE
     return None
+
+
+def person_names_labelled_place(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """The model's LOCATION results that read as a person's name ("Why is Rebecca so impulsive?", "add Tünde
+    Hoffmann as a beneficiary"), made PERSON: a known first name first, no word a known place; one word alone
+    only when no place preposition stands before it."""
+    for result in results:
+        if result.entity_type != "LOCATION" or result.recognition_metadata.get("recognizer_name") != "SpacyRecognizer":
+            continue
+        words = [_without_possessive(w) for w in text[result.start:result.end].split()]
+        lowered = [w.lower() for w in words]
+        if (not words or not all(map(_name_like, words)) or lowered[0] not in first_names()
+                or any(w in place_words() for w in lowered)):
+            continue
+        if len(words) == 1:
+            before = text[:result.start].split()[-1:]
+            if before and before[0].lower() in PLACE_PREPOSITIONS:
+                continue
+            score = UNSURE_SCORE
+        else:
+            score = name_score(words)
+            if score is None:
+                continue
+        result.entity_type, result.score = "PERSON", score
+        result.recognition_metadata = {**result.recognition_metadata, "recognizer_name": PLACE_RECOGNIZER,
+                                       "recognizer_identifier": PLACE_RECOGNIZER}
+    return results

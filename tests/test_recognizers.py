@@ -103,3 +103,16 @@ def test_an_org_span_is_a_person_by_how_it_reads(words, score):
     from detectors import org_names
 
     assert org_names.name_score(words) == (getattr(org_names, score) if score else None)
+
+
+@pytest.mark.parametrize("text,person", [
+    ("Why is Rebecca so impulsive?", "Rebecca"),  # the model says GPE
+    ("Don't go to town, Brandon!", "Brandon"),
+    ("She moved to Victoria in May.", None),  # a known place, after a place preposition
+])
+def test_a_name_the_model_labels_a_place_is_reported_as_a_person(engine, text, person):
+    from scanner.core.records import Record
+
+    [findings] = engine.detect([Record("s", "eval_dataset", "r", {}, {"text": text})])
+    people = [(text[f.start:f.end], f.recognizer) for f in findings if f.entity_type == "PERSON"]
+    assert people == ([(person, "PlaceLabelledNameRule")] if person else [])
