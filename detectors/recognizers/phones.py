@@ -1,7 +1,8 @@
 """Phone numbers in local formats ("467 3395", "(37) 788-063", "78 651 450") next to a word that
 says they are one ("Phone:", "call me on", "Mobile:", "… office", "Tél.", "llamar al", "Handy").
 Presidio's PhoneRecognizer finds only numbers valid in its few regions; without a country code most of the world's numbers
-cannot be validated, so here the context decides, on either side of the number."""
+cannot be validated, so here the context decides, on either side of the number; a number written
+with its country code needs no context."""
 
 from __future__ import annotations
 
@@ -22,6 +23,24 @@ PATTERNS = [Pattern("digit groups of a phone number",
                     r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w.]?\d)", 0.3)]
 
 
+# A number written with its country code ("+44 20 5906 6425" under a signature) is a phone number to any
+# reader, whether or not its range is allocated yet (Presidio's recognizer wants a valid one): with no
+# phone word near it, it counts when its length is possible for that country's numbers.
+INTERNATIONAL_SCORE = 0.5
+
+
+def international(number: str) -> bool:
+    import phonenumbers
+
+    if not number.startswith("+"):
+        return False
+    try:
+        reason = phonenumbers.is_possible_number_with_reason(phonenumbers.parse(number, None))
+        return reason == phonenumbers.ValidationResult.IS_POSSIBLE  # not a local-only length
+    except phonenumbers.NumberParseException:
+        return False
+
+
 class LocalPhoneRecognizer(PatternRecognizer):
     def __init__(self, supported_language: str = "en"):
         super().__init__(supported_entity="PHONE_NUMBER", name="LocalPhoneRecognizer", patterns=PATTERNS,
@@ -39,5 +58,8 @@ class LocalPhoneRecognizer(PatternRecognizer):
                 text[result.end:result.end + CONTEXT_AFTER]
             if result.score > 0 and CONTEXT.search(around):
                 result.score = 0.6 if result.score < 0.6 else result.score
+                kept.append(result)
+            elif result.score > 0 and international(text[result.start:result.end]):
+                result.score = INTERNATIONAL_SCORE
                 kept.append(result)
         return [r for r in kept if r.score > EntityRecognizer.MIN_SCORE]
