@@ -14,6 +14,7 @@ from typing import Callable
 from presidio_analyzer import RecognizerResult
 
 from detectors.ner_gate import common_words, first_names, known_names, surnames
+from detectors.recognizers.phones import OTHER_LANGUAGES as PHONE_WORDS_IN_OTHER_LANGUAGES
 
 Filter = Callable[[str, list[RecognizerResult]], list[RecognizerResult]]
 
@@ -173,8 +174,9 @@ def weak_pattern_inside_validated_identifier(text: str, results: list[Recognizer
                                        and any(s.start <= r.start and r.end <= s.end for s in strong))]
 
 
+
 PHONE_WORDS = re.compile(r"\b(?:phone|telephone|tel|mobile|cell|fax|call|calling|called|ring|text|sms|whatsapp|"
-                         r"contact|dial|number)\b", re.IGNORECASE)
+                         rf"contact|dial|number|{PHONE_WORDS_IN_OTHER_LANGUAGES})\b", re.IGNORECASE)
 NHS_WORDS = re.compile(r"\b(?:nhs|national health|health service|patient|gp|hospital|nhs_number)\b", re.IGNORECASE)
 BARE_DIGITS = re.compile(r"\d{9,}")
 # a calendar date inside the digits: `2025-04-14` in a model name, `20241022`; day or month first with a

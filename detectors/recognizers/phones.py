@@ -10,12 +10,14 @@ import re
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
+# Phone words in French, Spanish, German and Italian, with their abbreviations: a number is written alike in
+# every language (detectors/filters.py's PHONE_WORDS takes them too)
+OTHER_LANGUAGES = (r"t[ée]l[ée]phone|t[ée]l|portable|appele[rz]|rappele[rz]|joindre|t[ée]l[ée]fono|tfno|telf|tlf|"
+                   r"m[óo]vil|celular|llam[ae]r?|telefon|telefonnummer|rufnummer|handy|mobil|anrufen|cellulare|"
+                   r"chiamare|telefonare")
 CONTEXT = re.compile(
     r"\b(?:phone|telephone|tel|mobile|cell|cellphone|fax|desk|office|call|calling|called|"
-    r"reach|sms|whatsapp|answering|messages?|contact|"
-    # the same words in French, Spanish, German and Italian: a number is written alike in every language
-    r"t[ée]l[ée]phone|t[ée]l|portable|appele[rz]|rappele[rz]|joindre|t[ée]l[ée]fono|m[óo]vil|celular|llam[ae]r?|"
-    r"telefon|telefonnummer|rufnummer|handy|mobil|anrufen|cellulare|chiamare|telefonare)\b", re.IGNORECASE)
+    rf"reach|sms|whatsapp|answering|messages?|contact|{OTHER_LANGUAGES})\b", re.IGNORECASE)
 CONTEXT_BEFORE, CONTEXT_AFTER = 40, 12  # characters searched on each side
 PATTERNS = [Pattern("digit groups of a phone number",
                     r"(?<![\w+\-.])(?:\+\d{1,3}[ \-.]?(?:\(\d{1,4}\)[ \-.]?)?\d{1,5}|(?:\(\d{1,4}\)[ \-.]?)?\d{2,5})"
