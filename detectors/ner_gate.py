@@ -88,7 +88,7 @@ def common_words() -> frozenset[str]:
 @functools.cache
 def known_names() -> frozenset[str]:
     """Lower-cased first names, countries and major cities (none from Faker)."""
-    return frozenset((first_names() | _place_words()) - STOP_WORDS)
+    return frozenset((first_names() | place_words()) - STOP_WORDS)
 
 
 @functools.cache
