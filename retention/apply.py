@@ -23,6 +23,7 @@ from typing import Callable
 from pydantic import ValidationError
 
 from scanner.core.keys import DigestKey
+from scanner.core.stats import read_whole
 from detectors.masking import shown
 from detectors.normalize import record_digest
 from retention.holds import Hold, RecordFacts, hold_entity_types
@@ -124,8 +125,9 @@ def source_uris(evidence: dict, overrides: dict[str, str]) -> dict[str, str]:
 def sample_warning(evidence: dict) -> str | None:
     """What a worklist from a sampled sweep leaves out, or None for a sweep that read every record."""
     sampling = evidence.get("sampling") or {"mode": "full"}
-    if sampling["mode"] == "full":
-        return None
+    sources = evidence.get("sources") or []
+    if sampling["mode"] == "full" or (sources and all(map(read_whole, sources))):
+        return None  # every record of every source was read: a census, whatever the sampling asked
     read = (f"{sampling['count']:,} records a source" if sampling["mode"] == "count"
             else f"each record with probability {sampling['rate']}")
     return (f"the sweep behind this worklist read a sample ({read}, seed {sampling['seed']}): records outside "

@@ -242,7 +242,9 @@ def test_a_worklist_from_a_sampled_sweep_says_what_it_leaves_out(originals, tmp_
     shutil.copytree(originals / "evals", root)
     (tmp_path / "policy.yaml").write_text(POLICY)
     source = root / "support_eval.jsonl"
-    for how, options in (("sampled", ["--sample", "25", "--seed", "3"]), ("full", [])):
+    # a sample larger than the source reads every record: a census, like --full
+    for how, options in (("sampled", ["--sample", "25", "--seed", "3"]), ("full", []),
+                         ("whole", ["--sample", "100000"])):
         out = tmp_path / how
         assert run_cli("sweep", source, "--policy", tmp_path / "policy.yaml", *options,
                        "--out", out).exit_code == EXIT_OK
@@ -259,6 +261,7 @@ def test_a_worklist_from_a_sampled_sweep_says_what_it_leaves_out(originals, tmp_
             assert [(e["sampling"]["count"], e["warning"]) for e in coverage] == [(25, warning)]
         else:
             assert json.loads(result.output)["sample_warning"] is None and coverage == []
+            assert json.loads((out / "summary.json").read_text())["covers_sample"] is False
 
 
 def test_apply_rewrites_hugging_face_data_files_and_their_fingerprints(originals, tmp_path):

@@ -136,7 +136,8 @@ class Summary(Contract):
     finished: str
     sampling: dict[str, Any] = Field(
         description="the sampling plan: `mode` (`full`, `count`, `rate`), `count`, `rate`, `seed`")
-    covers_sample: bool = Field(description="true unless every record was read")
+    covers_sample: bool = Field(description="true unless every record of every source was read (by --full, "
+                                "or by a sample as large as each source)")
     sources: dict[str, SourceSummary] = Field(description="per source name: a SourceSummary")
     run_id: str = Field(description="the run's id, in every file of its output set")
     sweep: dict[str, Any] | None = Field(

@@ -50,3 +50,9 @@ def prevalence_sentence(with_findings: int, sampled: int, prev: dict | None) -> 
     if with_findings == sampled:
         return f"{head}: prevalence above {_pct(prev['low'])} ({conf})"
     return f"{head}: prevalence {_pct(prev['estimate'])} ({conf} CI {_pct(prev['low'])}–{_pct(prev['high'])})"
+
+
+def read_whole(result) -> bool:
+    """Whether every record of a source was scanned (SourceResult, or its evidence.json entry)."""
+    get = result.get if isinstance(result, dict) else lambda name: getattr(result, name)
+    return get("status") == "ok" and get("records_total") is not None and get("records_sampled") >= get("records_total")

@@ -11,6 +11,7 @@ from scanner.core.digests import sha256_text
 from scanner.core.errors import DhscanError
 from scanner.core.formats import EVIDENCE_FORMAT, SUMMARY_FORMAT
 from scanner.core.sampling import SamplePlan
+from scanner.core.stats import read_whole
 from scanner.core.uri import parse_source_uri, redact_uri_text
 
 
@@ -22,7 +23,8 @@ def build_summary(results: list, plan: SamplePlan, started, finished) -> dict:
         "started": started.isoformat(),
         "finished": finished.isoformat(),
         "sampling": plan.describe(),
-        "covers_sample": plan.mode != "full",
+        # a sample as large as every source (a small file under the default --sample) is a census
+        "covers_sample": plan.mode != "full" and not all(map(read_whole, results)),
         "sources": {r.name: r.summary(plan) for r in results},
     }
 
