@@ -33,8 +33,9 @@ def identify(text: str, default: str | None = None) -> str | None:
     """The ISO 639-1 code of the text's language, or None when it cannot be told.
 
     Names and addresses mislead the identifier ("The bus drops you off at 10963 Rua Vinte e Cinco de
-    Setembro 1257 St." reads as Portuguese): a text found to be in another language than `default` is read again without its
-    capitalised words and numbers, and when what is left is in `default`, `default` it is."""
+    Setembro 1257 St." reads as Portuguese): a text found to be in another language than `default` is
+    read again without its capitalised words and numbers, and when what is left is in `default`,
+    `default` it is."""
     sample = _SPACES.sub(" ", text[:IDENTIFIED_CHARS]).strip()
     language = _most_likely(sample)
     if language is not None and default is not None and language != default:
