@@ -377,7 +377,8 @@ class DetectionEngine:
         artifacts = {}
         for language, routed_texts in routed.items():
             if language == default:
-                artifacts.update(self.nlp_engine.process_batch(routed_texts, default, batch_size=self.config.batch_size))
+                artifacts.update(self.nlp_engine.process_batch(routed_texts, default,
+                                                               batch_size=self.config.batch_size))
             elif language in self.pipeline_names:
                 engine = self._pipeline(language)
                 zones.enter_context(engine.get_nlp(language).memory_zone())

@@ -1,8 +1,8 @@
 """Phone numbers in local formats ("467 3395", "(37) 788-063", "78 651 450") next to a word that
 says they are one ("Phone:", "call me on", "Mobile:", "… office", "Tél.", "llamar al", "Handy").
-Presidio's PhoneRecognizer finds only numbers valid in its few regions; without a country code most of the world's numbers
-cannot be validated, so here the context decides, on either side of the number; a number written
-with its country code needs no context."""
+Presidio's PhoneRecognizer finds only numbers valid in its few regions; without a country code most
+of the world's numbers cannot be validated, so here the context decides, on either side of the
+number; a number written with its country code needs no context."""
 
 from __future__ import annotations
 
