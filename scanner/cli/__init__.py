@@ -408,5 +408,26 @@ def connectors(as_json) -> None:
     _stdout_console().print(table)
 
 
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config file of scan or sweep: its sources, detection, policy and holds are checked too.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None, help="Retention policy YAML.")
+@click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None, help="Legal holds YAML.")
+def check(sources, config_path, policy_path, holds_path) -> None:
+    """Validate a config, policy, holds file and source URIs without scanning: every problem, one line each,
+    exit 2 on any."""
+    from scanner.core.errors import EXIT_OK
+    from scanner.core.uri import redact_uri_text
+    from scanner.runs.check import run_check
+
+    result = run_check(list(sources), config_path, policy_path, holds_path)
+    for problem in result.problems:
+        say("error", problem)
+    for line in result.checked:
+        click.echo(f"ok: {printable(redact_uri_text(line))}")
+    sys.exit(EXIT_USAGE if result.problems else EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -71,17 +71,29 @@ def line_of(lines: dict[Location, int], where: Location) -> int | None:
 
 
 def validate(model: type[M], data: Any, path: str | Path, lines: dict[Location, int], base: Location = ()) -> M:
+    """The model of `data`, or a UsageError naming the file, line and key of the first problem."""
+    found, problems = validated(model, data, path, lines, base)
+    if problems:
+        raise UsageError(problems[0])
+    return found
+
+
+def validated(model: type[M], data: Any, path: str | Path, lines: dict[Location, int],
+              base: Location = ()) -> tuple[M | None, list[str]]:
+    """The model of `data` and no problems, or None and one line per problem (file:line: key: what)."""
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data if data is not None else {}), []
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = (*base, *error["loc"])
-        line = line_of(lines, where)
-        field = ".".join(str(part) for part in where) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        raise UsageError(f"{path}:{line or '?'}: {field}: {message}") from None
+        problems = []
+        for error in exc.errors():
+            where = (*base, *error["loc"])
+            line = line_of(lines, where)
+            field = ".".join(str(part) for part in where) or "(top level)"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append(f"{path}:{line or '?'}: {field}: {message}")
+        return None, problems
 
 
 def load_model(model: type[M], path: str | Path) -> M:
