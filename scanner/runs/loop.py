@@ -81,7 +81,6 @@ class SourceResult:
                         for s in self.skipped[:SKIPPED_LISTED]],
         }
 
-
     def language_summary(self) -> dict[str, dict[str, Any]]:
         return {language: {"texts": texts, "names_checked": checked}
                 for (language, checked), texts in sorted(self.languages.items())}
