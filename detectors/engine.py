@@ -517,8 +517,9 @@ def text_languages(texts: list[str], records: list[Record], items: list, default
             if chunk in unknown and languages[chunk] is None:
                 if index not in record_language:
                     record = records[index]
-                    record_language[index] = identify(" ".join(
-                        text for name, text in record.texts.items() if name not in record.id_fields), default)
+                    whole = " ".join(text for name, text in record.texts.items() if name not in record.id_fields)
+                    # a record of one text (most are) was just found untellable: not identified again
+                    record_language[index] = None if whole in unknown else identify(whole, default)
                 languages[chunk] = record_language[index] or default
     return {text: language or default for text, language in languages.items()}
 
