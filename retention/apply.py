@@ -26,7 +26,7 @@ from scanner.core.keys import DigestKey
 from scanner.core.stats import read_whole
 from detectors.masking import shown
 from detectors.normalize import record_digest
-from retention.holds import Hold, RecordFacts, hold_entity_types
+from retention.holds import Hold, RecordFacts, held_names, hold_entity_types
 from scanner.core.formats import WORKLIST_FORMAT, DeletionRow, contract_problem
 from scanner.connectors import connector_for
 from scanner.connectors.base import BY_ID, REWRITES_FILES
@@ -213,6 +213,7 @@ class HoldCheck:
         self.holds = [h for h in holds if h.status == "active"]
         self.key = key
         self.entities = sorted(hold_entity_types(self.holds))
+        self.names = held_names(self.holds, key.secret)
         self._engine = None
 
     def findings(self, records: list[Record]) -> list[list[Finding]]:
@@ -232,8 +233,8 @@ class HoldCheck:
         """The ids of the active holds covering each record."""
         if not self.holds:
             return [[] for _ in records]
-        return [[h.id for h in self.holds if h.matched_on(RecordFacts.of(r, f, self.key.secret), self.key.secret)]
-                for r, f in zip(records, self.findings(records))]
+        facts = [RecordFacts.of(r, f, self.key.secret, self.names) for r, f in zip(records, self.findings(records))]
+        return [[h.id for h in self.holds if h.matched_on(each, self.key.secret)] for each in facts]
 
 
 class Applier:

@@ -73,7 +73,7 @@ class ErasureEvaluator(Evaluator):
         self.rule = policy.rules[0]
 
     def decide(self, record: Record, findings: list[Finding], hold_findings: list[Finding] | None = None) -> Decision:
-        facts = RecordFacts.of(record, findings if hold_findings is None else hold_findings, self.key)
+        facts = RecordFacts.of(record, findings if hold_findings is None else hold_findings, self.key, self.names)
         decision = Decision(record=record, action="keep", reason="does not concern the subject",
                             entity_types=sorted({f.entity_type for f in findings}),
                             production_match=any(f.production_match for f in findings), facts=facts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from retention.holds import Hold, RecordFacts
+from retention.holds import Hold, RecordFacts, held_names
 from retention.policy import Policy, Rule
 from scanner.core.fields import parse_timestamp
 from scanner.core.records import Finding, Record
@@ -48,6 +48,7 @@ class Evaluator:
         self.holds = [h for h in holds if h.status == "active"]
         self.now = now
         self.key = key
+        self.names = held_names(self.holds, key)  # the holds are sealed: with this key
 
     def decide(self, record: Record, findings: list[Finding], hold_findings: list[Finding] | None = None) -> Decision:
         """`findings` are the reported ones rules match on; `hold_findings` (default: the same) also holds
@@ -80,7 +81,7 @@ class Evaluator:
                     decision.upcoming.append((rule.id, when))
         if due:
             _, decision.due_since, _, decision.rule = min(due, key=lambda d: (d[0], d[1] or self.now, d[2]))
-        facts = RecordFacts.of(record, findings if hold_findings is None else hold_findings, self.key)
+        facts = RecordFacts.of(record, findings if hold_findings is None else hold_findings, self.key, self.names)
         decision.holds = [HoldMatch(h, on) for h in self.holds if (on := h.matched_on(facts, self.key))]
         decision.facts = facts
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from detectors.normalize import digest
+from retention.heldnames import NameWatch, name_digest, name_words
 from retention.policy import ensure_unique_ids, values_as_lists
 from scanner.core.digests import keyed_digest
 from scanner.core.records import Finding, Record
@@ -36,12 +37,15 @@ class RecordFacts:
     timestamp: datetime | None
     attribute_digests: dict[str, str]
     finding_digests: frozenset[str]
+    name_digests: frozenset[str] = frozenset()  # held names its texts hold, whatever the model found
 
     @classmethod
-    def of(cls, record: Record, findings: list[Finding], key: bytes) -> "RecordFacts":
+    def of(cls, record: Record, findings: list[Finding], key: bytes,
+           names: NameWatch | None = None) -> "RecordFacts":
         return cls(record.source, record.kind, record.timestamp,
                    {k: attribute_digest(key, v) for k, v in record.attributes.items()},
-                   frozenset(f.digest for f in findings))
+                   frozenset(f.digest for f in findings),
+                   names.found_in(record) if names is not None else frozenset())
 
 
 class TimeRange(BaseModel):
@@ -108,17 +112,22 @@ class Hold(BaseModel):
     scope: Scope = Field(default_factory=Scope)
     _subject_digests: list[tuple[int, str, str]] = PrivateAttr(default_factory=list)  # (index, kind, digest)
     _attribute_digests: dict[str, set[str]] = PrivateAttr(default_factory=dict)  # scope attribute -> digests
+    _held_names: dict[int, tuple[str, int]] = PrivateAttr(default_factory=dict)  # index -> (digest, words)
 
-    def seal(self, key: bytes) -> None:
-        """Digest the subjects and drop their raw values from the model."""
-        sealed = []
+    def seal(self, key: bytes, names_in_text: bool = True) -> None:
+        """Digest the subjects and drop their raw values from the model. With `names_in_text`, a name
+        subject also matches a record whose text holds the name's words (see retention/heldnames.py);
+        an erasure request's selector is sealed without, so it deletes only what detection found."""
+        sealed, held_names = [], {}
         for i, subject in enumerate(self.scope.subjects or []):
             (kind, value), = subject.items()
             if kind in SUBJECT_ENTITIES:
                 sealed.append((i, kind, digest(key, SUBJECT_ENTITIES[kind], str(value))))
             else:
                 sealed.append((i, kind, attribute_digest(key, str(value))))
-        self._subject_digests = sealed
+            if kind == "name" and names_in_text and (words := name_words(str(value))):
+                held_names[i] = (name_digest(key, words), len(words))
+        self._subject_digests, self._held_names = sealed, held_names
         # digested once here, not again for every record the scope is tried on
         self._attribute_digests = {name: {attribute_digest(key, v) for v in allowed}
                                    for name, allowed in (self.scope.attributes or {}).items()}
@@ -150,7 +159,8 @@ class Hold(BaseModel):
         if self._subject_digests:
             hits = [f"subject[{i}]:{kind}" for i, kind, d in self._subject_digests
                     if (kind in SUBJECT_ENTITIES and d in facts.finding_digests)
-                    or (kind in SUBJECT_ATTRIBUTES and facts.attribute_digests.get(kind) == d)]
+                    or (kind in SUBJECT_ATTRIBUTES and facts.attribute_digests.get(kind) == d)
+                    or (i in self._held_names and self._held_names[i][0] in facts.name_digests)]
             if not hits:
                 return None
             reasons.extend(hits)
@@ -166,6 +176,12 @@ class HoldsFile(BaseModel):
     def _unique_ids(self):
         ensure_unique_ids(self.holds, "hold")
         return self
+
+
+def held_names(holds: list[Hold], key: bytes) -> NameWatch | None:
+    """What active (sealed) holds' name subjects are looked for in the text; None: no hold names a person."""
+    return NameWatch.of((held for hold in holds if hold.status == "active" for held in hold._held_names.values()),
+                        key)
 
 
 def hold_entity_types(holds: list[Hold]) -> set[str]:

@@ -50,6 +50,9 @@ class RetentionObserver:
         self.deletions = Worklist(stack, run.out_dir, "deletion_worklist", DELETION_COLUMNS, self.parquet)
         self.held = Worklist(stack, run.out_dir, "legal_hold_worklist", LEGAL_HOLD_COLUMNS, self.parquet)
 
+    def held_names(self):
+        return self.evaluator.names
+
     def on_record(self, record: Record, reported: list[Finding], findings: list[Finding]) -> None:
         decision = self.evaluator.decide(record, reported, findings)
         self.tally.add(decision)

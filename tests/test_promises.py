@@ -145,6 +145,53 @@ def test_a_hold_given_only_at_apply_matches_the_record_as_it_is_now(data):
     assert ids_in(root) == [rows[HELD]["id"]]
 
 
+def name_hold(root: Path, name: str) -> Path:
+    path = root / "name-holds.yaml"
+    path.write_text(f"holds:\n  - id: LH-N\n    matter: Dispute\n    scope:\n      subjects: [{{name: '{name}'}}]\n")
+    return path
+
+
+@pytest.mark.parametrize("cluster", [False, True])
+def test_a_held_name_the_model_does_not_find_still_keeps_its_record(tmp_path, cluster):
+    fake = Faker("de_DE")
+    fake.seed_instance(11)
+    name = f"{fake.first_name()} {fake.last_name()}"
+    root = tmp_path / "d"
+    rows = make_dataset(root)
+    # German, lower-cased, possessive: the English model reads none of them as a PERSON
+    mentions = {2: f"Rückruf erbeten, {name} hat wegen der Rechnung angerufen.",
+                HELD: f"escalated by {name.lower()} on monday", 9: f"forwarded to {name.upper()}'s desk"}
+    for i, text in mentions.items():
+        rows[i]["answer"] = text
+    (root / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    scanned = run_cli("scan", root / "evals.jsonl", "--full", "--entities", "PERSON", "--out", tmp_path / "scan")
+    assert scanned.exit_code in (EXIT_OK, EXIT_FINDINGS), scanned.output
+    persons = {f["record_id"] for f in read_jsonl(tmp_path / "scan" / "findings.jsonl")}
+    assert not persons & {rows[i]["id"] for i in mentions}  # the model misses each: the text itself is matched
+    extra = ("--cluster", "local:1") if cluster else ()
+    out = sweep(root, "--holds", name_hold(root, name), *extra)
+    held = sorted(r["record_id"] for r in read_jsonl(out / "legal_hold_worklist.jsonl"))
+    assert held == sorted(rows[i]["id"] for i in mentions)
+    assert {r["record_id"] for r in read_jsonl(out / "deletion_worklist.jsonl")}.isdisjoint(held)
+    assert name.lower() not in (out / "legal_hold_worklist.jsonl").read_text().lower()
+
+
+def test_a_name_hold_given_only_at_apply_is_matched_in_the_text_and_an_erasure_by_name_is_not(data):
+    root, rows = data
+    rows[HELD]["answer"] = "Rückruf erbeten, grete weiß hat angerufen."
+    (root / "evals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = sweep(root)
+    result = run_cli("apply", out / "deletion_worklist.jsonl", "--holds", name_hold(root, "Grete Weiß"),
+                     "--execute", "--yes", "--json")
+    assert result.exit_code == EXIT_FINDINGS
+    assert json.loads(result.output)["outcomes"] == {"deleted": RECORDS - 1, "skipped_hold": 1}
+    assert ids_in(root) == [rows[HELD]["id"]]
+    # an erasure deletes what detection found: a name the model does not find is not matched in the text
+    erased = run_cli("erase", root / "evals.jsonl", "--subject", "name=Grete Weiß", "--out", root / "erase")
+    assert erased.exit_code == EXIT_OK, erased.output
+    assert read_jsonl(root / "erase" / "deletion_worklist.jsonl") == []
+
+
 def test_a_record_rewritten_since_the_sweep_with_size_and_time_kept_is_stale(data):
     root, rows = data
     out = sweep(root)

@@ -30,6 +30,8 @@ class Record:
     # The record's content digest, taken where its texts were read (a cluster worker returns records
     # without their texts); None: taken from the record itself when needed.
     content_digest: str | None = None
+    # The held names its texts hold (retention/heldnames.py), likewise taken where the texts were read.
+    held_name_digests: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

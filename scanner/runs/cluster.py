@@ -85,7 +85,7 @@ class Cluster:
                 closable.close()
 
     def detected(self, connector, config, key, plan: SamplePlan, report: ReadReport,
-                 progress) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
+                 progress, held_names=None) -> Iterator[tuple[list[Record], list[list[Finding]]]]:
         """(records, findings per record) of a whole source, in the order a local run gives them.
 
         Shards are passed on in order as soon as those before them are done (with `--sample N`, once
@@ -97,7 +97,8 @@ class Cluster:
         if any(isinstance(shard, ByteRange) for shard in shards):
             shards = self._numbered(connector, shards)
         submitted = [self.client.submit(scan_shard, connector.uri.raw, shard, plan, config.detection.model_dump(),
-                                        key.secret, key.origin, self.lineage, pure=False) for shard in shards]
+                                        key.secret, key.origin, self.lineage, held_names, pure=False)
+                     for shard in shards]
         number = {future.key: n for n, future in enumerate(submitted)}
         finished: dict[int, dict] = {}
         in_order: list[dict] = []
@@ -202,9 +203,10 @@ def count_range(source: str, shard: ByteRange) -> RangeCount | None:
 
 
 def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, detection: dict, secret: bytes,
-               origin: str, lineage=None) -> dict:
+               origin: str, lineage=None, held_names=None) -> dict:
     """On a worker: read one shard, detect, and return its records (texts left out) with findings; with
-    the production index (`lineage`), records that copy production traffic carry `copied_from`."""
+    the production index (`lineage`), records that copy production traffic carry `copied_from`; with
+    `held_names`, each record carries the held names its texts hold."""
     from detectors.config import DetectionConfig
     from detectors.engine import DetectionEngine, batched
     from scanner.core.keys import DigestKey
@@ -228,9 +230,10 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
             for record, findings, languages in zip(batch, detected, detected.text_languages):
                 position = connector.position(record)
                 # the texts stay on the worker; their field names tell the client the record had content
+                names = held_names.found_in(record) if held_names is not None else None
                 items.append((position, dataclasses.replace(record, texts=dict.fromkeys(record.texts, ""),
-                                                            content_digest=record_digest(secret, record)), findings,
-                              languages))
+                                                            content_digest=record_digest(secret, record),
+                                                            held_name_digests=names), findings, languages))
     except (DhscanError, OSError) as exc:
         error = source_failure(exc)
     return {"items": items, "records_total": report.records_total, "records_read": report.records_read,

@@ -22,9 +22,10 @@ Batches = Iterator[tuple[list[Record], list[list[Finding]]]]
 class Detection:
     """(records, findings per record) of a source, however the run detects."""
 
-    def __init__(self, config: ScanConfig, engine, lineage, stack: ExitStack, pool=None):
+    def __init__(self, config: ScanConfig, engine, lineage, stack: ExitStack, pool=None, held_names=None):
         self.config, self.engine, self.lineage = config, engine, lineage
         self.key = engine.key
+        self.held_names = held_names  # looked for where a cluster worker has the texts (retention/heldnames.py)
         self.cluster = self.pool = None
         if config.cluster:
             from scanner.runs.cluster import Cluster
@@ -50,7 +51,7 @@ class Detection:
     def batches(self, connector: Connector, plan: SamplePlan, report: ReadReport, progress: Progress,
                 batch_size: int) -> Batches:
         if self.cluster is not None:
-            return self.cluster.detected(connector, self.config, self.key, plan, report, progress)
+            return self.cluster.detected(connector, self.config, self.key, plan, report, progress, self.held_names)
 
         def annotated():
             for batch in batched(connector.records(plan, report), batch_size):

@@ -125,6 +125,10 @@ class Observer:
     def start(self, run: RunContext, stack: ExitStack) -> None:
         """Before the first record: check what needs the engine, open the command's files in `stack`."""
 
+    def held_names(self):
+        """The held names (retention/heldnames.py) to look for in texts, after `start`; None: none."""
+        return None
+
     def on_record(self, record: Record, reported: list[Finding], findings: list[Finding]) -> None:
         """Every scanned record, with its reported findings and those of the hidden types too."""
 
@@ -173,7 +177,7 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
         with ExitStack() as stack:
             observer.start(context, stack)
             lineage = build_lineage(config, progress)
-            detection = Detection(config, engine, lineage, stack, pool)
+            detection = Detection(config, engine, lineage, stack, pool, observer.held_names())
             findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
             copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) \
                 if lineage else None

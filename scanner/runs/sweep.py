@@ -26,7 +26,7 @@ def run_erase(sources: list[str], request: ErasureRequest, config: ScanConfig, h
     target = selector(request)
 
     def evaluator(policy, holds, now, key):
-        target.seal(key)
+        target.seal(key, names_in_text=False)  # erasure deletes what detection found; holds keep more
         return ErasureEvaluator(target, policy, holds, now, key)
 
     observer = RetentionObserver(erasure_policy(request), holds, None, command="erase", holds_path=holds_path,
