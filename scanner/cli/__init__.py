@@ -197,9 +197,11 @@ def _report_sources(results) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="YAML config file: sources, sampling, detection, cluster, out.")
 @click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["sarif"]),
+              help="Also write results.sarif (SARIF 2.1.0, for code scanning).")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def scan(as_json, **options) -> None:
+def scan(as_json, formats, **options) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
     from scanner.cli.tables import print_summary, progress_bars
     from scanner.runs.evidence import redact_command_line
@@ -207,10 +209,11 @@ def scan(as_json, **options) -> None:
     from scanner.runs.settings import resolve
 
     try:
-        settings = resolve("scan", _given(options))
+        settings = resolve("scan", _given(options, sarif="sarif" in formats))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_scan(settings.sources, settings.plan, settings.config, settings.out_dir,
-                           redact_command_line(_command_line()), settings.fail_on == "findings", progress=progress)
+                           redact_command_line(_command_line()), settings.fail_on == "findings", progress=progress,
+                           sarif=settings.sarif)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -227,8 +230,8 @@ def scan(as_json, **options) -> None:
               help="Sweep YAML: sources, sampling, detection, policy, holds, outputs.")
 @sampling_options
 @detection_options
-@click.option("--format", "formats", multiple=True, type=click.Choice(["parquet"]),
-              help="Also write Parquet worklists.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["parquet", "sarif"]),
+              help="Also write Parquet worklists (parquet), results.sarif (sarif); repeatable.")
 @click.option("--fail-on", type=click.Choice(["deletions", "holds", "findings"]), default=None,
               help="Exit 1 when there are deletions, holds or findings.")
 @click.option("--strict", is_flag=True, help="Exit 2 when a legal hold names a criterion no scanned record has.")
@@ -242,7 +245,7 @@ def sweep(as_json, formats, **options) -> None:
     from scanner.runs.sweep import run_sweep
 
     try:
-        settings = resolve("sweep", _given(options, parquet="parquet" in formats))
+        settings = resolve("sweep", _given(options, parquet="parquet" in formats, sarif="sarif" in formats))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_sweep(settings, redact_command_line(_command_line()), progress=progress)
     except DhscanError as exc:

@@ -27,6 +27,7 @@ from scanner.core.stats import prevalence
 from scanner.core.uri import redact_uri_text
 from scanner.runs.detection import Detection, Progress, build_lineage
 from scanner.runs.evidence import build_evidence, build_summary
+from scanner.runs.sarif import SarifWriter
 from scanner.runs.sources import open_sources, source_failure
 
 # Skipped records listed one by one in summary.json; beyond this they are only counted.
@@ -164,7 +165,8 @@ class Run:
 
 def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path, command_line: list[str],
         observer: Observer | None = None, progress: Progress = lambda name, done, total: None,
-        on_source_done: Callable[[SourceResult], None] = lambda result: None, engine=None, pool=None) -> Run:
+        on_source_done: Callable[[SourceResult], None] = lambda result: None, engine=None, pool=None,
+        sarif: bool = False) -> Run:
     """Scan every source into `out_dir` (claimed for the run), with `observer` deciding what else is made."""
     observer = observer or Observer()
     with claimed_output(out_dir):
@@ -181,6 +183,8 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
             findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
             copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) \
                 if lineage else None
+            sarif_out = SarifWriter(stack.enter_context(atomic_write(out_dir / "results.sarif")), engine.key.secret) \
+                if sarif else None
             for text, connector, error in built:
                 if connector is None:
                     result = SourceResult(name=error.source, uri=redact_uri_text(text), kind="?", connector="?",
@@ -188,10 +192,13 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
                 else:
                     result = scan_source(connector, detection, plan, findings_file.write, progress,
                                          batch_size=max(64, config.detection.batch_size * 4),
-                                         on_record=observer.on_record, hidden_types=hidden,
+                                         on_record=with_sarif(observer.on_record, sarif_out, connector),
+                                         hidden_types=hidden,
                                          write_copy=copies_file.write if copies_file else None)
                 results.append(result)
                 on_source_done(result)
+            if sarif_out is not None:
+                sarif_out.finish(results, context.run_id, engine.key.key_id)
             cluster_description = detection.describe()
         finished = datetime.now(timezone.utc)
         summary = build_summary(results, plan, started, finished)
@@ -205,6 +212,19 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
         write_json(out_dir / "evidence.json", evidence)
         observer.written(context, summary, evidence)
         return Run(plan, results, summary, evidence, observer.exit_code(results), observer)
+
+
+def with_sarif(on_record, sarif_out, connector):
+    """`on_record`, also adding each record's reported findings to results.sarif when it is written."""
+    if sarif_out is None:
+        return on_record
+
+    def both(record: Record, reported: list[Finding], findings: list[Finding]) -> None:
+        if reported:
+            sarif_out.add(connector, record, reported)
+        on_record(record, reported, findings)
+
+    return both
 
 
 def scan_source(connector: Connector, detection: Detection, plan: SamplePlan, write: Callable[[str], None],

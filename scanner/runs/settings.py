@@ -21,7 +21,7 @@ from scanner.core.sampling import DEFAULT_SAMPLE, SamplePlan
 from scanner.core.uri import beside
 from scanner.core.yamlconfig import load_model, load_yaml, validate
 
-SWEEP_ONLY = ("policy", "holds", "now", "format", "fail_on")
+SWEEP_ONLY = ("policy", "holds", "now", "fail_on")
 
 
 class SamplingConfig(BaseModel):
@@ -46,7 +46,7 @@ class RunConfig(BaseModel):
     policy: Any = None  # a path, or the policy itself
     holds: Any = None  # a path, or {holds: [...]}
     now: datetime | None = None
-    format: list[Literal["csv", "jsonl", "parquet"]] = Field(default_factory=list)
+    format: list[Literal["csv", "jsonl", "parquet", "sarif"]] = Field(default_factory=list)
     fail_on: Literal["deletions", "holds", "findings"] | None = None
 
 
@@ -68,6 +68,7 @@ class CommandLine:
     holds_path: str | None = None
     now: str | None = None
     parquet: bool = False
+    sarif: bool = False
     strict: bool = False
 
 
@@ -82,6 +83,7 @@ class RunSettings:
     holds: list[Hold] = field(default_factory=list)
     now: datetime | None = None
     parquet: bool = False
+    sarif: bool = False  # results.sarif beside findings.jsonl
     strict: bool = False
     policy_path: str | None = None
     holds_path: str | None = None
@@ -100,6 +102,8 @@ def resolve(command: Literal["scan", "sweep"], given: CommandLine) -> RunSetting
             for name in SWEEP_ONLY:
                 if name in file.model_fields_set:
                     raise UsageError(f"{given.config_path}: {name}: only dhscan sweep uses it")
+            if set(file.format) - {"sarif"}:
+                raise UsageError(f"{given.config_path}: format: a scan writes no worklists (only sarif is a scan's)")
     # paths in the file are the file's: relative ones are taken from its folder, not the working directory
     sources = list(given.sources) or [beside(source, str(base)) for source in file.sources]
     if not sources:
@@ -113,7 +117,8 @@ def resolve(command: Literal["scan", "sweep"], given: CommandLine) -> RunSetting
         raise UsageError("no output folder: give --out or `out:` in --config")
     settings = RunSettings(sources=sources, plan=sampling_plan(given, file.sampling, command),
                              config=scan_config(given, file), out_dir=Path(out),
-                             fail_on=given.fail_on or file.fail_on, strict=given.strict)
+                             fail_on=given.fail_on or file.fail_on, strict=given.strict,
+                             sarif=given.sarif or "sarif" in file.format)
     if command == "sweep":
         settings.policy, settings.policy_path = _policy(given.policy_path, file.policy, base, given.config_path, lines)
         settings.holds, settings.holds_path = _holds(given.holds_path, file.holds, base, given.config_path, lines)

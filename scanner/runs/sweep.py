@@ -17,7 +17,8 @@ def run_sweep(settings: RunSettings, command_line: list[str], **options) -> Run:
     observer = RetentionObserver(settings.policy, settings.holds, settings.now, parquet=settings.parquet,
                                  fail_on=settings.fail_on, strict=settings.strict,
                                  policy_path=settings.policy_path, holds_path=settings.holds_path)
-    return run(settings.sources, settings.plan, settings.config, settings.out_dir, command_line, observer, **options)
+    return run(settings.sources, settings.plan, settings.config, settings.out_dir, command_line, observer,
+               sarif=settings.sarif, **options)
 
 
 def run_erase(sources: list[str], request: ErasureRequest, config: ScanConfig, holds: list[Hold],
