@@ -87,7 +87,8 @@ def build_parts(folder: Path, wanted: tuple[str, ...]) -> dict:
         return built
     from detectors.pool import detection_input, detection_inputs
 
-    engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"))
+    engine = DetectionEngine(DetectionConfig(entities=list(MEASURED)), DigestKey(b"k" * 32, "benchmark"),
+                             long_scan=True)
     if "engine" in wanted:
         # what a worker detects in
         sent = [detection_inputs([detection_input(record) for record in chunk]) for chunk in [first, *chunks]]

@@ -113,7 +113,9 @@ def split_text(text: str, limit: int, overlap: int = 200) -> list[tuple[int, str
 class DetectionEngine:
     """Finds personal data in Records; built once per run (loading the model takes seconds)."""
 
-    def __init__(self, config: DetectionConfig, key: DigestKey):
+    def __init__(self, config: DetectionConfig, key: DigestKey, long_scan: bool = False):
+        """`long_scan`: keep the common words at once (a worker process, a benchmark), not when the
+        first memory zone opens (see _start_model)."""
         ensure_offline()
         # Presidio logs a warning per recognizer of another language; users need none of it.
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -173,7 +175,7 @@ class DetectionEngine:
         self.uses_ner = any(e in NER_ENTITY_TYPES for e in self.entities)
         if self.uses_ner and config.ner_gate:
             warm_up_gate()  # load its word lists now, not inside the first timed batch
-        self._start_model()
+        self._start_model(keep_words=long_scan)
 
     def _use_loaded_model(self) -> None:
         """Take the model Presidio's NLP engine loaded, with the components detection does not use disabled."""
@@ -189,12 +191,22 @@ class DetectionEngine:
             self._other_pipelines[language] = engine
         return self._other_pipelines[language]
 
-    def _start_model(self) -> None:
-        if self.uses_ner:
+    def _start_model(self, keep_words: bool = True) -> None:
+        """Count the vocabulary from here and warm up. The common words are kept (keep_common_words) when
+        the first memory zone opens, so a small scan, which never opens one, does not pay ~2 s for them;
+        on a reload, at once."""
+        self._words_kept = keep_words and self.uses_ner
+        if self._words_kept:
             keep_common_words(self.nlp)
         self._vocab_at_start = len(self.nlp.vocab)
         self._words_in_zones = 0  # new vocabulary entries made inside memory zones (see _reload_model)
         self._warm_up()
+
+    def keep_words(self) -> None:
+        """Keep the common words now (see keep_common_words), if the model is used and they are not yet."""
+        if self.uses_ner and not self._words_kept:
+            keep_common_words(self.nlp)
+            self._words_kept = True
 
     def _reload_model(self) -> None:
         """Load the spaCy model afresh, as when the engine was built.
@@ -308,6 +320,7 @@ class DetectionEngine:
             if self._words_in_zones >= RELOAD_WORDS:
                 self._reload_model()
                 return self.detect(records)
+            self.keep_words()
             self._zone = self.nlp.memory_zone()
             self._zone.__enter__()
             self._vocab_at_zone = len(self.nlp.vocab)

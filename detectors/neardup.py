@@ -16,10 +16,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from typing import TYPE_CHECKING
 
 from scanner.core.records import Record
+
+if TYPE_CHECKING:  # datasketch is imported where an index is built: a run without one never pays for it
+    from datasketch import LeanMinHash
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3
@@ -36,7 +38,9 @@ def shingles(text: str) -> set[bytes] | None:
     return {" ".join(words[i:i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
 
 
-def minhash(grams: set[bytes]) -> LeanMinHash:
+def minhash(grams: set[bytes]) -> "LeanMinHash":
+    from datasketch import LeanMinHash, MinHash
+
     hashed = MinHash(num_perm=NUM_PERM, seed=1)
     hashed.update_batch(grams)
     return LeanMinHash(hashed)
@@ -58,6 +62,8 @@ class ProductionIndex:
 
     def __init__(self, threshold: float):
         self.threshold = threshold
+        from datasketch import MinHashLSH
+
         self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self.hashes: dict[int, LeanMinHash] = {}
         self.origins: dict[int, Origin] = {}

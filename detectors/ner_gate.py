@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -80,9 +81,13 @@ def _may_name_at_sentence_start(word: str) -> bool:
 
 @functools.cache
 def common_words() -> frozenset[str]:
+    return derived_words("common_words")
+
+
+def _wordfreq_top() -> list[str]:
     import wordfreq
 
-    return frozenset(wordfreq.top_n_list("en", COMMON_WORDS))
+    return wordfreq.top_n_list("en", COMMON_WORDS)
 
 
 @functools.cache
@@ -119,10 +124,41 @@ def first_names() -> frozenset[str]:
     return frozenset(found)
 
 
+DATA = Path(__file__).parent / "data"
+# word lists derived from a package's data, shipped made (deriving them costs ~1.5 s of every start-up):
+# name -> (the package, what derives the list from it)
+DERIVED = {"place_words": ("phonenumbers", lambda: _place_words()),
+           "common_words": ("wordfreq", lambda: set(_wordfreq_top()))}
+
+
+def derived_header(package: str) -> str:
+    from importlib.metadata import version
+
+    return f"# made by `python -m detectors.ner_gate` from {package} {version(package)}"
+
+
+def derived_words(name: str) -> frozenset[str]:
+    """A derived word list as shipped, or derived now when the installed package is not the one it was
+    made from (the header says which)."""
+    package, derive = DERIVED[name]
+    path = DATA / f"{name}.txt"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if lines and lines[0] == derived_header(package):
+        return frozenset(lines[1:])
+    return frozenset(derive())
+
+
+def write_derived_words() -> None:
+    DATA.mkdir(exist_ok=True)
+    for name, (package, derive) in DERIVED.items():
+        (DATA / f"{name}.txt").write_text("\n".join([derived_header(package), *sorted(derive())]) + "\n",
+                                          encoding="utf-8")
+
+
 @functools.cache
 def place_words() -> frozenset[str]:
     """Lower-cased one-word names of countries, major cities and US states (see _place_words)."""
-    return frozenset(_place_words())
+    return derived_words("place_words")
 
 
 def _place_words() -> set[str]:
@@ -146,3 +182,7 @@ def _place_words() -> set[str]:
         if len(prefix) - len(country) <= (3 if country == "1" else 2):
             places.add(re.split(r",| - ", descriptions["en"])[0])
     return {place.strip().lower() for place in places if place and " " not in place.strip()}
+
+
+if __name__ == "__main__":
+    write_derived_words()

@@ -110,7 +110,7 @@ def _start_worker(config: dict, secret: bytes, origin: str) -> None:
 
     from detectors.engine import DetectionEngine
 
-    _ENGINE = DetectionEngine(DetectionConfig(**config), DigestKey(secret, origin))
+    _ENGINE = DetectionEngine(DetectionConfig(**config), DigestKey(secret, origin), long_scan=True)
     # The engine (model, vocabulary, word lists: ~200,000 objects) lives as long as the worker: frozen,
     # the garbage collector's full passes skip it (each cost ~0.1 s, ~2% of the NER path's time).
     gc.freeze()

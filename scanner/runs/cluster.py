@@ -215,7 +215,7 @@ def scan_shard(source: str, shard: str | ByteRange | None, plan: SamplePlan, det
     cache_key = (repr(sorted(detection.items())), secret)
     if cache_key not in _ENGINE:
         _ENGINE.clear()
-        _ENGINE[cache_key] = DetectionEngine(DetectionConfig(**detection), DigestKey(secret, origin))
+        _ENGINE[cache_key] = DetectionEngine(DetectionConfig(**detection), DigestKey(secret, origin), long_scan=True)
     engine = _ENGINE[cache_key]
     started = time.perf_counter()
     report = ReadReport()
