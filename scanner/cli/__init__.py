@@ -432,5 +432,34 @@ def check(sources, config_path, policy_path, holds_path) -> None:
     sys.exit(EXIT_USAGE if result.problems else EXIT_OK)
 
 
+@main.command()
+@click.argument("files", nargs=-1)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config file of scan: its detection settings (its sources and out are not used).")
+@detection_options
+def hook(files, config_path, **options) -> None:
+    """Scan FILES whole, for pre-commit: one line per finding (FILE:LINE, entity type, masked preview), exit 1
+    on any; nothing is written beside the files."""
+    from scanner.core.errors import EXIT_OK
+    from scanner.runs.evidence import redact_command_line
+    from scanner.runs.hook import run_hook
+
+    if not files:
+        sys.exit(EXIT_OK)
+    try:
+        result = run_hook(list(files), _given({**options, "config_path": config_path, "full": True}),
+                          redact_command_line(_command_line()))
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    for line in result.lines:
+        click.echo(printable(line))
+    for line in result.failed:
+        say("error", line)
+    if result.lines:
+        click.echo(f"dhscan: {len(result.lines)} finding(s) of personal data in {len(files)} file(s)")
+    sys.exit(result.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
