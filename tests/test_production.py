@@ -80,6 +80,11 @@ def test_production_match_is_exact_per_finding(production):
     assert summary["records_with_production_match"] == 30
     evidence = json.loads((root / "out" / "evidence.json").read_text())
     assert evidence["detection"]["fingerprints"]["identifiers"] == 800
+    # the report lists the production matches (the first 20), masked
+    report = (root / "out" / "report.html").read_text().split('id="production"')[1]
+    matched = [f for f in read_jsonl(root / "out" / "findings.jsonl") if f["production_match"]]
+    assert report.count("<tr><td>eval</td>") == min(20, len(matched))
+    assert all(f"<td>{f['preview']}</td>" in report for f in matched[:20])
 
 
 def test_names_match_only_when_the_whole_name_is_in_the_set(production):

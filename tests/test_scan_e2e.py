@@ -347,3 +347,49 @@ def test_a_source_smaller_than_the_sample_is_a_census(tmp_path):
     prevalence = summary["sources"]["small"]["prevalence"]
     assert prevalence["method"] == "clopper-pearson" and prevalence["low"] < prevalence["high"]
     assert summary["covers_sample"] is True
+
+
+def test_scan_report_shows_each_source_the_fields_most_affected_and_masked_examples(full_scan):
+    from collections import Counter
+
+    _, out = full_scan
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in html and not re.search(r"(src|href)=\"(https?:)?//", html)
+    findings = read_jsonl(out / "findings.jsonl")
+    summary = json.loads((out / "summary.json").read_text())
+    for name, source in summary["sources"].items():
+        assert f"<td>{name}</td>" in html
+        assert f"{source['prevalence']['estimate'] * 100:.2f}%" in html
+    totals = Counter(f["entity_type"] for f in findings)
+    for entity, count in totals.items():  # the entity chart's labels and counts
+        assert re.search(rf">{entity}</text>\s*<rect[^>]*>\s*</rect>\s*<text[^>]*>{count}</text>", html), entity
+    fields = Counter(pair for pair in {(f["source"], f["record_id"], f["field"]) for f in findings})
+    per_field = Counter((source, field) for source, _, field in fields)
+    (source, field), records = per_field.most_common(1)[0]
+    assert re.search(rf"<tr><td>{source}</td><td>{re.escape(field)}</td><td class=\"n\">{records}</td></tr>", html)
+    previews = {f["preview"] for f in findings}
+    shown = re.findall(r"<tr><td>[A-Z_]*</td><td>([^<]*)</td>", html.split('id="examples"')[1])
+    assert shown and set(shown) <= {p.replace("&", "&amp;") for p in previews}
+
+
+@pytest.mark.slow
+def test_scan_report_renders_in_chromium(full_scan, tmp_path):
+    from tests.test_sweep import chromium
+
+    _, out = full_scan
+    browser = chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs Debian's chromium; it is missing")
+        pytest.skip("chromium is not installed here (CI installs it)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", (out / "report.html").as_uri()], capture_output=True,
+                         text=True, timeout=120).stdout
+    for section in ("run", "sources", "prevalence-chart", "findings-chart", "fields", "examples", "production"):
+        assert f'id="{section}"' in dom, section
+    assert dom.count("<svg") == 2 and "support_eval" in dom
+    screenshot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={screenshot}",
+                    (out / "report.html").as_uri()], capture_output=True, timeout=120)
+    assert screenshot.stat().st_size > 20_000

@@ -111,7 +111,7 @@ class RunContext:
 
 
 class Observer:
-    """What a command adds to the run loop. This base adds nothing: it is `dhscan scan`."""
+    """What a command adds to the run loop. This base adds nothing (scanner/runs/scan.py adds the report)."""
 
     command = "scan"
 
