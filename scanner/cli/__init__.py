@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -199,9 +200,12 @@ def _report_sources(results) -> None:
 @click.option("--fail-on", type=click.Choice(["findings"]), default=None, help="Exit 1 when there are findings.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["sarif"]),
               help="Also write results.sarif (SARIF 2.1.0, for code scanning).")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default=None,
+              help="A baseline file: its known findings are left out (reported: new ones, true positives, "
+                   "expired acceptances).")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def scan(as_json, formats, **options) -> None:
+def scan(as_json, formats, baseline_path, **options) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
     from scanner.cli.tables import print_summary, progress_bars
     from scanner.runs.evidence import redact_command_line
@@ -212,8 +216,8 @@ def scan(as_json, formats, **options) -> None:
         settings = resolve("scan", _given(options, sarif="sarif" in formats))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_scan(settings.sources, settings.plan, settings.config, settings.out_dir,
-                           redact_command_line(_command_line()), settings.fail_on == "findings", progress=progress,
-                           sarif=settings.sarif)
+                           redact_command_line(_command_line()), settings.fail_on == "findings", baseline_path,
+                           progress=progress, sarif=settings.sarif)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -430,6 +434,69 @@ def check(sources, config_path, policy_path, holds_path) -> None:
     for line in result.checked:
         click.echo(f"ok: {printable(redact_uri_text(line))}")
     sys.exit(EXIT_USAGE if result.problems else EXIT_OK)
+
+
+@main.group()
+def baseline() -> None:
+    """Baselines of known findings (see `dhscan scan --baseline`, `dhscan audit`)."""
+
+
+@baseline.command("create")
+@click.argument("sources", nargs=-1)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="The baseline file (JSON); audits of a baseline already there are kept.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config file of scan: sources, sampling, detection.")
+@sampling_options
+@detection_options
+def baseline_create(out_path, config_path, **options) -> None:
+    """Scan SOURCES (every record unless a sampling option is given) and write a baseline of what is found."""
+    from scanner.runs.baseline import create_baseline
+    from scanner.runs.evidence import redact_command_line
+
+    if not (options["sample"] or options["sample_rate"] or options["full"]):
+        options["full"] = True
+    try:
+        made, run = create_baseline(_given({**options, "config_path": config_path}), out_path,
+                                    redact_command_line(_command_line()))
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    _report_sources(run.results)
+    if any(r.status == "failed" for r in run.results):
+        say("error", f"{out_path}: not written: a source failed")
+        sys.exit(run.exit_code)
+    audited = sum(1 for e in made.findings if e.audit is not None)
+    click.echo(f"{printable(out_path)}: {len(made.findings)} finding(s), {audited} audited")
+
+
+@main.command()
+@click.argument("baseline_path", metavar="BASELINE", type=click.Path(dir_okay=False))
+@click.option("--mark", "marks", multiple=True, metavar="FINGERPRINT=VERDICT",
+              help="Audit without asking: a fingerprint (or its first characters) and true_positive, "
+                   "false_positive or accepted; repeatable.")
+@click.option("--by", "by", default=None, help="Who audits (default: $USER).")
+@click.option("--reason", default=None, help="Why (with --mark).")
+@click.option("--until", "until", default=None, help="YYYY-MM-DD: an acceptance's expiry date (with accepted).")
+@click.option("--all", "everything", is_flag=True, help="Ask about audited findings too, not only the others.")
+def audit(baseline_path, marks, by, reason, until, everything) -> None:
+    """Mark the findings of a baseline true positive, false positive or accepted (until a date), asking on a
+    terminal or by --mark; expired acceptances are asked about again."""
+    from scanner.runs.audit import audit_by_flags, audit_interactively
+
+    by = by or os.environ.get("USER") or os.environ.get("LOGNAME")
+    try:
+        if marks:
+            lines = audit_by_flags(baseline_path, list(marks), by, reason, until)
+        else:
+            if not sys.stdin.isatty():
+                raise click.UsageError("no terminal to ask on: give --mark FINGERPRINT=VERDICT --by --reason")
+            lines = audit_interactively(baseline_path, by, everything)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    for line in lines:
+        click.echo(printable(line))
 
 
 @main.command()

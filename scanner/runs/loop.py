@@ -114,6 +114,8 @@ class Observer:
     """What a command adds to the run loop. This base adds nothing (scanner/runs/scan.py adds the report)."""
 
     command = "scan"
+    # findings it leaves out of every output, as if not found (a baseline's known findings); set in start
+    suppress: Callable[[Finding], bool] | None = None
 
     def __init__(self, fail_on_findings: bool = False):
         self.fail_on_findings = fail_on_findings
@@ -193,7 +195,7 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
                     result = scan_source(connector, detection, plan, findings_file.write, progress,
                                          batch_size=max(64, config.detection.batch_size * 4),
                                          on_record=with_sarif(observer.on_record, sarif_out, connector),
-                                         hidden_types=hidden,
+                                         hidden_types=hidden, suppress=getattr(observer, "suppress", None),  # retention duck-types Observer
                                          write_copy=copies_file.write if copies_file else None)
                 results.append(result)
                 on_source_done(result)
@@ -231,12 +233,14 @@ def scan_source(connector: Connector, detection: Detection, plan: SamplePlan, wr
                 progress: Progress, batch_size: int = 256,
                 on_record: Callable[[Record, list[Finding], list[Finding]], None] | None = None,
                 write_copy: Callable[[str], None] | None = None,
-                hidden_types: frozenset[str] = frozenset()) -> SourceResult:
+                hidden_types: frozenset[str] = frozenset(),
+                suppress: Callable[[Finding], bool] | None = None) -> SourceResult:
     """Read, detect and count one source; `on_record` sees every scanned record with its findings.
 
     Records that are near-copies of production records (the detection's production index) carry
     `copied_from` and get a line of `write_copy` each. Findings of `hidden_types` (detected only for
-    legal holds) are neither written nor counted; `on_record` sees them in its last argument.
+    legal holds) are neither written nor counted; `on_record` sees them in its last argument. Nor are
+    findings `suppress` is true of (a baseline's known findings).
     """
     key = detection.key.secret
     result = SourceResult(name=connector.source, uri=connector.uri.redacted(absolute=True), kind=connector.kind,
@@ -251,6 +255,8 @@ def scan_source(connector: Connector, detection: Detection, plan: SamplePlan, wr
                 result.languages.update(getattr(detected, "languages", ()))
                 for record, found in zip(batch, detected):
                     findings = [f for f in found if f.entity_type not in hidden_types] if hidden_types else found
+                    if suppress is not None:
+                        findings = [f for f in findings if not suppress(f)]
                     result.records_sampled += 1
                     if record.copied_from:
                         result.records_copied_from_production += 1

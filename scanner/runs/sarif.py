@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import IO
 
 from scanner import __version__
-from scanner.core.digests import keyed_digest
 from scanner.core.records import Finding, Record
+from scanner.runs.baseline import finding_fingerprint
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT = "dhscanFinding/v1"
@@ -60,7 +60,6 @@ class SarifWriter:
             if record.locator.get("line"):
                 physical["region"] = {"startLine": int(record.locator["line"])}
             location["physicalLocation"] = physical
-        identity = "\x00".join((finding.source, finding.record_id, finding.field, finding.entity_type, finding.digest))
         return {
             "ruleId": finding.entity_type,
             "ruleIndex": rule_index,
@@ -69,8 +68,7 @@ class SarifWriter:
                                 f"{finding.record_id}, score {finding.score:.2f}"
                                 + ("; matches a production fingerprint" if finding.production_match else "")},
             "locations": [location],
-            "partialFingerprints": {FINGERPRINT: keyed_digest(self.key, identity.encode("utf-8", "surrogatepass"),
-                                                              purpose=b"sarif\x00")},
+            "partialFingerprints": {FINGERPRINT: finding_fingerprint(self.key, finding)},
             "properties": {"source": finding.source, "kind": finding.kind, "recordId": finding.record_id,
                            "field": finding.field,
                            "start": finding.start, "end": finding.end, "recognizer": finding.recognizer,

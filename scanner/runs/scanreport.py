@@ -68,9 +68,24 @@ def write_scan_report(path: Path, summary: dict, evidence: dict, tally: ScanTall
 class ScanObserver(Observer):
     """`dhscan scan`: the run loop, and report.html."""
 
-    def __init__(self, fail_on_findings: bool = False):
+    def __init__(self, fail_on_findings: bool = False, baseline_path: str | None = None):
         super().__init__(fail_on_findings)
         self.tally = ScanTally()
+        self.baseline_path, self.baseline = baseline_path, None
+
+    def start(self, run, stack) -> None:
+        if self.baseline_path:
+            from datetime import date
+
+            from scanner.runs.baseline import BaselineFilter, load_baseline
+
+            self.baseline = BaselineFilter(load_baseline(self.baseline_path), self.baseline_path, run.key,
+                                           run.engine.key.key_id, date.today())
+            self.suppress = self.baseline.suppresses
+
+    def finish(self, run, results, summary: dict, evidence: dict) -> None:
+        if self.baseline is not None:
+            summary["baseline"] = self.baseline.summary()
 
     def on_record(self, record: Record, reported: list[Finding], findings: list[Finding]) -> None:
         if reported:
