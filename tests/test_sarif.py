@@ -61,10 +61,13 @@ def test_one_result_per_finding_with_its_rule_and_line(sarif_scan, demo_data, tr
             assert json.loads(line)["id"] == r["properties"]["recordId"]
             assert location["logicalLocations"][0]["fullyQualifiedName"] == \
                 f"support_eval/{r['properties']['recordId']}/{r['properties']['field']}"
-    # Parquet and HF rows: the file where there is one, and the row; no invented line
+    # Parquet and HF rows: their file as a whole (no invented line) and the row number
     rows = [r for r in results if r["properties"]["source"] in ("chat_eval", "hf_eval")]
-    assert rows and all("region" not in r["locations"][0].get("physicalLocation", {}) for r in rows)
-    assert all(r["properties"]["row"] >= 1 for r in rows)
+    assert rows and all(r["properties"]["row"] >= 1 for r in rows)
+    for r in rows:
+        physical = r["locations"][0]["physicalLocation"]
+        path = demo_data / physical["artifactLocation"]["uri"].split("/" + demo_data.name + "/", 1)[1]
+        assert physical["region"] == {"byteOffset": 0, "byteLength": path.stat().st_size}
 
 
 def test_a_failed_source_is_a_notification_and_no_planted_value_is_in_the_file(sarif_scan, truth):

@@ -203,9 +203,12 @@ def _report_sources(results) -> None:
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default=None,
               help="A baseline file: its known findings are left out (reported: new ones, true positives, "
                    "expired acceptances).")
+@click.option("--since-state", "since_state", type=click.Path(file_okay=False), default=None,
+              help="A state folder: only records new or changed since the run that wrote it are detected, the "
+                   "outputs are complete; the state is rewritten.")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def scan(as_json, formats, baseline_path, **options) -> None:
+def scan(as_json, formats, baseline_path, since_state, **options) -> None:
     """Scan SOURCES (URIs or paths) for personal data; a sample of 1000 records by default."""
     from scanner.cli.tables import print_summary, progress_bars
     from scanner.runs.evidence import redact_command_line
@@ -217,7 +220,7 @@ def scan(as_json, formats, baseline_path, **options) -> None:
         with progress_bars(Console(stderr=True).is_terminal) as progress:
             run = run_scan(settings.sources, settings.plan, settings.config, settings.out_dir,
                            redact_command_line(_command_line()), settings.fail_on == "findings", baseline_path,
-                           progress=progress, sarif=settings.sarif)
+                           progress=progress, sarif=settings.sarif, since_state=since_state)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -451,7 +454,7 @@ def baseline() -> None:
 @detection_options
 def baseline_create(out_path, config_path, **options) -> None:
     """Scan SOURCES (every record unless a sampling option is given) and write a baseline of what is found."""
-    from scanner.runs.baseline import create_baseline
+    from scanner.runs.makebaseline import create_baseline
     from scanner.runs.evidence import redact_command_line
 
     if not (options["sample"] or options["sample_rate"] or options["full"]):

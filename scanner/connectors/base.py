@@ -10,7 +10,7 @@ from typing import Any, Callable, ClassVar, Iterator
 from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount, ranges_of
 from scanner.connectors.jsonvalues import max_record_bytes
-from scanner.connectors.files import SourceFile, is_s3, list_files
+from scanner.connectors.files import SourceFile, file_uri, is_s3, list_files
 from scanner.connectors.rewriting import IdChecks, Rewrite
 from scanner.connectors.s3files import s3_versions_residue
 from scanner.core.errors import SourceError, UsageError, one_line
@@ -94,6 +94,8 @@ class Connector:
     # How `dhscan apply` deletes a record from this source: REWRITES_FILES (`rewrite_file`), BY_ID
     # (`fetch`, `delete`, `verify_absent`), or None: it cannot, and apply says so for its rows.
     deletes: ClassVar[str | None] = None
+    # Whether records' locators name files of the source's path (`file_uri`).
+    reads_files: ClassVar[bool] = False
 
     # The part of the source a cluster worker reads (see `shards`); None: all of it.
     shard: str | ByteRange | None = None
@@ -183,6 +185,10 @@ class Connector:
         keeps a copy of, and where, with advice on erasing them."""
         return []
 
+    def file_uri(self, relpath: str) -> str | None:
+        """Where the file a record's locator names is (files.file_uri); None: the source is not files."""
+        return file_uri(self.uri.path, relpath) if self.reads_files else None
+
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         """The sampled records; unreadable ones are reported and skipped."""
         def counted():
@@ -212,6 +218,8 @@ class Connector:
 
 class FileConnector(Connector):
     """A connector reading each file of the source as a stream (JSONL, CSV)."""
+
+    reads_files = True
 
     # Whether a cluster may read a big uncompressed file in byte ranges (`count_range`, `range_candidates`).
     splits_into_byte_ranges: ClassVar[bool] = False

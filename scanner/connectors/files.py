@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+from pathlib import Path
 from dataclasses import dataclass
 
 import pyarrow.fs as pafs
@@ -165,3 +166,18 @@ def guess_connector_name(uri: SourceURI, extensions: dict[str, tuple[str, ...]],
     raise UsageError(f"source {uri.redacted()!r}: folder holds {', '.join(sorted(found))} files; "
                      f"name the connector, e.g. {sorted(found)[0]}:{uri.path}")
 
+
+def file_uri(path: str, relpath: str) -> str:
+    """Where a source's file is (`path`: the source's path, `relpath`: the file's, as locators give it), as
+    code scanning resolves it: relative to the working directory (a repository's checkout) when it lies
+    below it, else an absolute URI."""
+    if is_s3(path):  # a named object's relpath is its own name, a folder's files are below it
+        root = path.rstrip("/")
+        return root if root.endswith("/" + relpath) else f"{root}/{relpath}"
+    full = os.path.abspath(os.path.expanduser(path))
+    parts = full.split(os.sep)
+    glob = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), None)
+    root = os.sep.join(parts[:glob]) if glob is not None else full
+    target = root if os.path.isfile(root) else os.path.join(root, relpath)
+    relative = os.path.relpath(target)
+    return Path(relative).as_posix() if not relative.startswith("..") else Path(target).as_uri()

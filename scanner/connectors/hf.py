@@ -34,6 +34,7 @@ class HfConnector(Connector):
     description = "Hugging Face datasets save_to_disk folders (all splits, or ?split=)"
     folder_markers = HF_MARKERS
     deletes = REWRITES_FILES
+    reads_files = True
 
     def _read_json(self, fs, path: str) -> dict:
         try:

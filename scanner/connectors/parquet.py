@@ -27,6 +27,7 @@ class ParquetConnector(Connector):
     options = S3_OPTIONS
     description = "Parquet files, a folder or glob of them; local or s3://"
     deletes = REWRITES_FILES
+    reads_files = True
 
     def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
         return rewrite_parquet(path, drop, ids)

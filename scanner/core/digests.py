@@ -43,3 +43,13 @@ def sha256_file(path: str | Path) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def fingerprint(key: bytes, source: str, record_id: str, field: str, entity_type: str, value_digest: str) -> str:
+    """A finding's identity from run to run under one key (record id and field as outputs show them)."""
+    identity = "\x00".join((source, record_id, field, entity_type, value_digest))
+    return keyed_digest(key, identity.encode("utf-8", "surrogatepass"), purpose=b"sarif\x00")
+
+
+def finding_fingerprint(key: bytes, finding) -> str:
+    return fingerprint(key, finding.source, finding.record_id, finding.field, finding.entity_type, finding.digest)

@@ -20,7 +20,7 @@ from typing import Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scanner import __version__
-from scanner.core.digests import keyed_digest
+from scanner.core.digests import finding_fingerprint, fingerprint
 from scanner.core.durable import atomic_write
 from scanner.core.errors import UsageError
 from scanner.core.records import Finding
@@ -31,16 +31,6 @@ VERSION = 1
 # format version -> the function that turns a file of that version into the next version's shape
 UPGRADES: dict[int, Callable[[dict], dict]] = {}
 VERDICTS = ("true_positive", "false_positive", "accepted")
-
-
-def fingerprint(key: bytes, source: str, record_id: str, field: str, entity_type: str, value_digest: str) -> str:
-    """A finding's identity from run to run under one key (record id and field as outputs show them)."""
-    identity = "\x00".join((source, record_id, field, entity_type, value_digest))
-    return keyed_digest(key, identity.encode("utf-8", "surrogatepass"), purpose=b"sarif\x00")
-
-
-def finding_fingerprint(key: bytes, finding: Finding) -> str:
-    return fingerprint(key, finding.source, finding.record_id, finding.field, finding.entity_type, finding.digest)
 
 
 class Audit(BaseModel):
@@ -178,29 +168,3 @@ def mark(baseline: Baseline, prefix: str, verdict: str, by: str, reason: str, un
     matches[0].audit = Audit(verdict=verdict, by=by, reason=reason, at=datetime.now(timezone.utc), until=until)
     return matches[0]
 
-
-def create_baseline(given, path: str | Path, command_line: list[str]) -> tuple[Baseline, object]:
-    """Scan as `dhscan scan` would (into a temporary folder) and write the baseline of what it found to
-    `path`, keeping the audits of an earlier baseline there. Returns the baseline and the run."""
-    import tempfile
-
-    from scanner.runs.scan import run_scan
-    from scanner.runs.settings import resolve
-
-    earlier = load_baseline(path) if Path(path).exists() else None
-    with tempfile.TemporaryDirectory(prefix="dhscan-baseline-") as out:
-        given.out = out
-        settings = resolve("scan", given)
-        run = run_scan(settings.sources, settings.plan, settings.config, Path(out), command_line)
-        with open(Path(out) / "findings.jsonl", encoding="utf-8") as handle:
-            findings = [json.loads(line) for line in handle if line.strip()]
-    if earlier is not None and earlier.key_id != run.evidence["detection"]["key_id"]:
-        raise UsageError(f"{path}: the baseline there was made with key {earlier.key_id}, this run's key is "
-                         f"{run.evidence['detection']['key_id']}: give another file or the same key")
-    from scanner.core.keys import load_key
-
-    key = load_key(create=False)
-    baseline = baseline_from_findings(findings, key.secret, key.key_id, run.evidence["config_digest"], earlier)
-    if not any(r.status == "failed" for r in run.results):
-        save_baseline(baseline, path)
-    return baseline, run

@@ -4,6 +4,7 @@ one pays), or on a Dask cluster whose workers read the source's shards themselve
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from contextlib import ExitStack
 from typing import Callable, Iterator
 
@@ -26,6 +27,7 @@ class Detection:
         self.config, self.engine, self.lineage = config, engine, lineage
         self.key = engine.key
         self.held_names = held_names  # looked for where a cluster worker has the texts (retention/heldnames.py)
+        self.state = None  # --since-state: the findings of records unchanged since the last run (runs/state.py)
         self.cluster = self.pool = None
         if config.cluster:
             from scanner.runs.cluster import Cluster
@@ -57,7 +59,34 @@ class Detection:
             for batch in batched(connector.records(plan, report), batch_size):
                 yield [with_lineage(r, self.lineage) for r in batch] if self.lineage is not None else batch
 
+        if self.state is not None:
+            return self._reusing(annotated())
         return self._local(annotated())
+
+    def _reusing(self, batches) -> Batches:
+        """Each batch with its findings, detected for the records the state does not know (in order)."""
+        from detectors.engine import Detected
+
+        state, pending = self.state, deque()
+
+        def unknown():
+            for batch in batches:
+                digests = [state.digest(record) for record in batch]
+                known = [state.lookup(record, digest) for record, digest in zip(batch, digests)]
+                pending.append((batch, digests, known))
+                yield [record for record, hit in zip(batch, known) if hit is None]
+
+        for misses, detected in self._local(unknown()):
+            batch, digests, known = pending.popleft()
+            state.detected += len(misses)
+            found = iter(zip(detected, getattr(detected, "text_languages", None) or [()] * len(misses)))
+            merged, languages = [], []
+            for record, digest, hit in zip(batch, digests, known):
+                findings, record_languages = hit if hit is not None else next(found)
+                state.keep(record, digest, findings, record_languages)
+                merged.append(findings)
+                languages.append(record_languages)
+            yield batch, Detected(merged, languages)
 
     def _local(self, batches) -> Batches:
         """The first batches here, the rest in the worker pool once it is worth starting."""

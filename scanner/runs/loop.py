@@ -168,7 +168,7 @@ class Run:
 def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path, command_line: list[str],
         observer: Observer | None = None, progress: Progress = lambda name, done, total: None,
         on_source_done: Callable[[SourceResult], None] = lambda result: None, engine=None, pool=None,
-        sarif: bool = False) -> Run:
+        sarif: bool = False, since_state: str | None = None) -> Run:
     """Scan every source into `out_dir` (claimed for the run), with `observer` deciding what else is made."""
     observer = observer or Observer()
     with claimed_output(out_dir):
@@ -181,7 +181,13 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
         with ExitStack() as stack:
             observer.start(context, stack)
             lineage = build_lineage(config, progress)
+            if since_state is not None and config.cluster:
+                raise UsageError("--since-state: not on a cluster (--cluster); run the incremental scan locally")
             detection = Detection(config, engine, lineage, stack, pool, observer.held_names())
+            if since_state is not None:
+                from scanner.runs.state import ScanState, state_identity
+
+                detection.state = ScanState(since_state, engine.key.secret, state_identity(config, engine))
             findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
             copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) \
                 if lineage else None
@@ -195,7 +201,8 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
                     result = scan_source(connector, detection, plan, findings_file.write, progress,
                                          batch_size=max(64, config.detection.batch_size * 4),
                                          on_record=with_sarif(observer.on_record, sarif_out, connector),
-                                         hidden_types=hidden, suppress=getattr(observer, "suppress", None),  # retention duck-types Observer
+                                         # RetentionObserver (a lower layer) has no `suppress`
+                                         hidden_types=hidden, suppress=getattr(observer, "suppress", None),
                                          write_copy=copies_file.write if copies_file else None)
                 results.append(result)
                 on_source_done(result)
@@ -206,6 +213,8 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
         summary = build_summary(results, plan, started, finished)
         summary["command"] = observer.command
         summary["run_id"] = context.run_id
+        if since_state is not None:
+            summary["incremental"] = detection.state.summary()
         evidence = build_evidence(results, plan, config, engine, started, finished, command_line, lineage)
         evidence["cluster"] = cluster_description
         evidence["run_id"] = context.run_id
@@ -213,6 +222,8 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
         write_json(out_dir / "summary.json", summary)
         write_json(out_dir / "evidence.json", evidence)
         observer.written(context, summary, evidence)
+        if since_state is not None:
+            detection.state.save()  # after the outputs: a run killed before leaves the earlier state, still valid
         return Run(plan, results, summary, evidence, observer.exit_code(results), observer)
 
 

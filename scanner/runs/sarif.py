@@ -7,34 +7,14 @@ under the same key. Results are streamed as records are scanned; tool, rules and
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import IO
 
 from scanner import __version__
+from scanner.core.digests import finding_fingerprint
 from scanner.core.records import Finding, Record
-from scanner.runs.baseline import finding_fingerprint
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT = "dhscanFinding/v1"
-
-
-def artifact_uri(connector, relpath: str) -> str | None:
-    """Where a file source's file is, as code scanning resolves it: relative to the working directory (a
-    repository's checkout) when it is under it, else an absolute URI. None: the source is not files."""
-    path = getattr(getattr(connector, "uri", None), "path", None)
-    if not path or not hasattr(connector, "file_candidates"):
-        return None
-    if path.startswith("s3://"):  # a named object's relpath is its own name, a folder's files are below it
-        root = path.rstrip("/")
-        return root if root.endswith("/" + relpath) else f"{root}/{relpath}"
-    full = os.path.abspath(os.path.expanduser(path))
-    parts = full.split(os.sep)
-    glob = next((i for i, part in enumerate(parts) if set(part) & set("*?[")), None)
-    root = os.sep.join(parts[:glob]) if glob is not None else full
-    target = root if os.path.isfile(root) else os.path.join(root, relpath)
-    relative = os.path.relpath(target)
-    return Path(relative).as_posix() if not relative.startswith("..") else Path(target).as_uri()
 
 
 class SarifWriter:
@@ -54,11 +34,13 @@ class SarifWriter:
         # the finding's own record id and field name: already shown masked where they hold an identifier
         logical = {"fullyQualifiedName": f"{finding.source}/{finding.record_id}/{finding.field}", "kind": "member"}
         location: dict = {"logicalLocations": [logical]}
-        uri = artifact_uri(connector, record.locator.get("file", "")) if record.locator.get("file") else None
+        uri = connector.file_uri(record.locator["file"]) if record.locator.get("file") else None
         if uri is not None:
             physical: dict = {"artifactLocation": {"uri": uri}}
             if record.locator.get("line"):
                 physical["region"] = {"startLine": int(record.locator["line"])}
+            elif record.locator.get("size"):  # a row of a binary file (Parquet, Arrow): the whole file, no line
+                physical["region"] = {"byteOffset": 0, "byteLength": int(record.locator["size"])}
             location["physicalLocation"] = physical
         return {
             "ruleId": finding.entity_type,
