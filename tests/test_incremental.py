@@ -102,3 +102,15 @@ def test_a_damaged_state_is_one_line_and_a_state_file_holds_no_raw_value(data):
     result = run_cli("scan", folder, "--full", "--out", root / "run2", "--since-state", state)
     assert result.exit_code == 2 and "records.jsonl is not readable" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_one_run_at_a_time_keeps_a_state(data):
+    from scanner.core.locks import exclusive
+
+    root, folder, _ = data
+    state = root / "state"
+    state.mkdir()
+    with exclusive(state, "state folder"):
+        result = run_cli("scan", folder, "--full", "--out", root / "o", "--since-state", state)
+    assert result.exit_code == 2 and "in use by another dhscan process" in result.output
+    assert not (state / "records.jsonl").exists()

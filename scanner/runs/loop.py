@@ -171,7 +171,7 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
         sarif: bool = False, since_state: str | None = None) -> Run:
     """Scan every source into `out_dir` (claimed for the run), with `observer` deciding what else is made."""
     observer = observer or Observer()
-    with claimed_output(out_dir):
+    with claimed_output(out_dir), ExitStack() as held:
         started = datetime.now(timezone.utc)
         built = open_sources(sources)
         config, hidden = with_entities(config, observer.entity_types())
@@ -185,8 +185,12 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
                 raise UsageError("--since-state: not on a cluster (--cluster); run the incremental scan locally")
             detection = Detection(config, engine, lineage, stack, pool, observer.held_names())
             if since_state is not None:
+                from scanner.core.locks import exclusive
                 from scanner.runs.state import ScanState, state_identity
 
+                Path(since_state).mkdir(parents=True, exist_ok=True)
+                # one run at a time keeps a state: held until it is saved, after the outputs
+                held.enter_context(exclusive(Path(since_state), "state folder"))
                 detection.state = ScanState(since_state, engine.key.secret, state_identity(config, engine))
             findings_file = stack.enter_context(atomic_write(out_dir / "findings.jsonl"))
             copies_file = stack.enter_context(atomic_write(out_dir / "copied_from_production.jsonl")) \

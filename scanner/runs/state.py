@@ -22,6 +22,11 @@ _FINDING_FIELDS = [f.name for f in fields(Finding)]
 
 
 def state_identity(config, engine) -> dict:
+    """What findings depend on besides a record: a state made under anything else is not used."""
+    from importlib.metadata import version
+
+    from detectors.engine import model_version
+    from detectors.normalize import NORMALIZATION_VERSION
     from scanner import __version__
     from scanner.runs.evidence import config_digest
 
@@ -30,6 +35,10 @@ def state_identity(config, engine) -> dict:
         fingerprints = next(iter(sorted(Path(fingerprints).glob("*"))), None)
     return {"format": STATE_FORMAT, "tool_version": __version__, "config_digest": config_digest(config, engine),
             "key_id": engine.key.key_id,
+            "detection": {"presidio": version("presidio-analyzer"), "spacy": version("spacy"),
+                          "pipelines": {lang: [name, model_version(name)]
+                                        for lang, name in sorted(engine.pipeline_names.items())},
+                          "recognizers": engine.recognizers, "normalization": NORMALIZATION_VERSION},
             "fingerprints_sha256": sha256_file(fingerprints) if fingerprints else None}
 
 
