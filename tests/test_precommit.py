@@ -80,3 +80,17 @@ def test_the_hook_command_names_each_file_by_its_path_and_writes_nothing_beside_
     assert run_cli("hook").exit_code == EXIT_OK  # pre-commit passes no file: nothing to do
     missing = run_cli("hook", "data/clean.csv", "data/gone.jsonl")
     assert missing.exit_code == EXIT_SOURCE_FAILED and "gone" in missing.output
+
+
+def test_the_hook_with_a_baseline_reports_only_what_it_does_not_know(repo, monkeypatch):
+    repo, emails = repo
+    monkeypatch.chdir(repo)
+    made = run_cli("baseline", "create", "data/evals.jsonl", "--out", ".dhscan-baseline.json")
+    assert made.exit_code == EXIT_OK, made.output
+    assert run_cli("hook", "data/evals.jsonl", "--baseline", ".dhscan-baseline.json").exit_code == EXIT_OK
+    with open("data/evals.jsonl", "a") as handle:
+        handle.write(json.dumps({"id": "r5", "prompt": f"and {emails[0].upper()}"}) + "\n")
+    result = run_cli("hook", "data/evals.jsonl", "--baseline", ".dhscan-baseline.json")
+    assert result.exit_code == EXIT_FINDINGS
+    assert [line.split(": ")[0] for line in result.output.splitlines() if line.startswith("data/")] == \
+        ["data/evals.jsonl:5"]

@@ -506,8 +506,10 @@ def audit(baseline_path, marks, by, reason, until, everything) -> None:
 @click.argument("files", nargs=-1)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="YAML config file of scan: its detection settings (its sources and out are not used).")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default=None,
+              help="A baseline file: its known findings are not reported (see dhscan baseline create).")
 @detection_options
-def hook(files, config_path, **options) -> None:
+def hook(files, config_path, baseline_path, **options) -> None:
     """Scan FILES whole, for pre-commit: one line per finding (FILE:LINE, entity type, masked preview), exit 1
     on any; nothing is written beside the files."""
     from scanner.core.errors import EXIT_OK
@@ -518,7 +520,7 @@ def hook(files, config_path, **options) -> None:
         sys.exit(EXIT_OK)
     try:
         result = run_hook(list(files), _given({**options, "config_path": config_path, "full": True}),
-                          redact_command_line(_command_line()))
+                          redact_command_line(_command_line()), baseline_path)
     except DhscanError as exc:
         _fail(exc)
         return

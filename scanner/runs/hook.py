@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK
+from scanner.core.uri import default_name
 from scanner.runs.scan import run_scan
 from scanner.runs.settings import CommandLine, resolve
 
@@ -21,17 +23,23 @@ class HookResult:
     exit_code: int = EXIT_OK
 
 
-def hook_source(path: str) -> str:
-    """A file as a source named by its path, so two files of one name in two folders stay apart."""
-    return path if "?" in path or "#" in path else f"{path}?name={path}"
+def hook_sources(paths: list[str]) -> list[str]:
+    """The files as sources named as `dhscan scan` names them (so a baseline made by `dhscan baseline create`
+    of the same files matches), except files of one name in two folders: those are named by their path."""
+    names = Counter(default_name(path) for path in paths)
+    return [f"{path}?name={path}" if names[default_name(path)] > 1 and "?" not in path and "#" not in path
+            else path for path in paths]
 
 
-def run_hook(files: list[str], given: CommandLine, command_line: list[str]) -> HookResult:
-    """`given`: the detection options and config file; the files are the sources, read whole."""
+def run_hook(files: list[str], given: CommandLine, command_line: list[str],
+             baseline: str | None = None) -> HookResult:
+    """`given`: the detection options and config file; the files are the sources, read whole; a baseline's
+    known findings are not reported."""
     with tempfile.TemporaryDirectory(prefix="dhscan-hook-") as out:
-        given.sources, given.out = [hook_source(f) for f in files], out
+        given.sources, given.out = hook_sources(files), out
         settings = resolve("scan", given)
-        run = run_scan(settings.sources, settings.plan, settings.config, Path(out), command_line, True, sarif=True)
+        run = run_scan(settings.sources, settings.plan, settings.config, Path(out), command_line, True, baseline,
+                       sarif=True)
         log = json.loads((Path(out) / "results.sarif").read_text(encoding="utf-8"))
     result = HookResult(exit_code=run.exit_code)
     for finding in log["runs"][0]["results"]:
