@@ -87,7 +87,7 @@ def run_dhscan(paths, out: Path, ner_gate: bool = True, ner_only: bool = True, c
     """(records, seconds, findings); with `cpu`, appends the CPU seconds of the scan (main process and workers)."""
     config = ScanConfig(detection=DetectionConfig(entities=list(MEASURED), ner_gate=ner_gate, ner_only=ner_only))
     engine = build_engine(config.detection)  # model loads are outside the timing, as for Presidio
-    engine.keep_words()  # start-up, as the model's load (benchmarks/startup.py times start-up)
+    engine.prepare_long_scan()  # the model and the common words: start-up (benchmarks/startup.py times it)
     pool = build_pool(config, engine)
     pool.start()
     pids = [os.getpid(), *pool.pids]

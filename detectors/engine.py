@@ -114,8 +114,8 @@ class DetectionEngine:
     """Finds personal data in Records; built once per run (loading the model takes seconds)."""
 
     def __init__(self, config: DetectionConfig, key: DigestKey, long_scan: bool = False):
-        """`long_scan`: keep the common words at once (a worker process, a benchmark), not when the
-        first memory zone opens (see _start_model)."""
+        """`long_scan` (a worker process, a benchmark): load the model and keep the common words at once,
+        not when the first text that may hold a name comes and the first memory zone opens."""
         ensure_offline()
         # Presidio logs a warning per recognizer of another language; users need none of it.
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -131,10 +131,14 @@ class DetectionEngine:
         missing = sorted(name for name in self.pipeline_names.values() if not model_installed(name))
         if missing:
             raise ModelNotInstalledError(f"spaCy model(s) {', '.join(missing)} named in `pipelines` not installed")
-        self.nlp_engine = nlp_engine(config.language, config.model)
+        # Until a text may hold a name, spaCy's tokenizer for the language is all detection needs (context
+        # words; lemmas are lower-cased tokens): the model is loaded on the first such text, so a scan of
+        # identifiers only never loads it. With the full pipeline's lemmas, it is loaded at once.
+        self._model_loaded = not config.ner_only
+        self.nlp_engine = nlp_engine(config.language, config.model, load=self._model_loaded)
         self._other_pipelines: dict[str, object] = {}  # language -> its NLP engine, loaded on its first text
         self._use_loaded_model()
-        self.spacy_meta = dict(self.nlp.meta)
+        self.spacy_meta = model_meta(config.model)
         from detectors.registry import MemoizedRecognizerRegistry
 
         registry = MemoizedRecognizerRegistry(supported_languages=[config.language])
@@ -175,7 +179,11 @@ class DetectionEngine:
         self.uses_ner = any(e in NER_ENTITY_TYPES for e in self.entities)
         if self.uses_ner and config.ner_gate:
             warm_up_gate()  # load its word lists now, not inside the first timed batch
-        self._start_model(keep_words=long_scan)
+        self._long_scan = long_scan
+        if long_scan and self.uses_ner and not self._model_loaded:
+            self._load_model()
+        else:
+            self._start_model(keep_words=long_scan)
 
     def _use_loaded_model(self) -> None:
         """Take the model Presidio's NLP engine loaded, with the components detection does not use disabled."""
@@ -204,9 +212,35 @@ class DetectionEngine:
 
     def keep_words(self) -> None:
         """Keep the common words now (see keep_common_words), if the model is used and they are not yet."""
-        if self.uses_ner and not self._words_kept:
+        if self.uses_ner and self._model_loaded and not self._words_kept:
             keep_common_words(self.nlp)
             self._words_kept = True
+
+    def prepare_long_scan(self) -> None:
+        """What a long scan needs, now rather than inside it: the model, and the common words kept."""
+        if self.uses_ner and not self._model_loaded:
+            self._load_model()
+        self.keep_words()
+
+    def _load_model(self) -> None:
+        """The model in place of the tokenizer detection started with (Presidio's own loading)."""
+        if self._zone is not None:
+            self._leave_zone()  # between batches: no document of the tokenizer's zone is left
+        self.nlp_engine.load()
+        self._model_loaded = True
+        self._use_loaded_model()
+        self._start_model(keep_words=self._long_scan)
+
+    def _needs_model(self, records: list[Record]) -> bool:
+        """Whether a text of the batch goes to the model: as _detect_window decides it, chunk by chunk."""
+        for record in records:
+            for field, text in record.texts.items():
+                if field in record.id_fields or skipped_as_metadata(field, text):
+                    continue
+                if not self.config.ner_gate or any(may_hold_name(chunk)
+                                                   for _, chunk in split_text(text, self.config.max_text_length)):
+                    return True
+        return False
 
     def _reload_model(self) -> None:
         """Load the spaCy model afresh, as when the engine was built.
@@ -220,7 +254,10 @@ class DetectionEngine:
         # The old model holds ~6,000 objects in reference cycles, which a frozen heap would keep for good.
         gc.unfreeze()
         gc.collect()
-        self.nlp_engine.load()  # Presidio's own loading, of the model it was configured with
+        if self._model_loaded:
+            self.nlp_engine.load()  # Presidio's own loading, of the model it was configured with
+        else:
+            self.nlp_engine.nlp = {self.config.language: blank_tokenizer(self.config.language)}
         self._use_loaded_model()
         self._start_model()
         if frozen:
@@ -280,7 +317,8 @@ class DetectionEngine:
             "min_score": self.config.min_score,
             "filters": [f.__name__ for f in FILTERS],
             "ner_gate": "may_hold_name" if self.config.ner_gate else None,
-            "spacy_pipeline": list(self.nlp.pipe_names),
+            # None: no text of this process needed the model, only its language's tokenizer ran
+            "spacy_pipeline": list(self.nlp.pipe_names) if self._model_loaded else None,
             "ner_scores": {"calibration": CALIBRATION,
                            "scores": {f"{entity}/{kind}": score for (entity, kind), score in SCORES.items()}},
             "recognizer_adjustments": ["IbanRecognizer: case-sensitive matching (its own default)",
@@ -314,6 +352,8 @@ class DetectionEngine:
         # data's own frequent words (names, product terms) are then cached too, for the whole scan.
         # Words made in zones still cost their hash-table cells: after RELOAD_WORDS of them the model is
         # loaded afresh (see _reload_model).
+        if not self._model_loaded and self.uses_ner and self._needs_model(records):
+            self._load_model()
         if self._zone is None:
             if len(self.nlp.vocab) - self._vocab_at_start < UNZONED_WORDS:
                 return self._detect(records)
@@ -494,9 +534,10 @@ def pipeline_names(config: DetectionConfig) -> dict[str, str]:
     return {**config.pipelines, config.language: config.model}
 
 
-def nlp_engine(language: str, model: str):
-    """Presidio's spaCy NLP engine (dhscan's subclass, see detectors/artifacts.py) of one pipeline, loaded."""
-    from presidio_analyzer.nlp_engine import NlpEngineProvider
+def nlp_engine(language: str, model: str, load: bool = True):
+    """Presidio's spaCy NLP engine (dhscan's subclass, see detectors/artifacts.py) of one pipeline, loaded;
+    without `load`, holding the language's tokenizer only until its load() is called."""
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpEngineProvider
 
     from detectors.artifacts import LazyArtifactsSpacyNlpEngine
 
@@ -505,9 +546,31 @@ def nlp_engine(language: str, model: str):
     nlp_conf["models"] = [{"lang_code": language, "model_name": model}]
     # the news pipelines' MISC (events, works, nationalities together) is no entity type of Presidio's
     nlp_conf["ner_model_configuration"]["labels_to_ignore"].append("MISC")
+    if not load:  # as NlpEngineProvider.create_engine builds it, without its load()
+        engine = LazyArtifactsSpacyNlpEngine(
+            models=nlp_conf["models"],
+            ner_model_configuration=NerModelConfiguration.from_dict(nlp_conf["ner_model_configuration"]))
+        engine.nlp = {language: blank_tokenizer(language)}
+        return engine
     with warnings.catch_warnings():  # a model made for an older spaCy loads with a warning; evidence names it
         warnings.simplefilter("ignore")
         return NlpEngineProvider(nlp_engines=(LazyArtifactsSpacyNlpEngine,), nlp_configuration=nlp_conf).create_engine()
+
+
+def blank_tokenizer(language: str):
+    """spaCy's pipeline of a language with no component: its tokenizer (the rules the packaged models of
+    the language are made with)."""
+    import spacy
+
+    return spacy.blank(language)
+
+
+def model_meta(model: str) -> dict:
+    """A model's meta.json, read without loading the model."""
+    import spacy
+
+    path = Path(model) if Path(model).is_dir() else spacy.util.get_package_path(model)
+    return dict(spacy.util.load_meta(path / "meta.json"))
 
 
 def disable_unused_pipes(nlp, ner_only: bool) -> None:

@@ -393,3 +393,18 @@ def test_scan_report_renders_in_chromium(full_scan, tmp_path):
     subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={screenshot}",
                     (out / "report.html").as_uri()], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 20_000
+
+
+def test_a_scan_for_identifiers_only_never_loads_the_model_and_finds_what_a_full_scan_finds(full_scan, demo_data,
+                                                                                          tmp_path):
+    from conftest import IDENTIFIER_TYPES
+
+    _, out = full_scan
+    entities = sorted(IDENTIFIER_TYPES)
+    result = run_cli("scan", *dataset_args(demo_data), "--full", "--entities", ",".join(entities),
+                     "--workers", "1", "--out", tmp_path / "ids")
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads((tmp_path / "ids" / "evidence.json").read_text())["detection"]["spacy_pipeline"] is None
+    assert json.loads((out / "evidence.json").read_text())["detection"]["spacy_pipeline"]  # names: loaded
+    assert read_jsonl(tmp_path / "ids" / "findings.jsonl") == \
+        [f for f in read_jsonl(out / "findings.jsonl") if f["entity_type"] in entities]

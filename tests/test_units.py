@@ -893,3 +893,21 @@ def test_the_shipped_word_lists_are_what_the_installed_packages_derive():
         # a stale list is still right (derived again at run time) but costs start-up: remake it
         assert lines[0] == ner_gate.derived_header(package), f"run python -m detectors.ner_gate ({name})"
         assert frozenset(lines[1:]) == frozenset(derive()) == ner_gate.derived_words(name)
+
+
+def test_the_model_is_loaded_on_the_first_text_that_may_hold_a_name_and_finds_what_a_loaded_one_finds():
+    from detectors.config import DetectionConfig
+    from detectors.engine import DetectionEngine
+    from scanner.core.keys import DigestKey
+    from scanner.core.records import Record
+
+    key = DigestKey(b"k" * 32, "test")
+    lazy, loaded = DetectionEngine(DetectionConfig(), key), DetectionEngine(DetectionConfig(), key, long_scan=True)
+    plain = [Record("s", "eval_dataset", str(n), {}, {"text": f"Call 212-555-01{n:02d} today, or mail x{n}@example.org."})
+             for n in range(5)]
+    assert lazy.detect(plain) == loaded.detect(plain) and len(lazy.detect(plain)[0]) == 2
+    assert not lazy._model_loaded and lazy.describe()["spacy_pipeline"] is None
+    named = [Record("s", "eval_dataset", "9", {}, {"text": "Maria Lopez flew to Berlin; call 212-555-0147"})]
+    assert lazy.detect(named) == loaded.detect(named)
+    assert lazy._model_loaded and "PERSON" in {f.entity_type for f in lazy.detect(named)[0]}
+    assert lazy.describe()["spacy_pipeline"] == loaded.describe()["spacy_pipeline"]

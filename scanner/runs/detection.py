@@ -48,6 +48,7 @@ class Detection:
         detection = cls.__new__(cls)
         detection.config, detection.engine, detection.lineage = None, engine, lineage
         detection.key, detection.cluster, detection.pool = engine.key, None, pool
+        detection.held_names = detection.state = None
         return detection
 
     def batches(self, connector: Connector, plan: SamplePlan, report: ReadReport, progress: Progress,
