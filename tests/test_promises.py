@@ -542,7 +542,7 @@ def test_one_run_at_a_time_writes_an_output_folder_and_a_killed_runs_leftovers_g
         os.close(fd)
     assert busy.exit_code == EXIT_USAGE and "in use by another dhscan run" in busy.output
     assert run_cli("scan", root / "evals.jsonl", "--out", out).exit_code == EXIT_OK
-    assert sorted(p.name for p in out.iterdir()) == ["evidence.json", "findings.jsonl", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["evidence.json", "findings.jsonl", "report.html", "summary.json"]
 
 
 # -- bad input costs only itself ----------------------------------------------------------------------
