@@ -226,7 +226,9 @@ class DetectionEngine:
         """The model in place of the tokenizer detection started with (Presidio's own loading)."""
         if self._zone is not None:
             self._leave_zone()  # between batches: no document of the tokenizer's zone is left
-        self.nlp_engine.load()
+        with warnings.catch_warnings():  # a model made for an older spaCy loads with a warning; evidence names it
+            warnings.simplefilter("ignore")
+            self.nlp_engine.load()
         self._model_loaded = True
         self._use_loaded_model()
         self._start_model(keep_words=self._long_scan)

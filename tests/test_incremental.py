@@ -114,3 +114,30 @@ def test_one_run_at_a_time_keeps_a_state(data):
         result = run_cli("scan", folder, "--full", "--out", root / "o", "--since-state", state)
     assert result.exit_code == 2 and "in use by another dhscan process" in result.output
     assert not (state / "records.jsonl").exists()
+
+
+def test_an_incremental_sweep_decides_every_record_and_lists_what_a_full_sweep_lists(data):
+    root, folder, fake = data
+    policy = root / "policy.yaml"
+    policy.write_text("version: 1\nrules:\n  - id: no-emails\n    match: {entities: [EMAIL_ADDRESS]}\n"
+                      "    action: delete\n")
+    holds = root / "holds.yaml"
+    held = read_jsonl(folder / "b.jsonl")[2]["prompt"].split("I am ")[1].split(",")[0]
+    holds.write_text(f"holds:\n  - id: LH\n    matter: M\n    scope: {{subjects: [{{name: '{held}'}}]}}\n")
+
+    def sweep(out, *extra):
+        result = run_cli("sweep", folder, "--policy", policy, "--holds", holds, "--out", root / out, *extra)
+        assert result.exit_code == EXIT_OK, result.output
+        return [(r["record_id"], r["rule_id"]) for r in read_jsonl(root / out / "deletion_worklist.jsonl")], \
+            read_jsonl(root / out / "legal_hold_worklist.jsonl")
+
+    sweep("s1", "--since-state", root / "state")
+    a = read_jsonl(folder / "a.jsonl")
+    a[0]["prompt"] = "nothing personal here"
+    write(folder / "a.jsonl", a)
+    incremental = sweep("s2", "--since-state", root / "state")
+    full = sweep("s3")
+    assert incremental[0] == full[0] and len(full[0]) == 60 - 2  # r0 holds no email now, r32 is held
+    assert [r["record_id"] for r in incremental[1]] == [r["record_id"] for r in full[1]] == ["r32"]
+    summary = json.loads((root / "s2" / "summary.json").read_text())
+    assert summary["incremental"]["records_detected"] == 1 and summary["incremental"]["records_reused"] == 59

@@ -242,9 +242,12 @@ def scan(as_json, formats, baseline_path, since_state, **options) -> None:
 @click.option("--fail-on", type=click.Choice(["deletions", "holds", "findings"]), default=None,
               help="Exit 1 when there are deletions, holds or findings.")
 @click.option("--strict", is_flag=True, help="Exit 2 when a legal hold names a criterion no scanned record has.")
+@click.option("--since-state", "since_state", type=click.Path(file_okay=False), default=None,
+              help="A state folder: only records new or changed since the run that wrote it are detected (every "
+                   "record is still decided); the state is rewritten.")
 @cluster_option
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the tables.")
-def sweep(as_json, formats, **options) -> None:
+def sweep(as_json, formats, since_state, **options) -> None:
     """Check every record of SOURCES against a retention policy and legal holds; write worklists."""
     from scanner.cli.tables import print_sweep_summary, progress_bars
     from scanner.runs.evidence import redact_command_line
@@ -254,7 +257,7 @@ def sweep(as_json, formats, **options) -> None:
     try:
         settings = resolve("sweep", _given(options, parquet="parquet" in formats, sarif="sarif" in formats))
         with progress_bars(Console(stderr=True).is_terminal) as progress:
-            run = run_sweep(settings, redact_command_line(_command_line()), progress=progress)
+            run = run_sweep(settings, redact_command_line(_command_line()), progress=progress, since_state=since_state)
     except DhscanError as exc:
         _fail(exc)
         return
