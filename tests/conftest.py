@@ -1,5 +1,8 @@
 import json
+import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,20 @@ def spawned_workers(parent: int) -> list[int]:
         except FileNotFoundError:  # ended meanwhile
             pass
     return workers
+
+
+def render_in_chromium(page: Path, tmp_path: Path) -> tuple[str, Path]:
+    """(the DOM headless Chromium makes of a local page, a screenshot of it), offline; CI installs Chromium."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs Debian's chromium; it is missing")
+        pytest.skip("chromium is not installed here (CI installs it)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    screenshot = tmp_path / f"{page.stem}.png"
+    subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={screenshot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    return dom, screenshot

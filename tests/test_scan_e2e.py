@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from conftest import (TEST_KEY, dataset_args, expected_identifiers, identifier_keys, read_jsonl, run_cli)
+from conftest import (TEST_KEY, dataset_args, expected_identifiers, identifier_keys, read_jsonl, render_in_chromium,
+                      run_cli)
 from detectors.normalize import digest
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK
 
@@ -374,24 +375,11 @@ def test_scan_report_shows_each_source_the_fields_most_affected_and_masked_examp
 
 @pytest.mark.slow
 def test_scan_report_renders_in_chromium(full_scan, tmp_path):
-    from tests.test_sweep import chromium
-
     _, out = full_scan
-    browser = chromium()
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI installs Debian's chromium; it is missing")
-        pytest.skip("chromium is not installed here (CI installs it)")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", (out / "report.html").as_uri()], capture_output=True,
-                         text=True, timeout=120).stdout
+    dom, screenshot = render_in_chromium(out / "report.html", tmp_path)
     for section in ("run", "sources", "prevalence-chart", "findings-chart", "fields", "examples", "production"):
         assert f'id="{section}"' in dom, section
     assert dom.count("<svg") == 2 and "support_eval" in dom
-    screenshot = tmp_path / "report.png"
-    subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={screenshot}",
-                    (out / "report.html").as_uri()], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 20_000
 
 

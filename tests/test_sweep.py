@@ -4,13 +4,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from datetime import datetime, timezone
 
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import read_jsonl, run_cli
+from conftest import read_jsonl, render_in_chromium, run_cli
 from fixtures.traces import _kv
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
@@ -277,10 +276,6 @@ def test_holds_validation_names_file_line_and_problem(scenario, tmp_path, text, 
     assert "X1" not in result.output
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.slow
 def test_report_is_self_contained_and_renders_in_chromium(scenario, tmp_path):
     root, sources = scenario
@@ -288,21 +283,10 @@ def test_report_is_self_contained_and_renders_in_chromium(scenario, tmp_path):
     report = tmp_path / "out" / "report.html"
     html = report.read_text()
     assert "<script" not in html and not re.search(r"(src|href)=\"(https?:)?//", html)
-    browser = chromium()
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI installs Debian's chromium; it is missing")
-        pytest.skip("chromium is not installed here (CI installs it)")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+    dom, screenshot = render_in_chromium(report, tmp_path)
     for section in ("run", "sources", "rules", "holds", "findings-chart", "ages-chart", "deletion-worklist",
                     "legal-hold-worklist", "undated"):
         assert f'id="{section}"' in dom, section
     assert "LH-1" in dom and "traces-30d" in dom and "<svg" in dom
-    screenshot = tmp_path / "report.png"
-    subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={screenshot}", report.as_uri()],
-                   capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 20_000
     shutil.copy(screenshot, tmp_path / "out" / "report.png")
