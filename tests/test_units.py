@@ -911,3 +911,17 @@ def test_the_model_is_loaded_on_the_first_text_that_may_hold_a_name_and_finds_wh
     assert lazy.detect(named) == loaded.detect(named)
     assert lazy._model_loaded and "PERSON" in {f.entity_type for f in lazy.detect(named)[0]}
     assert lazy.describe()["spacy_pipeline"] == loaded.describe()["spacy_pipeline"]
+
+
+def test_a_files_uri_for_code_scanning_is_the_file_below_the_sources_root_glob_or_not(tmp_path, monkeypatch):
+    from scanner.connectors.files import file_uri
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.jsonl").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    for path in ("data/a.jsonl", "data", "data/", "data/*.jsonl"):
+        assert file_uri(path, "a.jsonl") == "data/a.jsonl", path
+    for path in ("s3://b/p/a.jsonl", "s3://b/p", "s3://b/p/*.jsonl"):
+        assert file_uri(path, "a.jsonl") == "s3://b/p/a.jsonl", path
+    assert file_uri(str(tmp_path.parent), f"{tmp_path.name}/data/a.jsonl") == "data/a.jsonl"
+    assert file_uri("/", "etc/hosts") == "file:///etc/hosts"

@@ -72,17 +72,20 @@ def _missing(fs: pafs.FileSystem, path: str, source: str, s3: bool) -> SourceErr
     return SourceError(source, f"no such file or folder: {shown}")
 
 
+def split_glob(path: str) -> tuple[str, str | None]:
+    """(the folder or file before a path's first part with a glob character, the pattern from there or None)."""
+    if not _GLOB_CHARS & set(path):
+        return path.rstrip("/") or "/", None
+    parts = path.split("/")
+    cut = next(i for i, p in enumerate(parts) if _GLOB_CHARS & set(p))
+    return "/".join(parts[:cut]) or "/", "/".join(parts[cut:])
+
+
 def list_files(uri: SourceURI, source: str, extensions: tuple[str, ...]) -> tuple[pafs.FileSystem, list[SourceFile]]:
     """The files a URI names, sorted by relative path. A named file is taken whatever its extension."""
     fs, path = filesystem(uri)
     s3 = is_s3(uri.path)
-    pattern = None
-    if _GLOB_CHARS & set(path):
-        parts = path.split("/")
-        cut = next(i for i, p in enumerate(parts) if _GLOB_CHARS & set(p))
-        root, pattern = "/".join(parts[:cut]) or "/", "/".join(parts[cut:])
-    else:
-        root = path.rstrip("/") or "/"
+    root, pattern = split_glob(path)
     info = _info(fs, root, source)
     if info.type == pafs.FileType.NotFound:
         raise _missing(fs, root, source, s3)
@@ -171,13 +174,10 @@ def file_uri(path: str, relpath: str) -> str:
     """Where a source's file is (`path`: the source's path, `relpath`: the file's, as locators give it), as
     code scanning resolves it: relative to the working directory (a repository's checkout) when it lies
     below it, else an absolute URI."""
-    if is_s3(path):  # a named object's relpath is its own name, a folder's files are below it
-        root = path.rstrip("/")
-        return root if root.endswith("/" + relpath) else f"{root}/{relpath}"
-    full = os.path.abspath(os.path.expanduser(path))
-    parts = full.split(os.sep)
-    glob = next((i for i, part in enumerate(parts) if _GLOB_CHARS & set(part)), None)
-    root = os.sep.join(parts[:glob]) if glob is not None else full
+    if is_s3(path):  # a named object's relpath is its own name, a folder's (or glob's) files are below it
+        root, pattern = split_glob(path)
+        return root if pattern is None and root.endswith("/" + relpath) else f"{root}/{relpath}"
+    root, _ = split_glob(os.path.abspath(os.path.expanduser(path)))
     target = root if os.path.isfile(root) else os.path.join(root, relpath)
     relative = os.path.relpath(target)
     return Path(relative).as_posix() if not relative.startswith("..") else Path(target).as_uri()
