@@ -203,9 +203,9 @@ class DetectionEngine:
         """Count the vocabulary from here and warm up. The common words are kept (keep_common_words) when
         the first memory zone opens, so a small scan, which never opens one, does not pay ~2 s for them;
         on a reload, at once."""
-        self._words_kept = keep_words and self.uses_ner
-        if self._words_kept:
-            keep_common_words(self.nlp)
+        self._words_kept = False
+        if keep_words:
+            self.keep_words()
         self._vocab_at_start = len(self.nlp.vocab)
         self._words_in_zones = 0  # new vocabulary entries made inside memory zones (see _reload_model)
         self._warm_up()
