@@ -102,6 +102,10 @@ def test_a_damaged_state_is_one_line_and_a_state_file_holds_no_raw_value(data):
     result = run_cli("scan", folder, "--full", "--out", root / "run2", "--since-state", state)
     assert result.exit_code == 2 and "records.jsonl is not readable" in result.output
     assert result.output.count("\n") == 1
+    (root / "a-file").write_text("")
+    result = run_cli("scan", folder, "--full", "--out", root / "run3", "--since-state", root / "a-file" / "state")
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "--since-state" in result.output and "cannot make the state folder" in result.output
 
 
 def test_one_run_at_a_time_keeps_a_state(data):

@@ -188,7 +188,11 @@ def run(sources: list[str], plan: SamplePlan, config: ScanConfig, out_dir: Path,
                 from scanner.core.locks import exclusive
                 from scanner.runs.state import ScanState, state_identity
 
-                Path(since_state).mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(since_state).mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise UsageError(f"--since-state {since_state}: cannot make the state folder: "
+                                     f"{exc.strerror or one_line(exc)}") from None
                 # one run at a time keeps a state: held until it is saved, after the outputs
                 held.enter_context(exclusive(Path(since_state), "state folder"))
                 detection.state = ScanState(since_state, engine.key.secret, state_identity(config, engine))
