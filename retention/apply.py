@@ -27,9 +27,10 @@ from scanner.core.stats import read_whole
 from detectors.masking import shown
 from detectors.normalize import record_digest
 from retention.holds import Hold, RecordFacts, held_names, hold_entity_types
-from scanner.core.formats import WORKLIST_FORMAT, DeletionRow, contract_problem
+from scanner.core.formats import WORKLIST_FORMAT, DeletionRow, RedactionRow, contract_problem
+from retention.redacting import NotAsListed, Redactors, left_in, replacements
 from scanner.connectors import connector_for
-from scanner.connectors.base import BY_ID, REWRITES_FILES
+from scanner.connectors.base import BY_ID
 from scanner.core.digests import sha256_file
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
 from scanner.core.fields import parse_timestamp
@@ -39,7 +40,8 @@ from scanner.connectors.rewriting import StaleFile
 from scanner.core.durable import remove_stale_temporaries, replace
 from scanner.core.uri import SourceURI, parse_source_uri
 
-OUTCOMES = ("deleted", "already_absent", "skipped_hold", "stale", "error")
+OUTCOMES = ("deleted", "already_absent", "redacted", "already_redacted", "skipped_hold", "stale", "error")
+DONE = ("deleted", "redacted")  # what an earlier run of a worklist did to a row's record
 
 
 def read_worklist(path: Path) -> list[dict]:
@@ -68,7 +70,7 @@ def read_worklist(path: Path) -> list[dict]:
         if "file" in locator and not (isinstance(locator.get("record"), int) and locator["record"] >= 1):
             raise UsageError(f"{path}: row {number}: locator record is not a record number")
         try:
-            DeletionRow.model_validate(row)
+            (RedactionRow if row.get("action") == "redact" else DeletionRow).model_validate(row)
         except ValidationError as exc:
             raise UsageError(f"{path}: row {number} does not match worklist format {WORKLIST_FORMAT}: "
                              f"{contract_problem(exc)}") from None
@@ -142,19 +144,21 @@ class ApplyLog:
         self.pending: list[dict] = []
         self.intents: dict[tuple[str, str], set[str | None]] = defaultdict(set)
         self.deleted: set[tuple[str, str, str | None]] = set()  # (source, record id, content digest) gone
+        self.written: set[str] = set()  # digests of the values redactions wrote (not to be redacted again)
         if path is not None and path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
                     entry = json.loads(line)
                 except ValueError:
                     continue  # a line cut short by a kill; everything before it is intact
+                self.written.update(entry.get("replacement_digests") or ())
                 if entry.get("event") == "file_intent":
                     self.intents[(entry["source"], entry["file"])].add(entry.get("to_sha256"))
-                elif entry.get("event") == "row" and entry.get("outcome") == "deleted" and not entry.get("dry_run"):
+                elif entry.get("event") == "row" and entry.get("outcome") in DONE and not entry.get("dry_run"):
                     self.deleted.add((entry["source"], entry["record_id"], entry.get("content_digest")))
 
     def deleted_before(self, row: dict) -> bool:
-        """Whether an earlier run with this log deleted the row's record."""
+        """Whether an earlier run with this log deleted (or redacted) the row's record."""
         return (row["source"], str(row["record_id"]), row.get("content_digest")) in self.deleted
 
     def add(self, entry: dict) -> None:
@@ -244,6 +248,8 @@ class Applier:
         self.execute, self.log, self.batch_size, self.on_batch = execute, log, batch_size, on_batch
         self.hold_check = HoldCheck(holds, key)
         self._shown_ids: dict[str, dict[str, str]] = {}  # source -> {shown id: store id}
+        self.redactors = Redactors(self.key)
+        self._redacted_ids: list[str] = []  # by id, redacted by this run: what the store still derives from
         self.result = ApplyResult()
 
     def verified(self, rows: list[dict], current: Callable[[dict], Record | None]) -> list[dict]:
@@ -291,13 +297,14 @@ class Applier:
                     raise UsageError(f"source {source!r} is not in evidence.json beside the worklist: "
                                      f"give --source {source}=URI")
                 connector = connector_for(uri)(uri)
+                for action, can in (("delete", connector.deletes), ("redact", connector.redacts)):
+                    if can is None and any(_action(r) == action for r in rows):
+                        raise UsageError(f"source {source!r}: the {connector.name} connector cannot {action} records "
+                                         "(`dhscan connectors` lists those that can)")
                 if connector.deletes == BY_ID:
                     self._by_id(connector, rows)
-                elif connector.deletes == REWRITES_FILES:
-                    self._files(connector, uri, rows)
                 else:
-                    raise UsageError(f"source {source!r}: the {connector.name} connector cannot delete records "
-                                     "(`dhscan connectors` lists those that can)")
+                    self._files(connector, uri, rows)
             except DhscanError as exc:
                 self.result.failures.append(str(exc))
                 decided = {r["record_id"] for r in self.result.rows if r["source"] == source}
@@ -326,12 +333,19 @@ class Applier:
             raw = {id(r): self._store_id(connector, r) for r in batch}
             current = connector.fetch(sorted({i for i in raw.values() if i is not None}))
             for row in batch:
-                if raw[id(row)] not in current:
+                if raw[id(row)] not in current and _action(row) == "redact":
+                    self.outcome(row, "stale", "not in the store")
+                elif raw[id(row)] not in current:
                     self.outcome(row, "already_absent", "not in the store")
                     if raw[id(row)] is not None:
                         gone.append(raw[id(row)])
+                elif _action(row) == "redact" and self.log.deleted_before(row):
+                    self.outcome(row, "already_redacted", "redacted by an earlier apply of this worklist")
             # each point read again first: one re-upserted since the sweep is stale, never deleted
-            batch = self.verified([r for r in batch if raw[id(r)] in current], lambda row: current.get(raw[id(row)]))
+            batch = self.verified([r for r in batch if raw[id(r)] in current and not (
+                _action(r) == "redact" and self.log.deleted_before(r))], lambda row: current.get(raw[id(row)]))
+            self._redact_by_id(connector, [r for r in batch if _action(r) == "redact"], raw, current)
+            batch = [r for r in batch if _action(r) != "redact"]
             ids = sorted(raw[id(r)] for r in batch)
             left = set()
             if self.execute and ids:
@@ -347,6 +361,35 @@ class Applier:
             self.on_batch()
         if self.execute and gone:
             self.events(connector.residue(gone))
+        if self.execute and self._redacted_ids:
+            self.events(connector.redaction_residue(self._redacted_ids))
+            self._redacted_ids = []
+
+    def _redact_by_id(self, connector, rows: list[dict], raw: dict, current: dict) -> None:
+        """Each record's payload written again with its listed values replaced, then read back: a value
+        still there is an error."""
+        plans = {}
+        for row in rows:
+            try:
+                plans[raw[id(row)]] = (row, replacements(row, current[raw[id(row)]], self.key, self.redactors))
+            except NotAsListed as exc:
+                self.outcome(row, "stale", str(exc))
+        if not plans:
+            return
+        left: set[str] = set()
+        if self.execute:
+            self.log.add({"event": "redact_intent", "source": connector.source, "records": len(plans),
+                          "replacement_digests": sorted(set().union(*(p.written for _, p in plans.values())))})
+            self.log.flush()
+            connector.redact({store_id: plan.value for store_id, (_, plan) in plans.items()})
+            after = connector.fetch(sorted(plans))
+            left = {i for i, (_, plan) in plans.items() if i not in after or left_in(plan, after[i])}
+        for store_id, (row, _) in plans.items():
+            if store_id in left:
+                self.outcome(row, "error", "a replaced value is still in the record after the update")
+            else:
+                self.outcome(row, "redacted", "payload redacted by id" if self.execute else "would be redacted by id")
+                self._redacted_ids.append(store_id)
 
     def _store_id(self, connector, row: dict) -> str | None:
         """The store's own id of a row's record. A row whose id holds an identifier shows it masked
@@ -392,8 +435,8 @@ class Applier:
         if file is None:
             for row in rows:
                 done = self.log.deleted_before(row) or (connector.source, relpath) in self.log.intents
-                self.outcome(row, "already_absent" if done else "stale",
-                             "deleted by an earlier apply" if done else "the file is gone")
+                self.outcome(row, _done_outcome(row) if done else "stale",
+                             "done by an earlier apply" if done else "the file is gone")
             return None
         path = Path(file.path)
         try:
@@ -404,14 +447,19 @@ class Applier:
                 earlier = self._not_found(connector.source, relpath, path, remote,
                                           [r for r in rows if id(r) not in found])
                 rows = self.verified([r for r in rows if id(r) in found], lambda row: found[id(row)])
+                plans = self._plans(rows, found)
+                rows = [r for r in rows if _action(r) != "redact" or id(r) in plans]
                 if not rows:
                     return "rewritten_before" if self.execute and earlier else None
                 if not self.execute:
                     for row in rows:
-                        self.outcome(row, "deleted", f"would be removed from {relpath}")
+                        self.outcome(row, *(("redacted", f"would be redacted in {relpath}") if id(row) in plans
+                                            else ("deleted", f"would be removed from {relpath}")))
                     return None
-                records = [found[id(r)] for r in rows]
-                self._rewrite(connector, relpath, path, remote, records, now)
+                drop = [found[id(r)] for r in rows if id(r) not in plans]
+                edits = {int(found[id(r)].locator["record"]): (found[id(r)], plans[id(r)]) for r in rows if id(r) in plans}
+                self._rewrite(connector, relpath, path, remote, drop, now, edits)
+                left = self._left_after(connector, file.relpath, drop, edits)
         except StaleFile as exc:
             for row in rows:
                 self.outcome(row, "stale", str(exc))
@@ -421,8 +469,36 @@ class Applier:
                 self.outcome(row, "error", f"{relpath}: {one_line(exc)}")
             return None
         for row in rows:
-            self.outcome(row, "deleted", f"removed from {relpath}")
+            if id(row) not in plans:
+                self.outcome(row, "deleted", f"removed from {relpath}")
+            elif int(found[id(row)].locator["record"]) in left:
+                self.outcome(row, "error", f"a replaced value is still in the record after rewriting {relpath}")
+            else:
+                self.outcome(row, "redacted", f"redacted in {relpath}")
         return "rewritten"
+
+    def _plans(self, rows: list[dict], found: dict) -> dict:
+        """What each redaction row replaces in its record (keyed by id(row)); a row whose values are not where
+        it lists them is stale."""
+        plans = {}
+        for row in rows:
+            if _action(row) == "redact":
+                try:
+                    plans[id(row)] = replacements(row, found[id(row)], self.key, self.redactors)
+                except NotAsListed as exc:
+                    self.outcome(row, "stale", str(exc))
+        return plans
+
+    def _left_after(self, connector, relpath: str, drop: list[Record], edits: dict) -> set[int]:
+        """The edited records (by their number before the rewrite) in which, read again from the rewritten
+        file, a replaced value still stands."""
+        if not edits:
+            return set()
+        dropped = sorted(int(r.locator["record"]) for r in drop)
+        now = {n - sum(d < n for d in dropped): n for n in edits}  # numbers shift past dropped records
+        after = {now[int(r.locator["record"])]: r
+                 for r in connector.file_records(relpath, lambda r: int(r.locator["record"]) in now)}
+        return {n for n, (_, plan) in edits.items() if n not in after or left_in(plan, after[n])}
 
     def _find_records(self, connector, file, rows: list[dict], unchanged: bool) -> dict[int, Record]:
         """Each row's record as the file holds it now (keyed by id(row)): at its listed number while the
@@ -455,22 +531,27 @@ class Applier:
         for row in rows:
             if rewritten or self.log.deleted_before(row):
                 earlier = True
-                self.outcome(row, "already_absent", "removed by an earlier apply of this worklist")
+                self.outcome(row, _done_outcome(row), "done by an earlier apply of this worklist")
             else:
                 self.outcome(row, "stale", "the listed record is not in the file any more (changed or removed "
                                            "since the sweep)")
         return earlier
 
     def _rewrite(self, connector, relpath: str, path: Path, remote, records: list[Record],
-                 state: tuple[int, int]) -> None:
-        """The file without `records`, in place: the intent logged and fsynced first."""
+                 state: tuple[int, int], edits: dict | None = None) -> None:
+        """The file without `records` and with the records numbered in `edits` ((record, Replacements))
+        replaced, in place: the intent logged and fsynced first."""
         drop = {int(r.locator["record"]) for r in records}
-        ids = {int(r.locator["record"]): check for r in records if (check := _id_check(r))}
+        edits = edits or {}
+        ids = {int(r.locator["record"]): check for r in [*records, *(r for r, _ in edits.values())]
+               if (check := _id_check(r))}
         with tempfile.TemporaryDirectory(prefix="dhscan-apply-") if remote is not None else nullcontext() as folder:
             if remote is None:
                 remove_stale_temporaries(path)
             local = remote.download(Path(folder)) if remote is not None else path
-            result = connector.rewrite_file(local, drop, ids)
+            # a connector that cannot redact is never given edits (third-party ones may not take them)
+            result = connector.rewrite_file(local, drop, ids, edits={n: plan.value for n, (_, plan) in edits.items()}) \
+                if edits else connector.rewrite_file(local, drop, ids)
             if remote is not None and not remote.unchanged():
                 raise StaleFile("the object changed while it was being rewritten")
             if remote is None and _state(path) != state:  # a writer that takes no lock
@@ -479,13 +560,22 @@ class Applier:
             # The intent is durable before the file changes: a killed run recognises the result.
             self.log.add({"event": "file_intent", "source": connector.source, "file": relpath,
                           "from": {"size": state[0], "mtime_ns": state[1]}, "to_sha256": result.sha256,
-                          "records": sorted(drop)})
+                          "records": sorted(drop), **({"redacted": sorted(edits), "replacement_digests": sorted(
+                              set().union(*(plan.written for _, plan in edits.values())))} if edits else {})})
             self.log.flush()
             self.log.intents[(connector.source, relpath)].add(result.sha256)
             if remote is not None:
                 remote.put(result.temp)
             else:
                 replace(result.temp, path)
+
+
+def _action(row: dict) -> str:
+    return row.get("action") or "delete"
+
+
+def _done_outcome(row: dict) -> str:
+    return "already_redacted" if _action(row) == "redact" else "already_absent"
 
 
 def _state(path: Path) -> tuple[int, int]:

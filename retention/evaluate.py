@@ -1,4 +1,5 @@
-"""Deciding what happens to each record: hold > delete > review > keep, with retention blocking deletion."""
+"""Deciding what happens to each record: hold > delete > redact > review > keep, with retention blocking
+deletion (not redaction: a redacted record is kept)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ class HoldMatch:
 @dataclass
 class Decision:
     record: Record
-    action: str  # "delete" | "hold" | "review" | "keep"
+    action: str  # "delete" | "redact" | "hold" | "review" | "keep"
     reason: str
     entity_types: list[str]
     production_match: bool
     rule: Rule | None = None  # the delete rule that is due (also when a hold or retention stops it)
     due_since: datetime | None = None
+    redact_rule: Rule | None = None  # the redact rule that is due (when no delete rule deletes it)
+    redactions: list[Finding] = field(default_factory=list)  # what the redact rule replaces
     holds: list[HoldMatch] = field(default_factory=list)
     retained_by: list[str] = field(default_factory=list)
     review_rules: list[str] = field(default_factory=list)
@@ -39,6 +42,8 @@ class Decision:
         """The rule that would have deleted a held record."""
         if self.action == "hold" and self.rule is not None and not self.retained_by:
             return self.rule.id
+        if self.action == "hold" and self.redact_rule is not None:
+            return self.redact_rule.id
         return None
 
 
@@ -58,6 +63,7 @@ class Evaluator:
                             entity_types=sorted({f.entity_type for f in findings}),
                             production_match=any(f.production_match for f in findings))
         due: list[tuple[int, datetime | None, int, Rule]] = []
+        redact_due: list[tuple[int, datetime | None, int, Rule]] = []
         for order, rule in enumerate(self.policy.rules):
             if not rule.match.matches(record, findings):
                 continue
@@ -70,17 +76,24 @@ class Evaluator:
             elif rule.action == "review":
                 decision.review_rules.append(rule.id)
             elif rule.max_age is None:
-                due.append((0, timestamp, order, rule))  # due at once: earlier than any dated due
+                # due at once: earlier than any dated due
+                (redact_due if rule.action == "redact" else due).append((0, timestamp, order, rule))
             elif timestamp is None:
                 decision.undated_rules.append(rule.id)
             else:
                 when = rule.due(timestamp)
                 if when <= self.now:
-                    due.append((1, when, order, rule))
+                    (redact_due if rule.action == "redact" else due).append((1, when, order, rule))
                 else:
                     decision.upcoming.append((rule.id, when))
         if due:
             _, decision.due_since, _, decision.rule = min(due, key=lambda d: (d[0], d[1] or self.now, d[2]))
+        # a redact rule with nothing of its types to replace in the record has nothing to do
+        redact_due = [d for d in redact_due if d[3].redacts(findings)]
+        if redact_due and (decision.rule is None or decision.retained_by):
+            _, when, _, decision.redact_rule = min(redact_due, key=lambda d: (d[0], d[1] or self.now, d[2]))
+            decision.redactions = decision.redact_rule.redacts(findings)
+            decision.due_since = decision.due_since if decision.rule is not None else when
         facts = RecordFacts.of(record, findings if hold_findings is None else hold_findings, self.key, self.names)
         decision.holds = [HoldMatch(h, on) for h in self.holds if (on := h.matched_on(facts, self.key))]
         decision.facts = facts
@@ -93,6 +106,12 @@ class Evaluator:
             decision.reason = _delete_reason(decision.rule, decision.entity_types)
             if decision.rule.inherit_age and inherited:
                 decision.reason += "; age inherited from the production record it copies"
+        elif decision.redact_rule is not None:
+            decision.action = "redact"
+            types = sorted({f.entity_type for f in decision.redactions})
+            decision.reason = f"{decision.redact_rule.id}: redact {', '.join(types)}"
+            if decision.rule is not None:
+                decision.reason += f" ({decision.rule.id} is due, but retained by {', '.join(decision.retained_by)})"
         elif decision.rule is not None:
             decision.reason = f"{decision.rule.id} is due, but retained by {', '.join(decision.retained_by)}"
         elif decision.review_rules:

@@ -12,7 +12,8 @@ from retention.evaluate import Evaluator
 from retention.holds import Hold, hold_entity_types
 from retention.policy import Policy
 from retention.tally import SweepTally
-from retention.worklists import DELETION_COLUMNS, LEGAL_HOLD_COLUMNS, RunIdentity, Worklist, deletion_row, hold_rows
+from retention.worklists import (DELETION_COLUMNS, LEGAL_HOLD_COLUMNS, REDACTION_COLUMNS, RunIdentity, Worklist,
+                                 deletion_row, hold_rows, redaction_row)
 from scanner.core.digests import sha256_file
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
 from scanner.core.records import Finding, Record
@@ -34,7 +35,7 @@ class RetentionObserver:
         self.evaluator_factory = evaluator_factory or Evaluator
         self.subject_entities = set(subject_entities)
         self.warnings: list[str] = []
-        self.first_rows: dict[str, list[dict]] = {"deletion": [], "hold": []}
+        self.first_rows: dict[str, list[dict]] = {"deletion": [], "redaction": [], "hold": []}
 
     def entity_types(self) -> set[str]:
         return hold_entity_types(self.holds) | self.subject_entities
@@ -48,7 +49,10 @@ class RetentionObserver:
         self.evaluator = self.evaluator_factory(self.policy, self.holds, self.now, run.key)
         self.tally = SweepTally(self.policy, self.holds, self.now, run.key)
         self.deletions = Worklist(stack, run.out_dir, "deletion_worklist", DELETION_COLUMNS, self.parquet)
+        self.redactions = Worklist(stack, run.out_dir, "redaction_worklist", REDACTION_COLUMNS, self.parquet)
         self.held = Worklist(stack, run.out_dir, "legal_hold_worklist", LEGAL_HOLD_COLUMNS, self.parquet)
+        self.operators = run.config.redact.operators  # for redact rules that name none
+        self.phone_region = run.config.detection.phone_region
 
     def held_names(self):
         return self.evaluator.names
@@ -58,6 +62,9 @@ class RetentionObserver:
         self.tally.add(decision)
         if decision.action == "delete":
             self._add("deletion", self.deletions, deletion_row(decision, self.now, self.identity))
+        elif decision.action == "redact":
+            row = redaction_row(decision, self.now, self.identity, self.operators, self.phone_region)
+            self._add("redaction", self.redactions, row)
         for row in hold_rows(decision, self.identity.key):
             self._add("hold", self.held, row)
 
@@ -70,6 +77,7 @@ class RetentionObserver:
         self.warnings = unmatchable_hold_criteria(self.holds, self.tally.attributes_seen)
         summary["sweep"] = {**self.tally.summary(), "hold_warnings": self.warnings,
                             "deletion_worklist_rows": self.deletions.rows,
+                            "redaction_worklist_rows": self.redactions.rows,
                             "legal_hold_worklist_rows": self.held.rows}
         evidence["sweep"] = {"detected_for_holds_only": sorted(run.hidden_types), "now": self.now.isoformat(),
                              "policy_sha256": sha256_file(self.policy_path) if self.policy_path else None,
@@ -88,6 +96,6 @@ class RetentionObserver:
             return EXIT_USAGE
         if any(r.status == "failed" for r in results):
             return EXIT_SOURCE_FAILED
-        wanted = {"deletions": self.deletions.rows, "holds": self.held.rows,
+        wanted = {"deletions": self.deletions.rows, "redactions": self.redactions.rows, "holds": self.held.rows,
                   "findings": sum(r.findings for r in results)}
         return EXIT_FINDINGS if self.fail_on and wanted[self.fail_on] else EXIT_OK

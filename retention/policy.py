@@ -9,6 +9,7 @@ from typing import Literal
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from detectors.operators import OperatorSpec
 from retention.durations import parse_duration
 from scanner.core.records import Finding, Record
 
@@ -59,7 +60,9 @@ class Rule(BaseModel):
     id: str = Field(min_length=1)
     description: str = ""
     match: Match = Field(default_factory=Match)
-    action: Literal["delete", "retain", "review"]
+    action: Literal["delete", "redact", "retain", "review"]
+    # redact: the operator per entity type (`DEFAULT` for the others); none given: the config's `redact:`
+    operators: dict[str, OperatorSpec] | None = None
     max_age: relativedelta | None = None
     min_age: relativedelta | None = None
     inherit_age: bool = False  # copied-production lineage; takes effect once lineage exists
@@ -75,10 +78,17 @@ class Rule(BaseModel):
             raise ValueError(f"rule {self.id}: a retain rule takes min_age, not max_age")
         if self.min_age is not None and self.action != "retain":
             raise ValueError(f"rule {self.id}: min_age belongs to retain rules")
+        if self.operators is not None and self.action != "redact":
+            raise ValueError(f"rule {self.id}: operators belong to redact rules")
         return self
 
+    def redacts(self, findings: list[Finding]) -> list[Finding]:
+        """The findings a redact rule replaces: those of its `match.entities`, else every one."""
+        wanted = self.match.entities
+        return [f for f in findings if wanted is None or f.entity_type in wanted]
+
     def due(self, timestamp: datetime | None) -> datetime | None:
-        """When a matching delete rule falls due: at once (None) or at timestamp + max_age."""
+        """When a matching delete (or redact) rule falls due: at once (None) or at timestamp + max_age."""
         if self.max_age is None or timestamp is None:
             return None
         try:

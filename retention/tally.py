@@ -21,6 +21,7 @@ AGE_BUCKETS_DAYS = (7, 30, 90, 180, 365, 730)
 class RuleTally:
     matched: int = 0
     deleted: int = 0
+    redacted: int = 0
     suppressed_by_hold: int = 0
     retained: int = 0
     undated: int = 0
@@ -30,7 +31,8 @@ class RuleTally:
     ages: Counter = field(default_factory=Counter)  # age bucket -> records the rule matched
 
     def summary(self) -> dict[str, Any]:
-        return {"matched": self.matched, "deleted": self.deleted, "suppressed_by_hold": self.suppressed_by_hold,
+        return {"matched": self.matched, "deleted": self.deleted, "redacted": self.redacted,
+                "suppressed_by_hold": self.suppressed_by_hold,
                 "blocked_by_retention": self.retained, "undated": self.undated,
                 "upcoming": {"records": self.upcoming,
                              "next_due": self.next_due.isoformat() if self.next_due else None,
@@ -85,10 +87,16 @@ class SweepTally:
             tally = self.rules[decision.rule.id]
             if decision.action == "delete":
                 tally.deleted += 1
-            elif decision.suppressed_rule_id:
+            elif decision.suppressed_rule_id == decision.rule.id:
                 tally.suppressed_by_hold += 1
             elif decision.retained_by:
                 tally.retained += 1
+        if decision.redact_rule is not None:
+            tally = self.rules[decision.redact_rule.id]
+            if decision.action == "redact":
+                tally.redacted += 1
+            elif decision.suppressed_rule_id == decision.redact_rule.id:
+                tally.suppressed_by_hold += 1
         for match in decision.holds:
             self.holds_count[match.hold.id][record.source] += 1
         if decision.suppressed_rule_id:

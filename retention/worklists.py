@@ -16,15 +16,19 @@ import pyarrow.parquet as pq
 
 from detectors.masking import shown
 from detectors.normalize import record_digest
+from detectors.operators import DEFAULT, OperatorSpec, operator_row
 from retention.evaluate import Decision
 from scanner.core.durable import atomic_write
-from scanner.core.formats import LEGAL_HOLD_FORMAT, WORKLIST_FORMAT, DeletionRow, LegalHoldRow
+from scanner.core.formats import LEGAL_HOLD_FORMAT, WORKLIST_FORMAT, DeletionRow, LegalHoldRow, RedactionRow
 from scanner.core.outputs import json_line
 
 DELETION_COLUMNS = tuple(DeletionRow.model_fields)
 LEGAL_HOLD_COLUMNS = tuple(LegalHoldRow.model_fields)
+REDACTION_COLUMNS = tuple(RedactionRow.model_fields)
 _TYPES = {"format_version": pa.int32(), "production_match": pa.bool_(), "age_days": pa.float64(), "entity_types": pa.list_(pa.string()),
-          "matched_on": pa.list_(pa.string()), "finding_digests": pa.list_(pa.string())}
+          "matched_on": pa.list_(pa.string()), "finding_digests": pa.list_(pa.string()),
+          "redactions": pa.list_(pa.struct([("field", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+                                            ("entity_type", pa.string()), ("digest", pa.string())]))}
 PARQUET_BATCH = 10_000
 
 
@@ -111,14 +115,15 @@ def shown_copy(key: bytes, copied: dict | None) -> dict | None:
     return {**copied, "record_id": shown(key, copied["record_id"])} if copied else copied
 
 
-def deletion_row(decision: Decision, now: datetime, run: RunIdentity) -> dict[str, Any]:
+def deletion_row(decision: Decision, now: datetime, run: RunIdentity, rule=None) -> dict[str, Any]:
     record = decision.record
+    rule = rule or decision.rule
     age = (now - record.timestamp).total_seconds() / 86400 if record.timestamp else None
     return {"format_version": WORKLIST_FORMAT, "run_id": run.run_id, "key_id": run.key_id,
             "content_digest": record.content_digest or record_digest(run.key, record),
             "source": record.source, "kind": record.kind, "record_id": shown(run.key, record.record_id),
             "locator": shown_locator(run.key, record.locator),
-            "rule_id": decision.rule.id, "reason": decision.reason, "entity_types": decision.entity_types,
+            "rule_id": rule.id, "reason": decision.reason, "entity_types": decision.entity_types,
             "production_match": decision.production_match,
             "record_timestamp": record.timestamp.isoformat() if record.timestamp else None,
             "age_days": round(age, 2) if age is not None else None,
@@ -127,6 +132,23 @@ def deletion_row(decision: Decision, now: datetime, run: RunIdentity) -> dict[st
             # digests only: apply re-checks holds added after the sweep against these
             "attribute_digests": decision.facts.attribute_digests,
             "finding_digests": sorted(decision.facts.finding_digests)}
+
+
+def redaction_row(decision: Decision, now: datetime, run: RunIdentity, operators: dict,
+                  phone_region: str) -> dict[str, Any]:
+    """A deletion row's facts, for the redact rule, with the values it replaces (their places and digests)
+    and the operator for each of their types: the rule's, else `operators` (the config's; `DEFAULT` for
+    the types it does not name), else `replace`."""
+    row = deletion_row(decision, now, run, decision.redact_rule)
+    chosen = {**operators, **(decision.redact_rule.operators or {})}
+    types = sorted({f.entity_type for f in decision.redactions})
+    row.update(action="redact",
+               redactions=[{"field": f.field, "start": f.start, "end": f.end, "entity_type": f.entity_type,
+                            "digest": f.digest} for f in sorted(decision.redactions, key=lambda f: (f.field, f.start))],
+               phone_region=phone_region,
+               operators={t: operator_row(chosen.get(t) or chosen.get(DEFAULT) or OperatorSpec(type="replace"))
+                          for t in types})
+    return row
 
 
 def hold_rows(decision: Decision, key: bytes) -> list[dict[str, Any]]:

@@ -239,8 +239,8 @@ def scan(as_json, formats, baseline_path, since_state, **options) -> None:
 @detection_options
 @click.option("--format", "formats", multiple=True, type=click.Choice(["parquet", "sarif"]),
               help="Also write Parquet worklists (parquet), results.sarif (sarif); repeatable.")
-@click.option("--fail-on", type=click.Choice(["deletions", "holds", "findings"]), default=None,
-              help="Exit 1 when there are deletions, holds or findings.")
+@click.option("--fail-on", type=click.Choice(["deletions", "redactions", "holds", "findings"]), default=None,
+              help="Exit 1 when there are deletions, redactions, holds or findings.")
 @click.option("--strict", is_flag=True, help="Exit 2 when a legal hold names a criterion no scanned record has.")
 @click.option("--since-state", "since_state", type=click.Path(file_okay=False), default=None,
               help="A state folder: only records new or changed since the run that wrote it are detected (every "
@@ -359,6 +359,44 @@ def erase(sources, subjects, request_path, request_id, holds_path, out, as_json,
     _finish(run, as_json, print_sweep_summary)
 
 
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder: the redacted copies (redacted/NAME), the worklist, evidence and the re-scan.")
+@click.option("--in-place", is_flag=True, help="Rewrite the sources themselves (held records are left as they are).")
+@click.option("--holds", "holds_path", type=click.Path(dir_okay=False), default=None,
+              help="Legal holds YAML (with --in-place): held records are never altered.")
+@click.option("--no-holds", is_flag=True, help="With --in-place: rewrite without checking legal holds.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML config: sources, detection, and the operator per entity type under redact:.")
+@detection_options
+@cluster_option
+@click.option("--json", "as_json", is_flag=True, help="Print the redaction section of evidence.json as JSON.")
+def redact(in_place, no_holds, as_json, **options) -> None:
+    """Write SOURCES without their personal data, in their own formats (a copy unless --in-place)."""
+    from scanner.cli.tables import print_redaction_summary, progress_bars
+    from scanner.runs.evidence import redact_command_line
+    from scanner.runs.redact import run_redact
+    from scanner.runs.settings import resolve
+
+    try:
+        settings = resolve("redact", _given(options))
+        with progress_bars(Console(stderr=True).is_terminal) as progress:
+            result = run_redact(settings, in_place, no_holds, redact_command_line(_command_line()),
+                                progress=progress)
+    except DhscanError as exc:
+        _fail(exc)
+        return
+    for failure in result.failures:
+        say("error", failure)
+    _report_sources(result.sweep.results)
+    if as_json:
+        click.echo(json.dumps(result.redaction, indent=2))
+    else:
+        print_redaction_summary(result.redaction, _stdout_console())
+    sys.exit(result.exit_code)
+
+
 @main.group()
 def fingerprint() -> None:
     """Production fingerprints: keyed digests of production identifiers."""
@@ -404,7 +442,7 @@ def fingerprint_info(path) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def connectors(as_json) -> None:
-    """List the installed connectors, their schemes and distributions, and which can delete."""
+    """List the installed connectors, their schemes and distributions, and which can delete and redact."""
     from rich.table import Table
 
     from scanner.connectors import connector_listing
@@ -414,10 +452,11 @@ def connectors(as_json) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="installed connectors")
-    for column in ("scheme", "distribution", "description", "deletes"):
+    for column in ("scheme", "distribution", "description", "deletes", "redacts"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["scheme"], row["distribution"], row["description"], row["deletes"] or "no")
+        table.add_row(row["scheme"], row["distribution"], row["description"], row["deletes"] or "no",
+                      row["redacts"] or "no")
     _stdout_console().print(table)
 
 

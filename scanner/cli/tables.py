@@ -132,3 +132,24 @@ def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
         found = residue.get("summary") or (f"{residue['records']} of {residue['of']} deleted documents still in "
                                            "the store's files.")
         console.print(f"{residue['source']}: {found} {residue['advice']}", markup=False, highlight=False)
+
+
+def print_redaction_summary(redaction: dict, console: Console) -> None:
+    """Per source: records changed, findings before and after, and what the re-scan found again."""
+    table = Table(title=f"redaction ({redaction['mode'].replace('_', ' ')})")
+    for column in ("source", "records", "changed", "left as they were", "findings before", "findings after",
+                   "replacements found again", "originals found again"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for name, s in redaction["sources"].items():
+        table.add_row(cell(name), f"{s['records']:,}", f"{s['records_changed']:,}",
+                      f"{s['records_left_as_they_were']:,}", f"{sum(s['findings_before'].values()):,}",
+                      f"{sum(s['findings_after'].values()):,}", f"{s['replacements_found_again']:,}",
+                      f"{s['original_values_found_again']:,}")
+    console.print(table)
+    operators = ", ".join(f"{t}: {spec['type']}" for t, spec in redaction["operators"].items())
+    if operators:
+        console.print(f"operators: {operators}")
+    for residue in redaction["residue"]:
+        console.print(f"[yellow]residue[/yellow] {cell(residue['source'])}: {residue.get('summary', '')}")
+    if redaction["copies"]:
+        console.print(f"redacted copies: {redaction['copies']}")

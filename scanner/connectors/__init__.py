@@ -41,17 +41,17 @@ def installed_connectors() -> dict[str, InstalledConnector]:
 
 def connector_listing() -> list[dict]:
     """What `dhscan connectors` shows: each installed connector, where it comes from, and whether
-    (and how) `dhscan apply` can delete from it."""
+    (and how) `dhscan apply` can delete from it and redact in it."""
     rows = []
     for scheme, installed in installed_connectors().items():
         try:
             cls = installed.load()
-            description, deletes = cls.description, cls.deletes
+            description, deletes, redacts = cls.description, cls.deletes, cls.redacts
         except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, not fatal
-            description, deletes = f"(cannot load: {type(exc).__name__})", None
+            description, deletes, redacts = f"(cannot load: {type(exc).__name__})", None, None
         rows.append({"scheme": f"{scheme}:", "connector": installed.target,
                      "distribution": f"{installed.distribution} {installed.version}", "description": description,
-                     "deletes": deletes})
+                     "deletes": deletes, "redacts": redacts})
     return rows
 
 

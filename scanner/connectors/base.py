@@ -10,7 +10,7 @@ from typing import Any, Callable, ClassVar, Iterator
 from scanner.connectors import byteranges
 from scanner.connectors.byteranges import ByteRange, RangeCount, ranges_of
 from scanner.connectors.jsonvalues import max_record_bytes
-from scanner.connectors.files import SourceFile, file_uri, is_s3, list_files
+from scanner.connectors.files import SourceFile, copied_path, copy_files, copy_uri, file_uri, is_s3, list_files
 from scanner.connectors.rewriting import IdChecks, Rewrite
 from scanner.connectors.s3files import s3_versions_residue
 from scanner.core.errors import SourceError, UsageError, one_line
@@ -94,6 +94,9 @@ class Connector:
     # How `dhscan apply` deletes a record from this source: REWRITES_FILES (`rewrite_file`), BY_ID
     # (`fetch`, `delete`, `verify_absent`), or None: it cannot, and apply says so for its rows.
     deletes: ClassVar[str | None] = None
+    # How `dhscan apply` and `dhscan redact` replace values inside records: REWRITES_FILES (`rewrite_file`
+    # with `edits`), BY_ID (`fetch`, `redact`), or None: it cannot. Never other than `deletes`.
+    redacts: ClassVar[str | None] = None
     # Whether records' locators name files of the source's path (`file_uri`).
     reads_files: ClassVar[bool] = False
 
@@ -158,6 +161,20 @@ class Connector:
         written beside it; `ids[n]` = (id field, id) is checked on record n before anything is written."""
         raise NotImplementedError
 
+    # A connector whose `redacts` is REWRITES_FILES takes `edits` too: {record number: edit}, each edit
+    # given the record's raw value as the file holds it (a JSON value, a CSV row or an Arrow row as a dict
+    # of its text columns, a span) and returning it with its values replaced; the record is written again
+    # from what it returns, in the file's own format, and its number counts as removed in the Rewrite.
+
+    def copy_to(self, folder: Path) -> str:
+        """A copy of the source in the empty local `folder` (modification times kept), and the URI that reads
+        it as this source: what `dhscan redact` rewrites, leaving the source as it is."""
+        if not self.reads_files or self.redacts is None:
+            raise UsageError(f"source {self.source!r}: the {self.name} connector cannot make a redacted copy")
+        fs, files = self.deletable_files()
+        copy_files(fs, files, folder)
+        return copy_uri(self.uri, self.name, self.source, copied_path(self.uri, folder, files))
+
     def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
         """Log events (`residue` ones are reported to the user) once apply has rewritten files: `rewritten`
         maps the files this run rewrote to the records taken out; `changed` lists those rewritten by this
@@ -179,6 +196,15 @@ class Connector:
     def verify_absent(self, record_ids: list[str]) -> list[str]:
         """Those of `record_ids` still in the source."""
         raise NotImplementedError
+
+    def redact(self, edits: dict[str, Callable[[Any], Any]]) -> None:
+        """For `redacts` BY_ID: each record's stored payload (its document and metadata) written again as
+        `edits[record id]` returns it; the stored vector is left as it is."""
+        raise NotImplementedError
+
+    def redaction_residue(self, record_ids: list[str]) -> list[dict]:
+        """Residue events for records redacted by id: what the store still derives from the original text."""
+        return []
 
     def residue(self, record_ids: list[str]) -> list[dict]:
         """Residue events: which of `record_ids` (deleted by this apply or an earlier one) the store still

@@ -30,7 +30,7 @@ OFFSET = "::offset="  # between a collection and its offset range in a shard nam
 
 class ChromaConnector(StoreConnector):
     name = "chroma"
-    options = frozenset({"collection", "token_env", "token_header", "tenant_name", "database"})
+    options = frozenset({"collection", "token_env", "token_header", "tenant_name", "database", "embed"})
     description = "Chroma: a persistent folder (chroma:PATH) or a server (chroma+http://HOST:PORT, chroma+https://)"
     secret_env_option = "token_env"
 
@@ -172,6 +172,46 @@ class ChromaConnector(StoreConnector):
                              lambda: collection.get(ids=ids, include=["documents", "metadatas"]))
             found.update((record.record_id, record) for record in self._records(name, result))
         return found
+
+    def redact(self, edits) -> None:
+        """Each record's document and metadata written again as its edit of `{"document", "metadata"}`
+        returns them; the stored embedding is passed back as it is (Chroma would otherwise embed the new
+        document itself), or, with `embed=module:function`, computed again from the redacted document."""
+        embed = self._embed_function()
+        for name, ids in self._split(list(edits)).items():
+            collection = self._collection(name)
+            result = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(
+                ids=ids, include=["documents", "metadatas", "embeddings"]))
+            new = [edits[self._record_id(name, item_id)]({"document": document, "metadata": dict(metadata or {})})
+                   for item_id, document, metadata in zip(result["ids"], result["documents"], result["metadatas"])]
+            documents = [n["document"] for n in new]
+            embeddings = embed([d or "" for d in documents]) if embed else result["embeddings"]
+            guarded(self.source, self._where(f"update {name!r}"), lambda: collection.update(
+                ids=result["ids"], documents=documents, metadatas=[n["metadata"] or None for n in new],
+                embeddings=embeddings))
+
+    def _embed_function(self):
+        spec = self.uri.options.get("embed")
+        if not spec:
+            return None
+        module, _, function = spec.partition(":")
+        try:
+            import importlib
+
+            return getattr(importlib.import_module(module), function)
+        except (ImportError, AttributeError, ValueError):
+            raise UsageError(f"source {self.source!r}: embed={spec}: no such function (module:function)") from None
+
+    def redaction_residue(self, record_ids: list[str]) -> list[dict]:
+        """The embedding (unless `embed=` computed it again), and a local store's write-ahead log, which
+        keeps each record's earlier writes, original text included."""
+        events = [] if self.uri.options.get("embed") else super().redaction_residue(record_ids)
+        for event in self.residue(record_ids):
+            events.append({**event, "summary": f"{event['records']} of {event['of']} redacted records: the original "
+                           "text is still in the store's write-ahead log (chroma.sqlite3)",
+                           "advice": SOFT_DELETE_ADVICE.format(path=Path(self.uri.path).expanduser().resolve())
+                           .replace("deleted documents", "overwritten documents")})
+        return events
 
     def residue(self, record_ids: list[str]) -> list[dict]:
         """Deleted records whose additions are still in a local store's write-ahead log (Chroma's deletes are

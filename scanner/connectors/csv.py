@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, Re
 from scanner.connectors.byteranges import ByteRange, RangeCount, count_bytes
 from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import lines
+from scanner.connectors.replacing import Edits
 from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, StaleFile, check_id, rewrite_text
 from scanner.connectors.rows import row_record
 
@@ -28,6 +30,7 @@ class CsvConnector(FileConnector):
 
     splits_into_byte_ranges = True  # a range is read alone only where the quotes are well-formed
     deletes = REWRITES_FILES
+    redacts = REWRITES_FILES
 
     def file_candidates(self, stream, file: SourceFile, report: ReadReport) -> Iterator[Candidate]:
         reader = self._reader(lines(stream), file.relpath)
@@ -66,8 +69,11 @@ class CsvConnector(FileConnector):
         expected = [i for i, start in enumerate(even) if start] + [len(even)]
         return (len(even), rows) if starts == expected else None
 
-    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
-        """Rows are numbered as `_rows` numbers them (blank lines are none); every other byte is kept."""
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
+        """Rows are numbered as `_rows` numbers them (blank lines are none); every other byte is kept. A row
+        of `edits` is written again from the header-keyed dict its edit returns."""
+        edits = edits or {}
+
         def copy(stream, sink: Sink) -> set[int]:
             consumed: list[bytes] = []
 
@@ -90,12 +96,26 @@ class CsvConnector(FileConnector):
                             check_id(dict(zip(header, cells)), record, ids)
                             removed.add(record)
                             continue
+                        if record in edits:
+                            row = dict(zip(header, cells))
+                            check_id(row, record, ids)
+                            removed.add(record)
+                            raw = self._row_bytes(header, cells, edits[record](row), raw, path.name)
                     sink.write(raw)
             except csv.Error:  # the sweep parsed it: it changed since
                 raise StaleFile(f"line {reader.line_num} is not parseable as CSV any more") from None
             return removed
 
-        return rewrite_text(path, drop, copy)
+        return rewrite_text(path, drop, copy, edits)
+
+    def _row_bytes(self, header: list[str], cells: list[str], row: dict, raw: bytes, relpath: str) -> bytes:
+        """A row written again with the file's delimiter and line ending; cells past the header kept."""
+        out = io.StringIO()
+        ending = "\r\n" if raw.endswith(b"\r\n") else "\n"
+        delimiter = self.uri.options.get("delimiter") or ("\t" if relpath.endswith(".tsv") else ",")
+        csv.writer(out, delimiter=delimiter, lineterminator=ending).writerow(
+            [row.get(name, cell) for name, cell in zip(header, cells)] + cells[len(header):])
+        return out.getvalue().encode("utf-8", "surrogateescape")
 
     def _reader(self, raw_lines, relpath: str):
         delimiter = self.uri.options.get("delimiter") or ("\t" if relpath.endswith(".tsv") else ",")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import shutil
+from urllib.parse import urlencode
 from pathlib import Path
 from dataclasses import dataclass
 
@@ -181,3 +183,30 @@ def file_uri(path: str, relpath: str) -> str:
     target = root if os.path.isfile(root) else os.path.join(root, relpath)
     relative = os.path.relpath(target)
     return Path(relative).as_posix() if not relative.startswith("..") else Path(target).as_uri()
+
+
+def copy_files(fs, files: list[SourceFile], folder: Path) -> None:
+    """Each file (local or S3) to `folder`/its relative path, its modification time kept."""
+    for file in files:
+        target = folder / file.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with fs.open_input_stream(file.path) as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+        if file.mtime_ns:
+            os.utime(target, ns=(file.mtime_ns, file.mtime_ns))
+
+
+def copy_uri(uri: SourceURI, scheme: str, source: str, path: str) -> str:
+    """The URI that reads a local copy at `path` as the source `source` (S3 options dropped)."""
+    options = {k: v for k, v in uri.options.items() if k not in S3_OPTIONS} | {"name": source}
+    return f"{scheme}:{path}?{urlencode(options, safe='/:,*')}"
+
+
+def copied_path(uri: SourceURI, folder: Path, files: list[SourceFile]) -> str:
+    """Where a copy made by `copy_files` is read from: the file, the folder, or the glob under it."""
+    root, pattern = split_glob(filesystem(uri)[1])
+    if pattern is not None:
+        return f"{folder}/{pattern}"
+    if len(files) == 1 and files[0].path.rstrip("/") == root:
+        return str(folder / files[0].relpath)
+    return str(folder)

@@ -17,9 +17,10 @@ import pyarrow.fs as pafs
 
 from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import REWRITES_FILES, Connector, ReadReport
-from scanner.connectors.files import S3_OPTIONS, SourceFile, filesystem, is_s3
+from scanner.connectors.files import S3_OPTIONS, SourceFile, copy_files, copy_uri, filesystem, is_s3
 from scanner.connectors.hffolders import CACHE_ADVICE, cache_files, refresh_fingerprint
-from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows, rewrite_whole
+from scanner.connectors.replacing import Edits
+from scanner.connectors.rewriting import IdChecks, Rewrite, edited_rows, kept_rows, rewrite_whole
 from scanner.core.errors import UsageError, one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -34,6 +35,7 @@ class HfConnector(Connector):
     description = "Hugging Face datasets save_to_disk folders (all splits, or ?split=)"
     folder_markers = HF_MARKERS
     deletes = REWRITES_FILES
+    redacts = REWRITES_FILES
     reads_files = True
 
     def _read_json(self, fs, path: str) -> dict:
@@ -49,14 +51,14 @@ class HfConnector(Connector):
         """Only the data files, never datasets' cache files beside them."""
         return self.data_files()
 
-    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
         """A data file (an Arrow IPC stream) with the same schema and its metadata, in batches of the
         original's size. Kept even when no row is left: the split's state.json lists it."""
         with pa.memory_map(str(path)) as source:
             reader = pa.ipc.open_stream(source)
             batches = list(reader)
             table = pa.Table.from_batches(batches, schema=reader.schema)
-            kept = kept_rows(table, drop, ids).combine_chunks()
+            kept = kept_rows(edited_rows(table, edits or {}, ids), drop, ids).combine_chunks()
             batch_rows = max((b.num_rows for b in batches), default=1) or 1
 
             def write(temp: Path) -> None:
@@ -64,7 +66,18 @@ class HfConnector(Connector):
                     for batch in kept.to_batches(max_chunksize=batch_rows):
                         writer.write_batch(batch)
 
-            return rewrite_whole(path, drop, write)
+            return rewrite_whole(path, drop, write, edits)
+
+    def copy_to(self, folder: Path) -> str:
+        """The whole save_to_disk folder (state and info files with the data), never datasets' cache files:
+        they hold the original rows."""
+        fs, root = filesystem(self.uri)
+        self.data_files()  # a folder that is not a dataset fails here, before anything is copied
+        infos = fs.get_file_info(pafs.FileSelector(root.rstrip("/"), recursive=True))
+        files = [SourceFile(posixpath.relpath(i.path, root.rstrip("/")), i.path, i.size, i.mtime_ns) for i in infos
+                 if i.type == pafs.FileType.File and not posixpath.basename(i.path).startswith("cache-")]
+        copy_files(fs, files, folder)
+        return copy_uri(self.uri, self.name, self.source, str(folder))
 
     def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
         """New fingerprints for the splits whose data changed; their datasets cache files reported."""

@@ -13,7 +13,8 @@ from scanner.connectors.byteranges import ByteRange, RangeCount, range_lines
 from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import (BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes,
                                           parse_value, read_past)
-from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, check_id, rewrite_text
+from scanner.connectors.replacing import Edits
+from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, StaleFile, check_id, rewrite_text
 from scanner.connectors.rows import row_record
 from scanner.core.fields import get_path
 from scanner.core.records import Record
@@ -27,6 +28,7 @@ class JsonlConnector(FileConnector):
                    "inside each JSON document); local or s3://")
     splits_into_byte_ranges = True  # JSON Lines only: a range with a pretty-printed value or an array is refused
     deletes = REWRITES_FILES
+    redacts = REWRITES_FILES
     # API responses a tool's records come in: (the list's key, a key beside it), e.g. ("data", "meta")
     pages: ClassVar[tuple[tuple[str, str], ...]] = ()
 
@@ -67,22 +69,29 @@ class JsonlConnector(FileConnector):
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
 
-    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
         """Records numbered as `file_candidates` numbers them (each JSON value, each element of a top-level
         array or of the list a value wraps); the other lines are kept as they are, an array or a wrapping
-        value losing records is written again."""
+        value losing or changing records is written again. `edits` replaces records instead of dropping."""
+        edits = edits or {}
+
         def copy(stream, sink: Sink) -> set[int]:
             removed, kept_elements, array, number = set(), [], False, 0
 
             def dropped(value) -> bool:
                 nonlocal number
                 number += 1
-                if number not in drop:
+                if number not in drop and number not in edits:
                     return False
                 if not isinstance(value, BadValue):
                     check_id(self.unwrapped(value), number, ids)
+                elif number in edits:
+                    raise StaleFile(f"record {number} is not readable JSON any more")
                 removed.add(number)
-                return True
+                return number in drop
+
+            def edited(value):
+                return edits[number](value) if number in edits and number in removed else value
 
             limit = max_record_bytes()
             for line, value, raw in json_values_raw(stream):
@@ -92,12 +101,14 @@ class JsonlConnector(FileConnector):
                     self.records_in(value, f"{path.name}:{line}")
                 if wrapped is not None:
                     elements, at = wrapped
-                    kept = [element for element in elements if not dropped(element)]
-                    if len(kept) < len(elements):
+                    kept = [edited(element) for element in elements if not dropped(element)]
+                    if len(kept) < len(elements) or any(a is not b for a, b in zip(kept, elements)):
                         value = _with_list(value, at, kept)
-                        raw = None if raw is None else json.dumps(value, indent=2 if b"\n" in raw else None).encode()
+                        raw = None if raw is None else _dumped(value, raw)
                 elif dropped(value):
                     continue
+                elif (new := edited(value)) is not value:
+                    value, raw = new, None if raw is None else _dumped(new, raw)
                 if raw is None:
                     kept_elements.append(value)
                 else:
@@ -106,7 +117,7 @@ class JsonlConnector(FileConnector):
                 sink.write(json.dumps(kept_elements, indent=2).encode() + b"\n")  # `[]` when none is left
             return removed
 
-        return rewrite_text(path, drop, copy)
+        return rewrite_text(path, drop, copy, edits)
 
     def count_lines(self, handle, shard: ByteRange) -> RangeCount | None:
         lines = records = 0
@@ -143,6 +154,11 @@ class JsonlConnector(FileConnector):
     def build_record(self, file: SourceFile, row: int, value, line: int) -> Record:
         """One JSON value as a Record; connectors for JSON exports of other tools override this."""
         return row_record(self, file, row, value, line=line)
+
+
+def _dumped(value, raw: bytes) -> bytes:
+    """A changed value written as its line was: pretty-printed if it was, non-ASCII text kept as text."""
+    return json.dumps(value, ensure_ascii=False, indent=2 if b"\n" in raw else None).encode("utf-8", "surrogatepass")
 
 
 def _with_list(value: dict, at: list[str], kept: list) -> dict:

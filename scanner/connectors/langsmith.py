@@ -14,6 +14,7 @@ from scanner.connectors.base import Candidate, ReadReport, RecordUnreadable
 from scanner.connectors.files import SourceFile, list_files
 from scanner.connectors.jsonl import JsonlConnector
 from scanner.connectors.parquet import rewrite_parquet
+from scanner.connectors.replacing import Edits
 from scanner.connectors.rewriting import IdChecks, Rewrite
 from scanner.connectors.otel import SpanTexts, trace_record
 from scanner.core.fields import parse_timestamp
@@ -53,8 +54,10 @@ class LangsmithConnector(JsonlConnector):
             else:
                 yield from self._parquet_candidates(fs, file)
 
-    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
-        return rewrite_parquet(path, drop, ids) if path.suffix == ".parquet" else super().rewrite_file(path, drop, ids)
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
+        if path.suffix == ".parquet":
+            return rewrite_parquet(path, drop, ids, edits)
+        return super().rewrite_file(path, drop, ids, edits)
 
     def _parquet_candidates(self, fs, file: SourceFile) -> Iterator[Candidate]:
         try:

@@ -15,6 +15,7 @@ from scanner.connectors.base import REWRITES_FILES, Candidate, FileConnector, Re
 from scanner.connectors.files import S3_OPTIONS, SourceFile
 from scanner.connectors.jsonvalues import (BadValue, WholeFileError, json_values, json_values_raw, max_record_bytes,
                                           read_past)
+from scanner.connectors.replacing import Edits
 from scanner.connectors.rewriting import IdChecks, Rewrite, Sink, StaleFile, rewrite_text
 from scanner.connectors.otel import (DEFAULT_TENANT_KEY, SpanTexts, any_value, event_prefix, get,
                                      identifier_paths, identity_attributes, key_values, nanos_to_datetime,
@@ -79,6 +80,7 @@ class OtlpConnector(FileConnector):
     default_kind = "trace_log"
     picks_bare_paths = False
     deletes = REWRITES_FILES
+    redacts = REWRITES_FILES
 
     def __init__(self, uri: SourceURI):
         super().__init__(uri)
@@ -100,10 +102,11 @@ class OtlpConnector(FileConnector):
         except WholeFileError as exc:
             raise self.fail(f"{file.relpath}: not valid JSON: {exc}") from None
 
-    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
-        """Records numbered across the file as `file_candidates` numbers them; a line losing some of its
-        spans or log records is written again, every other line is kept as it is."""
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
+        """Records numbered across the file as `file_candidates` numbers them; a line losing (or, with
+        `edits`, changing) some of its spans or log records is written again, every other line is kept."""
         limit = max_record_bytes()
+        edits = edits or {}
 
         def copy(stream, sink: Sink) -> set[int]:
             removed: set[int] = set()
@@ -129,24 +132,34 @@ class OtlpConnector(FileConnector):
                     number += console_span
                     if console_span and number in drop:
                         removed.add(number)
+                    elif console_span and number in edits:
+                        removed.add(number)
+                        value = edits[number](value)
+                        keep(value, None if raw is None else _compact(value))
                     else:
                         keep(value, raw)
                     continue
-                dropped = set()
+                dropped, edited = set(), False
                 for _, _, item in signal_items(value, signal):
                     number += 1
                     if number in drop:
                         removed.add(number)
                         dropped.add(id(item))
+                    elif number in edits:
+                        removed.add(number)
+                        new = edits[number](item)
+                        item.clear()
+                        item.update(new)  # in place: the request around it is written again as it was
+                        edited = True
                 if not dropped:
-                    keep(value, raw)
+                    keep(value, raw if not edited or raw is None else _compact(value))
                 elif (kept := without_items(value, signal, dropped)) is not None:
-                    keep(kept, None if raw is None else json.dumps(kept, separators=(",", ":")).encode())
+                    keep(kept, None if raw is None else _compact(kept))
             if array:
                 sink.write(json.dumps(elements, indent=2).encode() + b"\n")
             return removed
 
-        return rewrite_text(path, drop, copy)
+        return rewrite_text(path, drop, copy, edits)
 
     def _builders(self, value: Any, report: ReadReport, where: str) -> Iterator[Builder]:
         if isinstance(value, list):
@@ -220,3 +233,8 @@ class OtlpConnector(FileConnector):
         resource = (span.get("resource") or {}).get("attributes") or {}
         return self._record(file, row, line, f"{trace_id}:{span_id}", texts, parse_timestamp(span.get("start_time")),
                             attributes, resource, {"trace_id": trace_id, "span_id": span_id})
+
+
+def _compact(value) -> bytes:
+    """A request written again as the OTLP file exporter writes one: compact, one line."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")

@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 from scanner.connectors.arrow_rows import chosen_records
 from scanner.connectors.base import REWRITES_FILES, Connector, ReadReport
 from scanner.connectors.files import S3_OPTIONS, list_files
-from scanner.connectors.rewriting import IdChecks, Rewrite, kept_rows, rewrite_whole
+from scanner.connectors.replacing import Edits
+from scanner.connectors.rewriting import IdChecks, Rewrite, edited_rows, holds_strings, kept_rows, rewrite_whole
 from scanner.core.errors import one_line
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -27,10 +28,11 @@ class ParquetConnector(Connector):
     options = S3_OPTIONS
     description = "Parquet files, a folder or glob of them; local or s3://"
     deletes = REWRITES_FILES
+    redacts = REWRITES_FILES
     reads_files = True
 
-    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
-        return rewrite_parquet(path, drop, ids)
+    def rewrite_file(self, path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
+        return rewrite_parquet(path, drop, ids, edits)
 
     def shards(self) -> list[str | None]:
         """One shard per row group (`file.parquet::3`), from the files' footers."""
@@ -111,7 +113,7 @@ class ParquetConnector(Connector):
         if self.text_fields:
             wanted = {t.split(".")[0] for t in self.text_fields}
         else:
-            wanted = {f.name for f in schema if _holds_strings(f.type)}
+            wanted = {f.name for f in schema if holds_strings(f.type)}
         for field, candidates in ((self.id_field, ID_FIELDS), (self.time_field, TIME_FIELDS)):
             found = field or detect_field(names, candidates)
             if found:
@@ -120,27 +122,14 @@ class ParquetConnector(Connector):
         return [n for n in names if n in wanted]
 
 
-def rewrite_parquet(path: Path, drop: set[int], ids: IdChecks) -> Rewrite:
-    """The file without the rows numbered `drop`, with its compression and row-group size; no row left:
-    a Parquet file of the schema with no rows."""
+def rewrite_parquet(path: Path, drop: set[int], ids: IdChecks, edits: Edits | None = None) -> Rewrite:
+    """The file without the rows numbered `drop` (and the rows of `edits` edited), with its schema, metadata,
+    compression and row-group size; no row left: a Parquet file of the schema with no rows."""
     parquet = pq.ParquetFile(path)
-    kept = kept_rows(parquet.read(), drop, ids)
+    kept = kept_rows(edited_rows(parquet.read(), edits or {}, ids), drop, ids)
     meta = parquet.metadata
     compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     row_group = max(1, max((meta.row_group(i).num_rows for i in range(meta.num_row_groups)), default=1))
     return rewrite_whole(path, drop, lambda temp: pq.write_table(
-        kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"))
-
-
-def _holds_strings(t: pa.DataType) -> bool:
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return True
-    if pa.types.is_dictionary(t):
-        return _holds_strings(t.value_type)
-    if pa.types.is_struct(t):
-        return any(_holds_strings(t.field(i).type) for i in range(t.num_fields))
-    if pa.types.is_map(t):
-        return _holds_strings(t.key_type) or _holds_strings(t.item_type)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _holds_strings(t.value_type)
-    return False
+        kept, temp, row_group_size=row_group, compression=compression if compression != "uncompressed" else "none"),
+        edits)

@@ -157,6 +157,19 @@ class QdrantConnector(StoreConnector):
         finally:
             self.close()
 
+    def redact(self, edits) -> None:
+        """Each point's payload replaced by its edit of it (overwrite: a key the edit leaves out goes)."""
+        try:
+            for collection, ids in self._split(list(edits)).items():
+                points = guarded(self.source, self._where(f"retrieve from {collection!r}"), lambda: self.client()
+                                 .retrieve(collection, ids=ids, with_payload=True, with_vectors=False))
+                for point in points:
+                    payload = edits[self._record_id(collection, point.id)](point.payload or {})
+                    guarded(self.source, self._where(f"update {collection!r}"), lambda: self.client().overwrite_payload(
+                        collection, payload=payload, points=[point.id], wait=True))
+        finally:
+            self.close()
+
     def verify_absent(self, record_ids: list[str]) -> list[str]:
         """The record ids that are still in the store."""
         present = []

@@ -69,6 +69,10 @@ def guarded(source: str, what: str, call: Callable[[], T]) -> T:
         raise SourceError(source, f"{what}: {type(exc).__name__}: {one_line(exc)[:300]}") from None
 
 
+REEMBED_ADVICE = ("a vector can leak the text it was computed from (embedding inversion): compute the "
+                  "redacted records' embeddings again from their redacted text and upsert them")
+
+
 class StoreConnector(Connector):
     """What the vector-store connectors share: a local folder (`NAME:PATH`) or a server
     (`NAME+http://HOST:PORT`), one collection or all of them, and the record ids that follow."""
@@ -76,6 +80,7 @@ class StoreConnector(Connector):
     default_kind = "vector_index"
     picks_bare_paths = False
     deletes = BY_ID
+    redacts = BY_ID
     secret_env_option: str = ""  # the URI option that names an environment variable holding a secret
 
     def __init__(self, uri: SourceURI):
@@ -90,6 +95,27 @@ class StoreConnector(Connector):
         if secret_env and secret_env not in os.environ:
             raise UsageError(f"source {uri.redacted()!r}: {self.secret_env_option} names {secret_env}, which is not set")
         self._client = None
+
+    def copy_to(self, folder: Path) -> str:
+        """A local store's folder copied whole; a server's collections cannot be copied from here."""
+        import shutil
+
+        if self.server:
+            raise UsageError(f"source {self.source!r}: a {self.name} server cannot be copied: redact it --in-place "
+                             "(or a copy of it made with the store's own tools)")
+        path = Path(self.uri.path).expanduser()
+        if not path.is_dir():
+            raise self.fail(f"no such folder: {self.uri.path}")
+        shutil.copytree(path, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock"))
+        from scanner.connectors.files import copy_uri
+
+        return copy_uri(self.uri, self.name, self.source, str(folder))
+
+    def redaction_residue(self, record_ids: list[str]) -> list[dict]:
+        """The stored vectors were computed from the original text: redacting the payload leaves them."""
+        return [{"event": "residue", "source": self.source, "records": len(set(record_ids)),
+                 "of": len(set(record_ids)), "summary": f"{len(set(record_ids))} redacted records: embedding still "
+                 "derived from the original text; re-embed", "advice": REEMBED_ADVICE}]
 
     def position(self, record: Record) -> tuple[str, int]:
         locator = record.locator

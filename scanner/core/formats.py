@@ -81,6 +81,29 @@ class DeletionRow(Contract):
     finding_digests: list[str] = Field(description="keyed digests of its findings, likewise")
 
 
+class Redaction(Contract):
+    """One value a redaction replaces: where it is in the record as swept, and its digest (never the value)."""
+
+    field: str = Field(description="the field path, as in findings.jsonl")
+    start: int = Field(ge=0, description="character offset in the field's text")
+    end: int = Field(ge=0, description="character offset in the field's text")
+    entity_type: str
+    digest: str = Field(description="keyed digest of the normalized value, as in findings.jsonl; apply checks "
+                                    "the text at start-end against it")
+
+
+class RedactionRow(DeletionRow):
+    """A row of redaction_worklist.jsonl (and .csv, .parquet): a record a redact rule keeps, with the
+    values it replaces. `rule_id`, `reason` and `due_since` are the redact rule's."""
+
+    action: Literal["redact"] = "redact"
+    redactions: list[Redaction] = Field(min_length=1, description="the values replaced")
+    phone_region: str = Field(description="the region the sweep's phone digests were normalized for")
+    operators: dict[str, dict[str, Any]] = Field(
+        description="per entity type, presidio-anonymizer's operator and its parameters "
+                    "(`{type: pseudonym}`, `{type: mask, masking_char: '*', chars_to_mask: 4}`)")
+
+
 class LegalHoldRow(Contract):
     """A row of legal_hold_worklist.jsonl: a record a legal hold keeps, and the deletion it suppressed."""
 
@@ -131,7 +154,7 @@ class Summary(Contract):
 
     format_version: Literal[1] = SUMMARY_FORMAT
     tool: dict[str, str] = Field(description="name and version")
-    command: Literal["scan", "sweep", "erase"]
+    command: Literal["scan", "sweep", "erase", "redact"]
     started: str
     finished: str
     sampling: dict[str, Any] = Field(
@@ -182,10 +205,14 @@ class Evidence(Contract):
     run_id: str
     sweep: dict[str, Any] | None = Field(
         default=None, description="sweep and erase: `now`, SHA-256 digests of the policy and holds files, the holds")
+    redaction: dict[str, Any] | None = Field(
+        default=None, description="redact: per source, findings before and after by type, records changed, "
+                                  "the operator per type and the pseudonym scheme; what the re-scan found")
 
 
 # The published contracts: docs/schemas/NAME.schema.json each
-CONTRACTS = {"finding": FindingLine, "deletion-row": DeletionRow, "legal-hold-row": LegalHoldRow,
+CONTRACTS = {"finding": FindingLine, "deletion-row": DeletionRow, "redaction-row": RedactionRow,
+             "legal-hold-row": LegalHoldRow,
              "summary": Summary, "evidence": Evidence}
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detectors.config import DetectionConfig, ScanConfig
+from detectors.operators import RedactionConfig
 from retention.holds import Hold, HoldsFile
 from retention.policy import Policy
 from scanner.core.errors import UsageError
@@ -42,12 +43,13 @@ class RunConfig(BaseModel):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     cluster: str | None = None  # a Dask scheduler, tcp://HOST:PORT, or local:N
+    redact: RedactionConfig = Field(default_factory=RedactionConfig)  # operators of redact rules and dhscan redact
     out: str | None = None
     policy: Any = None  # a path, or the policy itself
     holds: Any = None  # a path, or {holds: [...]}
     now: datetime | None = None
     format: list[Literal["csv", "jsonl", "parquet", "sarif"]] = Field(default_factory=list)
-    fail_on: Literal["deletions", "holds", "findings"] | None = None
+    fail_on: Literal["deletions", "redactions", "holds", "findings"] | None = None
 
 
 @dataclass
@@ -89,8 +91,9 @@ class RunSettings:
     holds_path: str | None = None
 
 
-def resolve(command: Literal["scan", "sweep"], given: CommandLine) -> RunSettings:
-    """The settings of one run. A scan samples 1,000 records unless told otherwise; a sweep reads all."""
+def resolve(command: Literal["scan", "sweep", "redact"], given: CommandLine) -> RunSettings:
+    """The settings of one run. A scan samples 1,000 records unless told otherwise; a sweep reads all, and a
+    redaction reads all and takes holds but no policy."""
     file, lines, base = RunConfig(), {}, Path(".")
     if given.config_path:
         data, lines = load_yaml(given.config_path)
@@ -98,11 +101,12 @@ def resolve(command: Literal["scan", "sweep"], given: CommandLine) -> RunSetting
             raise UsageError(f"{given.config_path}: a config file is a mapping (detection: ...)")
         file = validate(RunConfig, data, given.config_path, lines)
         base = Path(given.config_path).parent
-        if command == "scan":
+        if command != "sweep":
             for name in SWEEP_ONLY:
-                if name in file.model_fields_set:
-                    raise UsageError(f"{given.config_path}: {name}: only dhscan sweep uses it")
-            if set(file.format) - {"sarif"}:
+                if name in file.model_fields_set and not (command == "redact" and name == "holds"):
+                    raise UsageError(f"{given.config_path}: {name}: only dhscan sweep uses it"
+                                     + (" (dhscan redact takes holds)" if command == "redact" else ""))
+            if command == "scan" and set(file.format) - {"sarif"}:
                 raise UsageError(f"{given.config_path}: format: a scan writes no worklists (only sarif is a scan's)")
     # paths in the file are the file's: relative ones are taken from its folder, not the working directory
     sources = list(given.sources) or [beside(source, str(base)) for source in file.sources]
@@ -119,9 +123,10 @@ def resolve(command: Literal["scan", "sweep"], given: CommandLine) -> RunSetting
                              config=scan_config(given, file), out_dir=Path(out),
                              fail_on=given.fail_on or file.fail_on, strict=given.strict,
                              sarif=given.sarif or "sarif" in file.format)
+    if command in ("sweep", "redact"):
+        settings.holds, settings.holds_path = _holds(given.holds_path, file.holds, base, given.config_path, lines)
     if command == "sweep":
         settings.policy, settings.policy_path = _policy(given.policy_path, file.policy, base, given.config_path, lines)
-        settings.holds, settings.holds_path = _holds(given.holds_path, file.holds, base, given.config_path, lines)
         settings.now = parse_now(given.now) if given.now is not None else parse_now(file.now)
         settings.parquet = given.parquet or "parquet" in file.format
     return settings
@@ -154,7 +159,8 @@ def scan_config(given: CommandLine, file: RunConfig | None = None) -> ScanConfig
     detection = file.detection.model_dump(exclude_unset=True)
     detection.update({k: v for k, v in given.detection.items() if v is not None})
     try:
-        return ScanConfig(detection=DetectionConfig(**detection), cluster=given.cluster or file.cluster)
+        return ScanConfig(detection=DetectionConfig(**detection), cluster=given.cluster or file.cluster,
+                          redact=file.redact)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])

@@ -1,0 +1,77 @@
+"""A redaction worklist row carried out on its record as it is read now: the values it lists, found again
+at their places in the record's texts and checked against their digests, each with its replacement."""
+
+from __future__ import annotations
+
+from detectors.masking import shown
+from detectors.normalize import digest
+from detectors.operators import OperatorSpec, Redactor
+from retention.evaluate import Decision, Evaluator
+from scanner.connectors.replacing import Replacements
+from scanner.core.records import Finding, Record
+
+
+class Plan(Replacements):
+    """One record's replacements, and the digests of the values written in place of the originals."""
+
+    def __init__(self, mapping: dict[str, str], inside_words: set[str], written: set[str]):
+        super().__init__(mapping, inside_words)
+        self.written = written
+
+
+class RedactEvaluator(Evaluator):
+    """A redaction's evaluator: the values an earlier redaction wrote (`written`, digests) are not redacted
+    again; a pseudonym looks like personal data by design."""
+
+    def __init__(self, policy, holds, now, key: bytes, written: set[str] = frozenset()):
+        super().__init__(policy, holds, now, key)
+        self.written = written
+
+    def decide(self, record: Record, findings: list[Finding], hold_findings: list[Finding] | None = None) -> Decision:
+        return super().decide(record, [f for f in findings if f.digest not in self.written], hold_findings)
+
+
+class NotAsListed(Exception):
+    """A listed value is not at its place in the record any more (the row does not fit the record)."""
+
+
+class Redactors:
+    """One Redactor per set of operators, so each value's replacement is computed once a run."""
+
+    def __init__(self, key: bytes):
+        self.key = key
+        self._made: dict[str, Redactor] = {}
+
+    def of(self, operators: dict[str, dict]) -> Redactor:
+        name = repr(sorted((t, sorted(spec.items())) for t, spec in operators.items()))
+        if name not in self._made:
+            self._made[name] = Redactor({t: OperatorSpec(**spec) for t, spec in operators.items()}, self.key)
+        return self._made[name]
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isalnum() and text[start].isalnum()) or \
+        (end < len(text) and text[end].isalnum() and text[end - 1].isalnum())
+
+
+def replacements(row: dict, record: Record, key: bytes, redactors: Redactors) -> Plan:
+    """What the row replaces in `record` (the record the row lists, as re-read and verified)."""
+    fields = {shown(key, name): name for name in record.texts}
+    redactor = redactors.of(row["operators"])
+    mapping, inside, written = {}, set(), set()
+    for item in row["redactions"]:
+        text = record.texts.get(fields.get(item["field"], ""))
+        value = text[item["start"]:item["end"]] if text is not None else ""
+        if not value or digest(key, item["entity_type"], value, row["phone_region"]) != item["digest"]:
+            raise NotAsListed(f"a listed {item['entity_type']} is not where the sweep found it")
+        if value not in mapping:
+            mapping[value] = redactor.replacement(item["entity_type"], value)
+        written.add(digest(key, item["entity_type"], mapping[value], row["phone_region"]))
+        if _inside_word(text, item["start"], item["end"]):
+            inside.add(value)
+    return Plan(mapping, inside, written)
+
+
+def left_in(replaced: Replacements, record: Record) -> bool:
+    """Whether a replaced value still stands in the record's texts (as re-read after the rewrite)."""
+    return replaced.left_in(list(record.texts.values()))
