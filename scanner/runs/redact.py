@@ -91,10 +91,13 @@ def copy_sources(texts: list[str], copies: Path) -> tuple[list[str], dict[str, s
 def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_line: list[str],
                **options) -> RedactRun:
     out = settings.out_dir
-    if in_place and not settings.holds and not no_holds:
+    given_holds = settings.holds_path is not None or bool(settings.holds)
+    if in_place and not given_holds and not no_holds:
         raise UsageError("--in-place rewrites the sources themselves: give --holds FILE (held records are left "
                          "as they are), or --no-holds")
-    if not in_place and (settings.holds or no_holds):
+    if in_place and given_holds and no_holds:
+        raise UsageError("give --holds or --no-holds, not both")
+    if not in_place and (given_holds or no_holds):
         raise UsageError("holds are for --in-place: a redacted copy never changes the sources")
     open_sources(settings.sources)  # a usage error before anything is copied or read
     load_key()  # likewise a bad key (made here if there is none, as a sweep would)
