@@ -345,7 +345,7 @@ def test_vector_store_payloads_are_redacted_through_their_clients_with_the_embed
             assert metadatas[row["id"]]["owner"] == ("<EMAIL_ADDRESS>" if row["values"] else "nobody")
             assert points[row["id"]].vector == pytest.approx([(i + 1) / 10, 0.5, 0.25])  # the vectors as they were
         position = {row["id"]: i for i, row in enumerate(rows)}
-        assert [list(e) for e in stored["embeddings"]] == pytest.approx(
-            [[(position[i] + 1) / 10, 0.5, 0.25] for i in stored["ids"]])
+        for item_id, embedding in zip(stored["ids"], stored["embeddings"]):
+            assert list(embedding) == pytest.approx([(position[item_id] + 1) / 10, 0.5, 0.25])
     finally:
         stop(process)
