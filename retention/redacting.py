@@ -41,6 +41,15 @@ class Redactors:
     def __init__(self, key: bytes):
         self.key = key
         self._made: dict[str, Redactor] = {}
+        self._digests: dict[tuple[str, str, str], str] = {}
+
+    def digest(self, entity_type: str, value: str, phone_region: str) -> str:
+        """The value's finding digest, once per distinct value (a phone's normalization parses it)."""
+        known = self._digests.get((entity_type, value, phone_region))
+        if known is None:
+            known = self._digests[(entity_type, value, phone_region)] = digest(self.key, entity_type, value,
+                                                                               phone_region)
+        return known
 
     def of(self, operators: dict[str, dict]) -> Redactor:
         name = repr(sorted((t, sorted(spec.items())) for t, spec in operators.items()))
@@ -62,11 +71,11 @@ def replacements(row: dict, record: Record, key: bytes, redactors: Redactors) ->
     for item in row["redactions"]:
         text = record.texts.get(fields.get(item["field"], ""))
         value = text[item["start"]:item["end"]] if text is not None else ""
-        if not value or digest(key, item["entity_type"], value, row["phone_region"]) != item["digest"]:
+        if not value or redactors.digest(item["entity_type"], value, row["phone_region"]) != item["digest"]:
             raise NotAsListed(f"a listed {item['entity_type']} is not where the sweep found it")
         if value not in mapping:
             mapping[value] = redactor.replacement(item["entity_type"], value)
-        written.add(digest(key, item["entity_type"], mapping[value], row["phone_region"]))
+        written.add(redactors.digest(item["entity_type"], mapping[value], row["phone_region"]))
         if _inside_word(text, item["start"], item["end"]):
             inside.add(value)
     return Plan(mapping, inside, written)

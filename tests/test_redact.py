@@ -349,3 +349,44 @@ def test_vector_store_payloads_are_redacted_through_their_clients_with_the_embed
             assert list(embedding) == pytest.approx([(position[item_id] + 1) / 10, 0.5, 0.25])
     finally:
         stop(process)
+
+
+TRACE_SCHEMES = {"genai_events": "otlp", "console_spans": "otlp", "langfuse_traces": "langfuse",
+                 "langfuse_observations": "langfuse", "langsmith_runs": "langsmith", "langsmith_bulk": "langsmith",
+                 "mlflow_traces": "mlflow", "langfuse_downloads": "langfuse", "langfuse_api_traces": "langfuse",
+                 "langsmith_query": "langsmith"}
+
+
+@pytest.fixture(scope="module")
+def trace_exports(tmp_path_factory):
+    from fixtures.traces import generate_traces
+
+    return generate_traces(tmp_path_factory.mktemp("trace-exports"), spans=36, seed=8)
+
+
+@pytest.mark.parametrize("name", sorted(TRACE_SCHEMES))
+def test_each_trace_export_redacted_is_read_again_by_its_connector(trace_exports, name, tmp_path):
+    uri = f"{TRACE_SCHEMES[name]}:{trace_exports[name]}?name={name}"
+    before = {r.record_id: r for r in open_source(uri).records(SamplePlan("full"), ReadReport())}
+    result = run_cli("redact", uri, "--out", tmp_path, "--entities", IDENTIFIERS, "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    section = json.loads(result.output)
+    source = section["sources"][name]
+    assert source["records_changed"] > 0 and source["findings_after"] == {}, source
+    assert source["original_values_found_again"] == 0
+    copy = open_source(section["sources"][name]["written_to"])
+    after = {r.record_id: r for r in copy.records(SamplePlan("full"), ReadReport())}
+    assert set(after) == set(before)
+    assert sum(after[i].texts != before[i].texts for i in before) == source["records_changed"]
+
+
+def test_an_mlflow_file_store_is_refused_with_one_line_and_left_as_it_is(trace_exports, tmp_path):
+    store = tmp_path / "mlruns"
+    shutil.copytree(trace_exports["mlflow_store"], store)
+    before = {p: p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    uri = f"mlflow:{store}?name=store"
+    for args in ((), ("--in-place", "--no-holds")):
+        result = run_cli("redact", uri, "--out", tmp_path / f"out{len(args)}", "--entities", IDENTIFIERS, *args)
+        assert result.exit_code == EXIT_SOURCE_FAILED, result.output
+        assert "file-store trace cannot be redacted" in result.output
+    assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before

@@ -103,6 +103,23 @@ class MlflowConnector(JsonlConnector):
                 shutil.rmtree(doomed, ignore_errors=True)
         return fs, files
 
+    def copy_to(self, folder: Path) -> str:
+        fs, files = self.deletable_files()
+        stored = next((f for f in files if trace_folder(f.path) is not None), None)
+        if stored is not None:
+            raise self.fail(f"{stored.relpath.split('/')[0]}: an MLflow file-store trace cannot be redacted (its "
+                            "trace_info.yaml and request_metadata keep the same text): redact an export of the traces")
+        return super().copy_to(folder)
+
+    def rewrite_file(self, path: Path, drop: set[int], ids, edits=None):
+        """As JSON's; a file-store trace is never redacted: its trace_info.yaml, request_metadata and tags hold
+        its inputs and outputs too, which a rewrite of its spans would leave (delete it instead)."""
+        if edits and trace_folder(str(path)) is not None:
+            raise self.fail(f"{posixpath.basename(trace_folder(str(path)))}: an MLflow file-store trace cannot be "
+                            "redacted (its trace_info.yaml and request_metadata keep the same text): delete it, or "
+                            "redact an export of it")
+        return super().rewrite_file(path, drop, ids, edits)
+
     def after_rewrite(self, fs, rewritten: dict[str, int], changed: list[str]) -> list[dict]:
         """A file-store trace whose spans were deleted goes whole: its trace_info.yaml, request_metadata
         and tags hold its inputs, outputs and user too. Its folder is renamed away first, then removed,

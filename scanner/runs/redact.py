@@ -34,6 +34,12 @@ VERIFICATION = "verification"  # the re-scan of what was written
 LOG = "redaction.apply-log.jsonl"
 
 
+class NothingCopied(DhscanError):
+    """Every source failed before anything was read: there is nothing to redact."""
+
+    exit_code = EXIT_SOURCE_FAILED
+
+
 @dataclass
 class RedactRun:
     sweep: Run
@@ -122,7 +128,7 @@ def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_li
         swept = run(targets, SamplePlan("full"), settings.config, out, command_line, observer, **options) \
             if targets else None
         if swept is None:
-            raise UsageError("no source could be copied: " + "; ".join(failures))
+            raise NothingCopied("no source could be copied: " + "; ".join(failures))
         applied = apply_worklist(out / "redaction_worklist.jsonl", settings.holds, load_key(create=False), True,
                                  log_path, {},
                                  no_holds=True if not in_place else no_holds)
@@ -134,7 +140,7 @@ def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_li
         for name, data in (("summary.json", swept.summary), ("evidence.json", swept.evidence)):
             data["redaction"] = section
             write_json(out / name, data)
-    return RedactRun(swept, applied, verification, section, failures)
+    return RedactRun(swept, applied, verification, section, failures + applied.failures)
 
 
 def _findings(path: Path) -> list[dict]:
