@@ -390,3 +390,49 @@ def test_an_mlflow_file_store_is_refused_with_one_line_and_left_as_it_is(trace_e
         assert result.exit_code == EXIT_SOURCE_FAILED, result.output
         assert "file-store trace cannot be redacted" in result.output
     assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.slow
+def test_in_place_redaction_killed_at_random_points_ends_where_an_uninterrupted_one_does(tmp_path):
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def make(root: Path) -> Path:
+        root.mkdir(parents=True)
+        for n in range(24):
+            with open(root / f"part-{n:02d}.jsonl", "w", encoding="utf-8") as handle:
+                for row in planted(seed=100 + n, n=30):
+                    handle.write(json.dumps({"id": row["id"], "prompt": row["text"]}) + "\n")
+        return root
+
+    (tmp_path / "redact.yaml").write_text(PSEUDONYMS)
+    dhscan = shutil.which("dhscan") or os.path.join(os.path.dirname(sys.executable), "dhscan")
+    env = dict(os.environ, DHSCAN_KEY=TEST_KEY)
+
+    def command(data: Path, out: Path) -> list[str]:
+        return [dhscan, "redact", f"jsonl:{data}?name=parts", "--in-place", "--no-holds", "--out", str(out),
+                "--entities", IDENTIFIERS, "--config", str(tmp_path / "redact.yaml"), "--workers", "1"]
+
+    calm = make(tmp_path / "calm")
+    assert subprocess.run(command(calm, tmp_path / "calm-out"), env=env, capture_output=True, timeout=600).returncode == 0
+    killed = make(tmp_path / "killed")
+    rng, kills = random.Random(11), 0
+    for _ in range(5):
+        process = subprocess.Popen(command(killed, tmp_path / "killed-out"), env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.5, 5.0))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    final = subprocess.run(command(killed, tmp_path / "killed-out"), env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert final.returncode == EXIT_OK, final.stdout + final.stderr
+    assert kills >= 1
+    for calm_file in sorted(calm.iterdir()):
+        assert (killed / calm_file.name).read_bytes() == calm_file.read_bytes(), calm_file.name
+    assert not list(killed.rglob("*.tmp"))

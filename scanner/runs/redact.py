@@ -18,7 +18,7 @@ from detectors.pseudonyms import SCHEME
 from retention.apply import ApplyLog, ApplyResult, apply_worklist
 from retention.observer import RetentionObserver
 from retention.policy import Policy, Rule
-from retention.redacting import RedactEvaluator
+from retention.redacting import RedactEvaluator, written_by_us
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, DhscanError, UsageError, one_line
 from scanner.core.keys import load_key
 from scanner.core.locks import exclusive
@@ -173,11 +173,15 @@ def redaction_section(out: Path, swept: Run, applied: ApplyResult, verification:
     for row in _findings(out / "legal_hold_worklist.jsonl"):
         left_alone[row["source"]].add(str(row["record_id"]))
     after = _findings(out / VERIFICATION / "findings.jsonl") if verification is not None else []
+    by_record: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for finding in after:
+        by_record[(finding["source"], str(finding["record_id"]))].append(finding)
+    ours = {id(f): mine for found in by_record.values() for f, mine in zip(found, written_by_us(found, written))}
     sources = {}
     for name, before in swept.summary["sources"].items():
         mine = [f for f in after if f["source"] == name and str(f["record_id"]) not in left_alone[name]]
-        replacements = [f for f in mine if f["digest"] in written]
-        others = [f for f in mine if f["digest"] not in written]
+        replacements = [f for f in mine if ours[id(f)]]
+        others = [f for f in mine if not ours[id(f)]]
         sources[name] = {
             "uri": originals.get(name, before["uri"]), "written_to": before["uri"],
             "status": before["status"] if verification is not None else "failed",
