@@ -59,6 +59,7 @@ def write_report(path: Path, summary: dict, evidence: dict, first_rows: dict[str
         summary=summary, evidence=evidence, sources=sources, sweep=summary["sweep"],
         entity_bars=bars(dict(sorted(entity_totals.items(), key=lambda kv: -kv[1]))),
         age_charts=age_chart(policy, tally), deletion_rows=first_rows["deletion"], hold_rows=first_rows["hold"],
+        redaction_rows=first_rows.get("redaction", []),
         policy=policy)
     with atomic_write(path) as handle:
         handle.write(html)

@@ -436,3 +436,45 @@ def test_in_place_redaction_killed_at_random_points_ends_where_an_uninterrupted_
     for calm_file in sorted(calm.iterdir()):
         assert (killed / calm_file.name).read_bytes() == calm_file.read_bytes(), calm_file.name
     assert not list(killed.rglob("*.tmp"))
+
+
+def test_precedence_is_hold_then_delete_then_redact_and_retention_blocks_only_deletion():
+    from datetime import datetime, timedelta, timezone
+
+    from retention.evaluate import Evaluator
+    from retention.holds import HoldsFile
+    from retention.policy import Policy
+    from scanner.core.records import Finding, Record
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    policy = Policy.model_validate({"version": 1, "rules": [
+        {"id": "scrub-after-30d", "match": {"entities": ["EMAIL_ADDRESS"]}, "max_age": "30d", "action": "redact",
+         "operators": {"EMAIL_ADDRESS": {"type": "pseudonym"}}},
+        {"id": "drop-secret-source", "match": {"sources": ["secret"]}, "action": "delete"},
+        {"id": "keep-audit", "match": {"sources": ["audit"]}, "action": "retain"},
+        {"id": "drop-audit", "match": {"sources": ["audit"]}, "action": "delete"},
+        {"id": "look", "action": "review"}]})
+    key = TEST_KEY.encode()
+    holds = HoldsFile.model_validate({"holds": [{"id": "LH", "matter": "m", "scope": {"sources": ["held"]}}]}).holds
+    for hold in holds:
+        hold.seal(key)
+    evaluator = Evaluator(policy, holds, now, key)
+
+    def decide(source: str, age_days: int, types: list[str]):
+        record = Record(source, "eval_dataset", "r1", {}, {"text": "x"}, timestamp=now - timedelta(days=age_days))
+        findings = [Finding(source, "eval_dataset", "r1", "text", t, 0.9, 0, 1, "r", f"d{t}", "p") for t in types]
+        return evaluator.decide(record, findings)
+
+    old = decide("plain", 40, ["EMAIL_ADDRESS", "PERSON"])
+    assert old.action == "redact" and old.redact_rule.id == "scrub-after-30d"
+    assert [f.entity_type for f in old.redactions] == ["EMAIL_ADDRESS"]  # the rule's entities only
+    assert decide("plain", 10, ["EMAIL_ADDRESS"]).action == "review"  # not due yet
+    assert decide("plain", 40, ["PERSON"]).action == "review"  # nothing of its types to replace
+    assert decide("secret", 40, ["EMAIL_ADDRESS"]).action == "delete"
+    retained = decide("audit", 40, ["EMAIL_ADDRESS"])
+    assert retained.action == "redact" and retained.retained_by == ["keep-audit"]
+    held = decide("held", 40, ["EMAIL_ADDRESS"])
+    assert held.action == "hold" and held.suppressed_rule_id == "scrub-after-30d"
+    with pytest.raises(ValueError, match="operators belong to redact rules"):
+        Policy.model_validate({"version": 1, "rules": [{"id": "x", "action": "delete",
+                                                         "operators": {"EMAIL_ADDRESS": {"type": "mask"}}}]})

@@ -78,20 +78,24 @@ def print_sweep_summary(run, console: Console) -> None:
     """Per source decisions, per rule and per hold counts, and the prevalence sentences."""
     sweep = run.summary["sweep"]
     table = Table(title=f"dhscan {run.summary['command']} (now = {sweep['now']})")
-    for column in ("source", "records", "scanned", "with findings", "delete", "hold", "review", "undated", "status"):
+    for column in ("source", "records", "scanned", "with findings", "delete", "redact", "hold", "review", "undated",
+                   "status"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for name, s in run.summary["sources"].items():
         d = sweep["decisions_by_source"].get(name, {})
         total = "?" if s["records_total"] is None else f"{s['records_total']:,}"
         table.add_row(cell(name), total, f"{s['records_sampled']:,}", f"{s['records_with_findings']:,}",
-                      f"{d.get('delete', 0):,}", f"{d.get('hold', 0):,}", f"{d.get('review', 0):,}",
+                      f"{d.get('delete', 0):,}", f"{d.get('redact', 0):,}", f"{d.get('hold', 0):,}",
+                      f"{d.get('review', 0):,}",
                       f"{d.get('undated', 0):,}", s["status"])
     console.print(table)
     rules = Table(title="retention rules")
-    for column in ("rule", "matched", "deleted", "held back", "retained", "undated", "upcoming", "next due"):
+    for column in ("rule", "matched", "deleted", "redacted", "held back", "retained", "undated", "upcoming",
+                   "next due"):
         rules.add_column(column, justify="left" if column in ("rule", "next due") else "right")
     for rule_id, t in sweep["rules"].items():
-        rules.add_row(cell(rule_id), f"{t['matched']:,}", f"{t['deleted']:,}", f"{t['suppressed_by_hold']:,}",
+        rules.add_row(cell(rule_id), f"{t['matched']:,}", f"{t['deleted']:,}", f"{t.get('redacted', 0):,}",
+                      f"{t['suppressed_by_hold']:,}",
                       f"{t['blocked_by_retention']:,}", f"{t['undated']:,}", f"{t['upcoming']['records']:,}",
                       (t["upcoming"]["next_due"] or "")[:10])
     console.print(rules)
