@@ -1,5 +1,5 @@
 """The promises, tried the way an attacker or a careless user would: a record under an active legal
-hold is never deleted, by any path. Data here is made with Faker directly, not by the fixtures."""
+hold is never deleted nor altered by a redaction, by any path. Data here is made with Faker directly, not by the fixtures."""
 
 import json
 import os
@@ -143,6 +143,50 @@ def test_a_hold_given_only_at_apply_matches_the_record_as_it_is_now(data):
     assert result.exit_code == EXIT_FINDINGS
     assert json.loads(result.output)["outcomes"] == {"deleted": RECORDS - 1, "skipped_hold": 1}
     assert ids_in(root) == [rows[HELD]["id"]]
+
+
+REDACT_POLICY = "version: 1\nrules:\n  - id: scrub\n    match: {entities: [EMAIL_ADDRESS]}\n    action: redact\n"
+
+
+def test_no_redaction_path_alters_a_held_record(data, tmp_path):
+    root, rows = data
+    held_line = (root / "evals.jsonl").read_text().splitlines()[HELD]
+    holds = holds_file(root, email_of(rows[HELD]))
+    original = (root / "evals.jsonl").read_bytes()
+
+    def held_as_it_was() -> bool:
+        return (root / "evals.jsonl").read_text().splitlines()[HELD] == held_line
+
+    # a copy never changes the source, held or not
+    copied = run_cli("redact", root / "evals.jsonl", "--out", tmp_path / "copy")
+    assert copied.exit_code == EXIT_OK, copied.output
+    assert (root / "evals.jsonl").read_bytes() == original
+    # a redaction worklist swept without holds, the hold given only at apply time
+    (root / "redact.yaml").write_text(REDACT_POLICY)
+    swept = run_cli("sweep", root / "evals.jsonl", "--policy", root / "redact.yaml", "--out", tmp_path / "s")
+    assert swept.exit_code == EXIT_OK, swept.output
+    worklist = tmp_path / "s" / "redaction_worklist.jsonl"
+    listed = read_jsonl(worklist)
+    # ... and edited: the held record's row left out, the first row's locator and id now naming it
+    held_row = next(r for r in listed if r["record_id"] == rows[HELD]["id"])
+    edited = tmp_path / "s" / "edited.jsonl"
+    edited.write_text("".join(json.dumps(r) + "\n" for r in [
+        {**listed[0], "locator": held_row["locator"], "record_id": held_row["record_id"]},
+        *(r for r in listed[1:] if r is not held_row)]))
+    attack = run_cli("apply", edited, "--holds", holds, "--execute", "--yes", "--json", "--log", tmp_path / "a.log")
+    assert attack.exit_code == EXIT_FINDINGS, attack.output
+    assert json.loads(attack.output)["outcomes"] == {"stale": 1, "redacted": RECORDS - 2}
+    assert held_as_it_was()
+    make_dataset(root)  # the records as they were, for the worklist as the sweep wrote it
+    applied = run_cli("apply", worklist, "--holds", holds, "--execute", "--yes", "--json", "--log", tmp_path / "b.log")
+    assert applied.exit_code == EXIT_FINDINGS, applied.output
+    assert json.loads(applied.output)["outcomes"] == {"skipped_hold": 1, "redacted": RECORDS - 1}
+    assert held_as_it_was()
+    # in place, with the hold swept
+    in_place = run_cli("redact", root / "evals.jsonl", "--in-place", "--holds", holds, "--out", tmp_path / "in")
+    assert in_place.exit_code == EXIT_OK, in_place.output
+    assert held_as_it_was()
+    assert sum(email_of(r) in (root / "evals.jsonl").read_text() for r in rows) == 1
 
 
 def name_hold(root: Path, name: str) -> Path:
@@ -435,6 +479,28 @@ def test_identifiers_in_record_ids_and_field_names_reach_no_output_and_apply_sti
     written += str(pq.read_table(out / "deletion_worklist.parquet").to_pylist())
     for value in planted:
         assert value not in written, value
+
+
+def test_identifiers_in_record_ids_reach_no_redaction_output_and_leave_the_copy(tmp_path):
+    """A planted email and phone as record ids, an email as a JSON key: redact's worklist, log, evidence,
+    re-scan and what it prints never hold them; the copy holds no value that was found."""
+    fake = Faker("en_US")
+    fake.seed_instance(29)
+    planted = [fake.email(), "+1 415 555 0143", fake.email()]
+    root = tmp_path / "d"
+    root.mkdir()
+    rows = [{"user_email": planted[0], "text": f"mail {fake.email()}"},
+            {"user_email": planted[1], "text": f"call {fake.email()}", planted[2]: "a key, not a value"}]
+    (root / "users.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    result = run_cli("redact", f"{root / 'users.jsonl'}?id=user_email", "--out", out)
+    assert result.exit_code == EXIT_OK, result.output
+    copy = (out / "redacted" / "users" / "users.jsonl").read_text()
+    assert planted[0] not in copy and planted[1] not in copy  # ids found as identifiers are replaced too
+    outputs = "\n".join(p.read_text(errors="replace") for p in out.rglob("*")
+                        if p.is_file() and "redacted" not in p.relative_to(out).parts)
+    for value in planted:
+        assert value not in result.output + outputs, value
 
 
 # -- no lost update: applies at once ----------------------------------------------------------------

@@ -170,7 +170,7 @@ def test_summary_counts_rules_holds_undated_and_upcoming(scenario, tmp_path):
     run_scenario(root, sources, tmp_path / "out")
     sweep = json.loads((tmp_path / "out" / "summary.json").read_text())["sweep"]
     rules = sweep["rules"]
-    assert rules["traces-30d"] == {"matched": 9, "deleted": 3, "suppressed_by_hold": 3, "blocked_by_retention": 1,
+    assert rules["traces-30d"] == {"matched": 9, "deleted": 3, "redacted": 0, "suppressed_by_hold": 3, "blocked_by_retention": 1,
                                    "undated": 1, "upcoming": {"records": 1, "next_due": "2026-12-20T00:00:00+00:00",
                                                               "last_due": "2026-12-20T00:00:00+00:00"}}
     assert rules["eval-pii"]["deleted"] == 2 and rules["eval-pii"]["suppressed_by_hold"] == 1

@@ -44,7 +44,8 @@ def connectors_table() -> str:
     from scanner.connectors import connector_listing, installed_connectors
     from scanner.core.uri import COMMON_OPTIONS
 
-    lines = ["| scheme | reads | apply deletes | options besides the common ones |", "| --- | --- | --- | --- |"]
+    lines = ["| scheme | reads | apply deletes | redacts | options besides the common ones |",
+             "| --- | --- | --- | --- | --- |"]
     by_class: dict[str, list[dict]] = {}
     for row in connector_listing():
         if row["distribution"].startswith("dhscan "):  # built in: a plugin installed here is not documented
@@ -53,7 +54,7 @@ def connectors_table() -> str:
         first = rows[0]
         options = sorted(installed_connectors()[first["scheme"].rstrip(":")].load().options - COMMON_OPTIONS)
         schemes = ", ".join(f"`{row['scheme']}`" for row in rows)
-        lines.append(f"| {schemes} | {first['description']} | {first['deletes'] or 'no'} | "
+        lines.append(f"| {schemes} | {first['description']} | {first['deletes'] or 'no'} | {first['redacts'] or 'no'} | "
                      f"{', '.join(f'`{o}`' for o in options) or '-'} |")
     return "\n".join(lines) + "\n"
 
@@ -76,6 +77,14 @@ def contract_fields(name: str) -> str:
     from scanner.core import formats
 
     models = {**formats.CONTRACTS, "source-summary": formats.SourceSummary, "evidence-source": formats.EvidenceSource}
+    if name == "redaction-row":  # the fields a redaction row adds to a deletion row's
+        added = set(formats.RedactionRow.model_fields) - set(formats.DeletionRow.model_fields)
+        schema = formats.RedactionRow.model_json_schema()
+        lines = ["| field | type | meaning |", "| --- | --- | --- |"]
+        for field in (f for f in formats.RedactionRow.model_fields if f in added):
+            spec = schema["properties"][field]
+            lines.append(f"| `{field}` | {_type(spec)} | {spec.get('description', '')} |")
+        return "\n".join(lines) + "\n"
     schema = models[name].model_json_schema()
     lines = ["| field | type | meaning |", "| --- | --- | --- |"]
     for field, spec in schema["properties"].items():
@@ -95,7 +104,8 @@ def exit_codes() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {
     "cli": cli_reference, "connectors": connectors_table, "exit-codes": exit_codes,
     **{f"fields-{name}": (lambda name=name: contract_fields(name))
-       for name in ("finding", "deletion-row", "legal-hold-row", "summary", "source-summary", "evidence")},
+       for name in ("finding", "deletion-row", "redaction-row", "legal-hold-row", "summary", "source-summary",
+                    "evidence")},
 }
 
 

@@ -164,7 +164,9 @@ class Summary(Contract):
     sources: dict[str, SourceSummary] = Field(description="per source name: a SourceSummary")
     run_id: str = Field(description="the run's id, in every file of its output set")
     sweep: dict[str, Any] | None = Field(
-        default=None, description="sweep and erase: decisions per source, per rule and per hold")
+        default=None, description="sweep, erase and redact: decisions per source, per rule and per hold")
+    redaction: dict[str, Any] | None = Field(
+        default=None, description="redact: as in evidence.json")
 
 
 class EvidenceSource(Contract):
