@@ -1,6 +1,7 @@
 """The docs are the product's: every command, option, connector, output field and exit code is in
 them, generated from the code and current; the README is a short front door whose commands work."""
 
+import json
 import re
 import shlex
 import shutil
@@ -115,6 +116,8 @@ def test_the_readme_quick_starts_run_as_written(tmp_path, monkeypatch):
         assert result.exit_code in (errors.EXIT_OK, errors.EXIT_FINDINGS), f"{line}\n{result.output}"
     assert (tmp_path / "sweep-out" / "deletion_worklist.apply-log.jsonl").exists()
     assert (tmp_path / "erase-out" / "summary.json").exists()
+    assert json.loads((tmp_path / "redacted-out" / "evidence.json").read_text())["redaction"]["mode"] == "copy"
+    assert (tmp_path / "redacted-out" / "redacted" / "chat_eval" / "chat_eval.parquet").exists()
 
 
 def test_the_example_files_are_valid():
