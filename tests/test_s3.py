@@ -217,3 +217,34 @@ def test_an_s3_object_rewritten_within_the_listed_size_and_time_is_still_changed
     _, [now] = list_files(uri, "support_eval", (".jsonl",))
     remote.file = now  # as if listed after that write: the same size and time as the object now
     assert now.size == listed.size and not remote.unchanged()
+
+
+def test_s3_sources_are_redacted_into_local_copies_and_in_place(bucket, s3_endpoint, tmp_path):
+    identifiers = "EMAIL_ADDRESS,PHONE_NUMBER,CREDIT_CARD,IBAN_CODE,US_SSN"
+    sources = [f"parquet:s3://{bucket}/support/?name=support-v3&endpoint={s3_endpoint}",
+               f"s3://{bucket}/chat/support_eval.jsonl?endpoint={s3_endpoint}"]
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    etags = {k: client.head_object(Bucket=bucket, Key=k)["ETag"] for k in ("support/part-0.parquet",
+                                                                         "chat/support_eval.jsonl")}
+    copied = run_cli("redact", *sources, "--out", tmp_path / "copy", "--entities", identifiers, "--json")
+    assert copied.exit_code == EXIT_OK, copied.output
+    assert {k: client.head_object(Bucket=bucket, Key=k)["ETag"] for k in etags} == etags  # the sources as they were
+    section = json.loads(copied.output)
+    assert (tmp_path / "copy" / "redacted" / "support-v3" / "part-0.parquet").is_file()
+    assert (tmp_path / "copy" / "redacted" / "support_eval" / "support_eval.jsonl").is_file()
+    for name, source in section["sources"].items():
+        assert source["records_changed"] > 0 and source["findings_after"] == {}, name
+        assert source["original_values_found_again"] == 0 and source["written_to"].startswith(
+            ("parquet:" + str(tmp_path), "jsonl:" + str(tmp_path))), name
+    in_place = run_cli("redact", *sources, "--in-place", "--no-holds", "--out", tmp_path / "in", "--entities",
+                       identifiers, "--json")
+    assert in_place.exit_code == EXIT_OK, in_place.output
+    assert all(client.head_object(Bucket=bucket, Key=k)["ETag"] != etag for k, etag in etags.items())
+    after = run_cli("scan", *sources, "--full", "--entities", identifiers, "--out", tmp_path / "after", "--json")
+    assert after.exit_code == EXIT_OK
+    assert all(s["findings"] == 0 for s in json.loads(after.output)["sources"].values())
+    local = {r.record_id: r.texts for r in open_source(
+        str(tmp_path / "copy" / "redacted" / "support_eval" / "support_eval.jsonl")).records(SamplePlan("full"),
+                                                                                          ReadReport())}
+    remote = {r.record_id: r.texts for r in open_source(sources[1]).records(SamplePlan("full"), ReadReport())}
+    assert local == remote  # the copy and the object rewritten in place are redacted alike
