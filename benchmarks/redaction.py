@@ -78,7 +78,7 @@ def main() -> None:
 
     from detectors.config import DetectionConfig
     from detectors.engine import build_engine
-    from detectors.operators import KeyedPseudonym
+    from detectors.keyed_operators import KeyedPseudonym
     from retention.redacting import Redactors, replacements
     from scanner.core.records import Record
 

@@ -1,5 +1,6 @@
 """Redaction operators, per entity type: presidio-anonymizer's `replace`, `mask` and `redact`, and two keyed
-ones registered with it like its own (`pseudonym`, `hash`), so presidio's AnonymizerEngine runs them too.
+ones of its kind (`pseudonym`, `hash`, in detectors/keyed_operators.py). Config and worklists name them
+here; presidio-anonymizer (which imports the analyzer and spaCy) is loaded only when one runs.
 
     redact:
       operators:
@@ -12,52 +13,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from presidio_anonymizer.operators import Mask, Operator, OperatorType, Redact, Replace
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from detectors.normalize import digest
-from detectors.pseudonyms import SCHEME, pseudonym
-
 DEFAULT = "DEFAULT"
-
-
-class KeyedPseudonym(Operator):
-    """A consistent realistic fake (detectors.pseudonyms); params: `key` (bytes), `entity_type`."""
-
-    def operate(self, text: str = None, params: dict = None) -> str:
-        return pseudonym(params["key"], params["entity_type"], text)
-
-    def validate(self, params: dict = None) -> None:
-        if not isinstance((params or {}).get("key"), bytes):
-            raise ValueError("pseudonym needs the run's key")
-
-    def operator_name(self) -> str:
-        return "pseudonym"
-
-    def operator_type(self) -> OperatorType:
-        return OperatorType.Anonymize
-
-
-class KeyedHash(Operator):
-    """`<EMAIL_ADDRESS:3f2a9c1b0d4e>`: the start of the value's keyed digest (the one findings carry), so
-    equal values stay equal and nobody without the key can test a guess."""
-
-    def operate(self, text: str = None, params: dict = None) -> str:
-        entity_type = params["entity_type"]
-        return f"<{entity_type}:{digest(params['key'], entity_type, text)[:12]}>"
-
-    def validate(self, params: dict = None) -> None:
-        KeyedPseudonym().validate(params)
-
-    def operator_name(self) -> str:
-        return "hash"
-
-    def operator_type(self) -> OperatorType:
-        return OperatorType.Anonymize
-
-
-PRESIDIO = {"replace": Replace, "mask": Mask, "redact": Redact, "pseudonym": KeyedPseudonym, "hash": KeyedHash}
-KEYED = {"pseudonym", "hash"}
+KEYED = {"pseudonym", "hash"}  # operators given the run's key
 
 
 class OperatorSpec(BaseModel):
@@ -115,7 +74,7 @@ class Redactor:
     def __init__(self, operators: dict[str, OperatorSpec], key: bytes):
         self.operators = {DEFAULT: OperatorSpec(type="replace"), **operators}
         self.key = key
-        self._instances = {name: cls() for name, cls in PRESIDIO.items()}
+        self._instances: dict | None = None
         self._done: dict[tuple[str, str], str] = {}
 
     def spec(self, entity_type: str) -> OperatorSpec:
@@ -128,6 +87,10 @@ class Redactor:
             params = {**spec.params(value), "entity_type": entity_type}
             if spec.type in KEYED:
                 params["key"] = self.key
+            if self._instances is None:
+                from detectors.keyed_operators import OPERATORS
+
+                self._instances = {name: cls() for name, cls in OPERATORS.items()}
             done = self._done[(entity_type, value)] = self._instances[spec.type].operate(value, params)
         return done
 
@@ -135,6 +98,3 @@ class Redactor:
         """Operator per type, as evidence records it."""
         return {t: self.spec(t).described() for t in sorted(entity_types)}
 
-    @staticmethod
-    def scheme() -> str:
-        return SCHEME

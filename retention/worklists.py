@@ -45,6 +45,8 @@ def spreadsheet_safe(text: str) -> str:
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return json.dumps(value, sort_keys=True)  # a redaction row's values, as in the JSONL
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     if isinstance(value, dict):

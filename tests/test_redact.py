@@ -20,7 +20,7 @@ from scanner.connectors import open_source
 from scanner.connectors.base import ReadReport
 from scanner.connectors.replacing import Replacements
 from scanner.core.digests import sha256_file
-from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
+from scanner.core.errors import EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
 from scanner.core.sampling import SamplePlan
 
 IDENTIFIERS = "EMAIL_ADDRESS,PHONE_NUMBER,CREDIT_CARD,IBAN_CODE"
