@@ -270,8 +270,8 @@ def sweep(as_json, formats, since_state, **options) -> None:
               help="Legal holds, read again now: held records are skipped.")
 @click.option("--no-holds", is_flag=True,
               help="Apply without legal holds, though the sweep checked some (otherwise refused).")
-@click.option("--execute", is_flag=True, help="Delete; without it, a dry run that changes nothing.")
-@click.option("--yes", is_flag=True, help="Do not ask before deleting (scheduled jobs).")
+@click.option("--execute", is_flag=True, help="Delete (or redact); without it, a dry run that changes nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask before changing anything (scheduled jobs).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
               help="Apply log (JSON Lines, appended); re-running with the same log finishes a killed run.")
 @click.option("--source", "source_overrides", multiple=True,
@@ -279,7 +279,7 @@ def sweep(as_json, formats, since_state, **options) -> None:
 @click.option("--batch-size", type=int, default=500, show_default=True, help="Records deleted per store request.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome counts as JSON.")
 def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrides, batch_size, as_json) -> None:
-    """Carry out a deletion WORKLIST (a dry run unless --execute)."""
+    """Carry out a deletion or redaction WORKLIST (a dry run unless --execute)."""
     from scanner.core.keys import load_key
     from retention.holds import HoldsFile
     from retention.apply import apply_worklist
@@ -306,7 +306,9 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
             print_apply_summary(preview, _stdout_console())
             if preview.sample_warning:
                 say("warning", preview.sample_warning)
-            if not click.confirm("Delete these records?", default=False):
+            doing = " and ".join(verb for verb, outcome in (("Delete", "deleted"), ("redact", "redacted"))
+                                 if preview.outcomes[outcome]) or "Delete"
+            if not click.confirm(f"{doing.capitalize()} these records?", default=False):
                 sys.exit(EXIT_USAGE)
         result = apply_worklist(Path(worklist), holds, key, execute, Path(log_path) if log_path else None,
                                 overrides, batch_size, no_holds)

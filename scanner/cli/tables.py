@@ -127,8 +127,9 @@ def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
 
     table = Table(title="dhscan apply" + (" (dry run: nothing was changed)" if dry_run else ""))
     table.add_column("source")
+    would = {"deleted": "would delete", "redacted": "would redact"} if dry_run else {}
     for outcome in OUTCOMES:
-        table.add_column(outcome if not (dry_run and outcome == "deleted") else "would delete", justify="right")
+        table.add_column(would.get(outcome, outcome), justify="right")
     for source, counts in result.by_source.items():
         table.add_row(cell(source), *(f"{counts.get(o, 0):,}" for o in OUTCOMES))
     console.print(table)
