@@ -478,3 +478,36 @@ def test_precedence_is_hold_then_delete_then_redact_and_retention_blocks_only_de
     with pytest.raises(ValueError, match="operators belong to redact rules"):
         Policy.model_validate({"version": 1, "rules": [{"id": "x", "action": "delete",
                                                          "operators": {"EMAIL_ADDRESS": {"type": "mask"}}}]})
+
+
+def test_a_chroma_source_with_an_embedding_function_gets_vectors_of_the_redacted_text(rows, tmp_path, monkeypatch):
+    (tmp_path / "embedder.py").write_text(
+        "def embed(texts):\n    return [[float(len(t)), float(t.count('<')), 1.0] for t in texts]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _, chroma = write_stores(tmp_path, rows)
+    uri = f"chroma:{chroma}?collection=tickets&name=kb&embed=embedder:embed"
+    (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  - id: scrub\n    action: redact\n")
+    swept = run_cli("sweep", uri, "--policy", tmp_path / "policy.yaml", "--out", tmp_path / "sweep",
+                    "--entities", IDENTIFIERS)
+    assert swept.exit_code == EXIT_OK, swept.output
+    done = run_cli("apply", tmp_path / "sweep" / "redaction_worklist.jsonl", "--no-holds", "--execute", "--yes",
+                   "--json")
+    assert done.exit_code == EXIT_OK, done.output
+    residue = json.loads(done.output)["residue"]
+    assert not any("re-embed" in r["summary"] for r in residue)  # the vectors were computed again
+    assert any("write-ahead log" in r["summary"] for r in residue)  # the store's log keeps the original text
+    import chromadb
+    from chromadb.config import Settings
+
+    stored = chromadb.PersistentClient(path=str(chroma), settings=Settings(anonymized_telemetry=False)) \
+        .get_collection("tickets", embedding_function=None).get(include=["documents", "embeddings"])
+    by_id = {r["id"]: r for r in rows}
+    for item_id, document, embedding in zip(stored["ids"], stored["documents"], stored["embeddings"]):
+        assert document == expected(by_id[item_id])
+        if by_id[item_id]["values"]:
+            assert list(embedding) == pytest.approx([float(len(document)), 4.0, 1.0])
+    from scanner.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="embed=nowhere:embed: no such function"):
+        open_source(f"chroma:{chroma}?collection=tickets&embed=nowhere:embed").redact(
+            {rows[1]["id"]: lambda value: value})

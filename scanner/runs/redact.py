@@ -130,8 +130,7 @@ def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_li
         if swept is None:
             raise NothingCopied("no source could be copied: " + "; ".join(failures))
         applied = apply_worklist(out / "redaction_worklist.jsonl", settings.holds, load_key(create=False), True,
-                                 log_path, {},
-                                 no_holds=True if not in_place else no_holds)
+                                 log_path, {}, no_holds=no_holds or not in_place)
         ok = [text for text, result in zip(targets, swept.results) if result.status == "ok"]
         verification = run(ok, SamplePlan("full"), settings.config, out / VERIFICATION, command_line, Observer(),
                            **{k: v for k, v in options.items() if k != "progress"}) if ok else None
@@ -184,7 +183,8 @@ def redaction_section(out: Path, swept: Run, applied: ApplyResult, verification:
         others = [f for f in mine if not ours[id(f)]]
         sources[name] = {
             "uri": originals.get(name, before["uri"]), "written_to": before["uri"],
-            "status": before["status"] if verification is not None else "failed",
+            "status": (verification.summary["sources"].get(name) or {"status": "failed"})["status"]
+            if verification is not None else "failed",
             "records": before["records_sampled"], "records_changed": changed[name],
             "records_left_as_they_were": len(left_alone[name]),
             "findings_before": before["entity_counts"],
