@@ -75,3 +75,12 @@ def test_vector_store_scans_make_no_network_call(tmp_path, monkeypatch):
                      f"chroma:{paths['chroma']}?collection=support_kb&name=kb-chroma", "--full", "--out", tmp_path / "out")
     assert result.exit_code == EXIT_OK, result.output
     assert attempts == []
+
+
+def test_a_redaction_with_pseudonyms_makes_no_network_call(network_attempts, demo_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(detectors.engine, "_ENGINES", {})
+    (tmp_path / "redact.yaml").write_text("redact:\n  operators:\n    DEFAULT: {type: pseudonym}\n")
+    result = run_cli("redact", *dataset_args(demo_data), "--config", tmp_path / "redact.yaml", "--out", tmp_path / "o")
+    assert result.exit_code == EXIT_OK, result.output
+    assert network_attempts == []
+    assert (tmp_path / "o" / "redacted" / "support_eval" / "support_eval.jsonl").is_file()
