@@ -10,10 +10,11 @@ from detectors.pseudonyms import pseudonym
 
 
 class KeyedPseudonym(Operator):
-    """A consistent realistic fake (detectors.pseudonyms); params: `key` (bytes), `entity_type`."""
+    """A consistent realistic fake (detectors.pseudonyms); params: `key` (bytes), `entity_type`, and
+    `phone_region` (the region of phone numbers without a country code)."""
 
     def operate(self, text: str = None, params: dict = None) -> str:
-        return pseudonym(params["key"], params["entity_type"], text)
+        return pseudonym(params["key"], params["entity_type"], text, params.get("phone_region") or "US")
 
     def validate(self, params: dict = None) -> None:
         if not isinstance((params or {}).get("key"), bytes):
@@ -32,7 +33,8 @@ class KeyedHash(Operator):
 
     def operate(self, text: str = None, params: dict = None) -> str:
         entity_type = params["entity_type"]
-        return f"<{entity_type}:{digest(params['key'], entity_type, text)[:12]}>"
+        region = params.get("phone_region") or "US"
+        return f"<{entity_type}:{digest(params['key'], entity_type, text, region)[:12]}>"
 
     def validate(self, params: dict = None) -> None:
         KeyedPseudonym().validate(params)

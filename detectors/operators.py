@@ -71,9 +71,9 @@ class Redactor:
     """The replacement for each (entity type, value), with the operator configured for the type (or
     DEFAULT's); computed once per distinct value."""
 
-    def __init__(self, operators: dict[str, OperatorSpec], key: bytes):
+    def __init__(self, operators: dict[str, OperatorSpec], key: bytes, phone_region: str = "US"):
         self.operators = {DEFAULT: OperatorSpec(type="replace"), **operators}
-        self.key = key
+        self.key, self.phone_region = key, phone_region
         self._instances: dict | None = None
         self._done: dict[tuple[str, str], str] = {}
 
@@ -86,7 +86,7 @@ class Redactor:
             spec = self.spec(entity_type)
             params = {**spec.params(value), "entity_type": entity_type}
             if spec.type in KEYED:
-                params["key"] = self.key
+                params.update(key=self.key, phone_region=self.phone_region)
             if self._instances is None:
                 from detectors.keyed_operators import OPERATORS
 

@@ -15,7 +15,7 @@ import re
 
 from stdnum import iban, luhn
 
-from detectors.normalize import normalize
+from detectors.normalize import DEFAULT_PHONE_REGION, normalize
 
 SCHEME = "dhscan-pseudonym-1"  # recorded in evidence: a change of scheme changes every pseudonym
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")  # reserved (RFC 2606): never a real mailbox
@@ -25,9 +25,10 @@ NAMES_USED = 1000  # the most common names of each Census list: realistic, and s
 class Stream:
     """Deterministic bytes from a keyed digest of the value; `pick(n)` is uniform enough for n << 2**32."""
 
-    def __init__(self, key: bytes, entity_type: str, value: str):
-        seed = hmac.new(key, f"{SCHEME}\x00{entity_type}\x00{normalize(entity_type, value)}".encode("utf-8",
-                        "surrogatepass"), hashlib.sha256).digest()
+    def __init__(self, key: bytes, entity_type: str, value: str, phone_region: str = DEFAULT_PHONE_REGION):
+        normalized = normalize(entity_type, value, phone_region)
+        seed = hmac.new(key, f"{SCHEME}\x00{entity_type}\x00{normalized}".encode("utf-8", "surrogatepass"),
+                        hashlib.sha256).digest()
         self._bytes, self._at = hashlib.shake_256(seed).digest(512), 0
 
     def pick(self, n: int) -> int:
@@ -96,15 +97,17 @@ def shaped(stream: Stream, value: str, keep: int = 0) -> str:
 
 
 def phone(stream: Stream, value: str) -> str:
-    """The country code (`+44`, `0044`) kept; the other digits replaced, the first of them never 0 or 1
-    (so a national number keeps its trunk prefix and stays dialable in shape)."""
+    """The country code (`+44`, `0044`) and a national trunk prefix (the leading 0s and 1s: `020`, `1-415`)
+    kept, every separator kept; the other digits replaced, the first of them never 0 or 1, so the
+    number keeps its shape and length."""
     match = re.match(r"\s*(\+|00)\d{1,3}", value)
     keep = match.end() if match else 0
-    digits = shaped(stream, value, keep)
-    first = next((i for i in range(keep, len(value)) if value[i].isdigit() and value[i] not in "01"), None)
-    if first is not None:
-        digits = digits[:first] + str(2 + stream.pick(8)) + digits[first + 1:]
-    return digits
+    while keep < len(value) and not (value[keep].isdigit() and value[keep] not in "01"):
+        keep += 1
+    fake = shaped(stream, value, keep)
+    if keep < len(value):
+        fake = fake[:keep] + str(2 + stream.pick(8)) + fake[keep + 1:]
+    return fake
 
 
 def _digit_positions(value: str) -> list[int]:
@@ -158,9 +161,10 @@ BY_TYPE = {"PERSON": person, "EMAIL_ADDRESS": email, "EMAIL": email, "PHONE_NUMB
            "CREDIT_CARD": card, "IBAN_CODE": iban_code, "US_SSN": ssn, "IP_ADDRESS": ip}
 
 
-def pseudonym(key: bytes, entity_type: str, value: str) -> str:
-    """The pseudonym of `value` under `key`; a type without its own generator keeps the value's shape."""
-    stream = Stream(key, entity_type, value)
+def pseudonym(key: bytes, entity_type: str, value: str, phone_region: str = DEFAULT_PHONE_REGION) -> str:
+    """The pseudonym of `value` under `key`; a type without its own generator keeps the value's shape.
+    Values equal once normalized (phone numbers for `phone_region`) get the same one."""
+    stream = Stream(key, entity_type, value, phone_region)
     fake = BY_TYPE.get(entity_type, shaped)(stream, value)
     # a generator may, rarely, return the value itself (a one-letter shape): never leave it as it was
     return fake if fake != value else f"<{entity_type}>"

@@ -65,10 +65,11 @@ class Redactors:
                                                                                phone_region)
         return known
 
-    def of(self, operators: dict[str, dict]) -> Redactor:
-        name = repr(sorted((t, sorted(spec.items())) for t, spec in operators.items()))
+    def of(self, operators: dict[str, dict], phone_region: str) -> Redactor:
+        name = repr((phone_region, sorted((t, sorted(spec.items())) for t, spec in operators.items())))
         if name not in self._made:
-            self._made[name] = Redactor({t: OperatorSpec(**spec) for t, spec in operators.items()}, self.key)
+            self._made[name] = Redactor({t: OperatorSpec(**spec) for t, spec in operators.items()}, self.key,
+                                        phone_region)
         return self._made[name]
 
 
@@ -80,7 +81,7 @@ def _inside_word(text: str, start: int, end: int) -> bool:
 def replacements(row: dict, record: Record, key: bytes, redactors: Redactors) -> Plan:
     """What the row replaces in `record` (the record the row lists, as re-read and verified)."""
     fields = {shown(key, name): name for name in record.texts}
-    redactor = redactors.of(row["operators"])
+    redactor = redactors.of(row["operators"], row["phone_region"])
     mapping, inside, written = {}, set(), set()
     for item in row["redactions"]:
         text = record.texts.get(fields.get(item["field"], ""))

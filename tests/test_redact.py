@@ -511,3 +511,17 @@ def test_a_chroma_source_with_an_embedding_function_gets_vectors_of_the_redacted
     with pytest.raises(UsageError, match="embed=nowhere:embed: no such function"):
         open_source(f"chroma:{chroma}?collection=tickets&embed=nowhere:embed").redact(
             {rows[1]["id"]: lambda value: value})
+
+
+def test_one_number_written_in_several_ways_gets_one_pseudonym_in_each_format():
+    from detectors.operators import OperatorSpec, Redactor
+
+    key = TEST_KEY.encode()
+    redactor = Redactor({"PHONE_NUMBER": OperatorSpec(type="pseudonym")}, key, phone_region="GB")
+    fakes = [redactor.replacement("PHONE_NUMBER", v) for v in ("+44 20 7946 0958", "020 7946 0958", "(020) 7946-0958")]
+    assert re.fullmatch(r"\+44 [2-9]\d \d{4} \d{4}", fakes[0])
+    assert fakes[1] == "0" + fakes[0][4:] and fakes[2] == f"(0{fakes[0][4:6]}) {fakes[0][7:11]}-{fakes[0][12:]}"
+    hashed = Redactor({"US_SSN": OperatorSpec(type="hash")}, key).replacement("US_SSN", "123-45-6789")
+    from detectors.normalize import digest
+
+    assert hashed == f"<US_SSN:{digest(key, 'US_SSN', '123-45-6789')[:12]}>"
