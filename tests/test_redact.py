@@ -317,6 +317,8 @@ def test_vector_store_payloads_are_redacted_through_their_clients_with_the_embed
     process, port = start_chroma(chroma)
     try:
         uris = [f"qdrant:{qdrant}?collection=kb&name=kb-qdrant", f"chroma+http://127.0.0.1:{port}?collection=tickets&name=kb-chroma"]
+        copied = run_cli("redact", uris[1], "--out", tmp_path / "copy")
+        assert copied.exit_code == EXIT_SOURCE_FAILED and "server cannot be copied: redact it --in-place" in copied.output
         (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  - id: scrub\n    action: redact\n")
         swept = run_cli("sweep", *uris, "--policy", tmp_path / "policy.yaml", "--out", tmp_path / "sweep",
                         "--entities", IDENTIFIERS)
