@@ -145,6 +145,7 @@ class ApplyLog:
         self.intents: dict[tuple[str, str], set[str | None]] = defaultdict(set)
         self.deleted: set[tuple[str, str, str | None]] = set()  # (source, record id, content digest) gone
         self.written: set[str] = set()  # digests of the values redactions wrote (not to be redacted again)
+        self.redacted_contents: set[str] = set()  # content digests of the records as redactions left them
         if path is not None and path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -152,6 +153,9 @@ class ApplyLog:
                 except ValueError:
                     continue  # a line cut short by a kill; everything before it is intact
                 self.written.update(entry.get("replacement_digests") or ())
+                self.redacted_contents.update(entry.get("redacted_contents") or ())
+                if entry.get("to_content_digest"):
+                    self.redacted_contents.add(entry["to_content_digest"])
                 if entry.get("event") == "file_intent":
                     self.intents[(entry["source"], entry["file"])].add(entry.get("to_sha256"))
                 elif entry.get("event") == "row" and entry.get("outcome") in DONE and not entry.get("dry_run"):
@@ -272,12 +276,12 @@ class Applier:
                 kept.append(row)
         return kept
 
-    def outcome(self, row: dict, outcome: str, reason: str) -> None:
+    def outcome(self, row: dict, outcome: str, reason: str, after: str | None = None) -> None:
         self.result.outcomes[outcome] += 1
         self.result.by_source[row["source"]][outcome] += 1
         entry = {"event": "row", "source": row["source"], "record_id": row["record_id"], "rule_id": row["rule_id"],
                  "content_digest": row.get("content_digest"), "outcome": outcome, "reason": reason,
-                 "dry_run": not self.execute}
+                 "dry_run": not self.execute, **({"to_content_digest": after} if after else {})}
         self.result.rows.append(entry)
         self.log.add(entry)
 
@@ -377,9 +381,11 @@ class Applier:
         if not plans:
             return
         left: set[str] = set()
+        after: dict[str, Record] = {}
         if self.execute:
             self.log.add({"event": "redact_intent", "source": connector.source, "records": len(plans),
-                          "replacement_digests": sorted(set().union(*(p.written for _, p in plans.values())))})
+                          "replacement_digests": sorted(set().union(*(p.written for _, p in plans.values()))),
+                          "redacted_contents": sorted(p.content_after(self.key, current[i]) for i, (_, p) in plans.items())})
             self.log.flush()
             connector.redact({store_id: plan.value for store_id, (_, plan) in plans.items()})
             after = connector.fetch(sorted(plans))
@@ -388,7 +394,8 @@ class Applier:
             if store_id in left:
                 self.outcome(row, "error", "a replaced value is still in the record after the update")
             else:
-                self.outcome(row, "redacted", "payload redacted by id" if self.execute else "would be redacted by id")
+                self.outcome(row, "redacted", "payload redacted by id" if self.execute else "would be redacted by id",
+                             record_digest(self.key, after[store_id]) if store_id in after else None)
                 self._redacted_ids.append(store_id)
 
     def _store_id(self, connector, row: dict) -> str | None:
@@ -459,7 +466,7 @@ class Applier:
                 drop = [found[id(r)] for r in rows if id(r) not in plans]
                 edits = {int(found[id(r)].locator["record"]): (found[id(r)], plans[id(r)]) for r in rows if id(r) in plans}
                 self._rewrite(connector, relpath, path, remote, drop, now, edits)
-                left = self._left_after(connector, file.relpath, drop, edits)
+                left, contents = self._left_after(connector, file.relpath, drop, edits)
         except StaleFile as exc:
             for row in rows:
                 self.outcome(row, "stale", str(exc))
@@ -474,7 +481,7 @@ class Applier:
             elif int(found[id(row)].locator["record"]) in left:
                 self.outcome(row, "error", f"a replaced value is still in the record after rewriting {relpath}")
             else:
-                self.outcome(row, "redacted", f"redacted in {relpath}")
+                self.outcome(row, "redacted", f"redacted in {relpath}", contents.get(int(found[id(row)].locator["record"])))
         return "rewritten"
 
     def _plans(self, rows: list[dict], found: dict) -> dict:
@@ -489,16 +496,17 @@ class Applier:
                     self.outcome(row, "stale", str(exc))
         return plans
 
-    def _left_after(self, connector, relpath: str, drop: list[Record], edits: dict) -> set[int]:
+    def _left_after(self, connector, relpath: str, drop: list[Record], edits: dict) -> tuple[set[int], dict[int, str]]:
         """The edited records (by their number before the rewrite) in which, read again from the rewritten
-        file, a replaced value still stands."""
+        file, a replaced value still stands; and the content digest of each as read again."""
         if not edits:
-            return set()
+            return set(), {}
         dropped = sorted(int(r.locator["record"]) for r in drop)
         now = {n - sum(d < n for d in dropped): n for n in edits}  # numbers shift past dropped records
         after = {now[int(r.locator["record"])]: r
                  for r in connector.file_records(relpath, lambda r: int(r.locator["record"]) in now)}
-        return {n for n, (_, plan) in edits.items() if n not in after or left_in(plan, after[n])}
+        return ({n for n, (_, plan) in edits.items() if n not in after or left_in(plan, after[n])},
+                {n: record_digest(self.key, record) for n, record in after.items()})
 
     def _find_records(self, connector, file, rows: list[dict], unchanged: bool) -> dict[int, Record]:
         """Each row's record as the file holds it now (keyed by id(row)): at its listed number while the
@@ -561,7 +569,9 @@ class Applier:
             self.log.add({"event": "file_intent", "source": connector.source, "file": relpath,
                           "from": {"size": state[0], "mtime_ns": state[1]}, "to_sha256": result.sha256,
                           "records": sorted(drop), **({"redacted": sorted(edits), "replacement_digests": sorted(
-                              set().union(*(plan.written for _, plan in edits.values())))} if edits else {})})
+                              set().union(*(plan.written for _, plan in edits.values()))),
+                              "redacted_contents": sorted(plan.content_after(self.key, record)
+                                                          for record, plan in edits.values())} if edits else {})})
             self.log.flush()
             self.log.intents[(connector.source, relpath)].add(result.sha256)
             if remote is not None:

@@ -188,6 +188,16 @@ def test_in_place_leaves_held_records_alone_and_a_second_run_changes_nothing(row
     assert again.exit_code == EXIT_OK, again.output
     assert (tmp_path / "data" / "tickets.jsonl").read_bytes() == before  # pseudonyms are not redacted again
     assert json.loads(again.output)["sources"]["t-jsonl"]["records_changed"] == 0
+    # a record added since, holding a real value that happens to equal a pseudonym written before: redacted
+    fake_email = redacted_values(texts_of(uris[0])[rows[2]["id"]])["email"]
+    with open(tmp_path / "data" / "tickets.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "new-1", "prompt": f"Write to {fake_email} please", "score": 1}) + "\n")
+    third = run_cli("redact", uris[0], "--in-place", "--holds", tmp_path / "holds.yaml", "--out", tmp_path / "out",
+                    "--entities", IDENTIFIERS, "--config", tmp_path / "redact.yaml", "--json")
+    assert third.exit_code == EXIT_OK, third.output
+    now_again = texts_of(uris[0])
+    assert fake_email not in now_again["new-1"] and json.loads(third.output)["sources"]["t-jsonl"]["records_changed"] == 1
+    assert {k: v for k, v in now_again.items() if k != "new-1"} == {k: v for k, v in now.items()}
 
 
 POLICY = """version: 1

@@ -117,10 +117,10 @@ def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_li
         else:
             log_path.unlink(missing_ok=True)  # fresh copies: nothing an earlier run did applies to them
             targets, originals, failures = copy_sources(settings.sources, copies)
-        written = ApplyLog(log_path).written if in_place else set()
+        earlier = ApplyLog(log_path if in_place else None)
 
         def evaluator(policy, holds, now, key):
-            return RedactEvaluator(policy, holds, now, key, written)
+            return RedactEvaluator(policy, holds, now, key, earlier.written, earlier.redacted_contents)
 
         rule = RULE.model_copy(update={"operators": settings.config.redact.operators})
         observer = RetentionObserver(Policy(version=1, rules=[rule]), settings.holds, None, command="redact",
@@ -134,7 +134,7 @@ def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_li
         ok = [text for text, result in zip(targets, swept.results) if result.status == "ok"]
         verification = run(ok, SamplePlan("full"), settings.config, out / VERIFICATION, command_line, Observer(),
                            **{k: v for k, v in options.items() if k != "progress"}) if ok else None
-        written |= ApplyLog(log_path).written
+        written = ApplyLog(log_path).written
         section = redaction_section(out, swept, applied, verification, written, originals, in_place)
         for name, data in (("summary.json", swept.summary), ("evidence.json", swept.evidence)):
             data["redaction"] = section
