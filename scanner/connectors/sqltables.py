@@ -223,6 +223,7 @@ class SqlTableConnector(Connector):
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         try:
+            self.layout()  # a missing table or key column is said as such, before any query
             start, end = self._window()
             if plan.mode == "full":
                 report.records_total = self._count() if end is None else end - start
