@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 
 from scanner.connectors.sqltables import SqlTableConnector
@@ -64,6 +63,7 @@ class SqliteConnector(EmbeddedSqlConnector):
 class DuckdbConnector(EmbeddedSqlConnector):
     name = "duckdb"
     extensions = (".duckdb",)
+    explicit_begin = True
     description = "DuckDB tables: duckdb:PATH?table=NAME (text, JSON and list columns; by primary key)"
     residue_advice = ("DuckDB marks deleted rows and leaves their data in {path} until the row groups are "
                       "rewritten: copy the database into a new file (ATTACH it and COPY FROM DATABASE), replace "
@@ -75,16 +75,6 @@ class DuckdbConnector(EmbeddedSqlConnector):
         except ImportError:
             raise UsageError("the duckdb connector needs duckdb: pip install 'dhscan[sql]'") from None
         return duckdb.connect(str(self.path()), read_only=not write)
-
-    @contextmanager
-    def transaction(self, db):
-        db.begin()
-        try:
-            yield
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
 
     def declared_columns(self, db) -> dict[str, str]:
         schema, _, table = self.table.rpartition(".")

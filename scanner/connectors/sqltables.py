@@ -47,6 +47,7 @@ class SqlTableConnector(Connector):
     options = frozenset({"table", "attributes"})
     placeholder = "?"
     residue_advice = ""  # what to do about rows the database keeps after a DELETE
+    explicit_begin = False  # whether a transaction must be begun (DuckDB autocommits each statement)
 
     def __init__(self, uri: SourceURI):
         super().__init__(uri)
@@ -79,6 +80,8 @@ class SqlTableConnector(Connector):
 
     @contextmanager
     def transaction(self, db):
+        if self.explicit_begin:
+            db.begin()
         try:
             yield
             db.commit()
