@@ -195,6 +195,7 @@ class ApplyResult:
     by_source: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     rows: list[dict] = field(default_factory=list)  # every row's outcome, in worklist order
     residue: list[dict] = field(default_factory=list)
+    vacuumed: list[dict] = field(default_factory=list)  # what --vacuum did (or could not do) per source
     failures: list[str] = field(default_factory=list)  # one line for each source apply could not work on
     sample_warning: str | None = None  # the worklist came from a sampled sweep: what it leaves out
     log_path: Path | None = None
@@ -247,8 +248,10 @@ class HoldCheck:
 
 class Applier:
     def __init__(self, rows: list[dict], uris: dict[str, str], holds: list[Hold], key: DigestKey, execute: bool,
-                 log: ApplyLog, batch_size: int = 500, on_batch: Callable[[], None] = lambda: None):
+                 log: ApplyLog, batch_size: int = 500, on_batch: Callable[[], None] = lambda: None,
+                 vacuum: bool = False):
         self.rows, self.uris, self.holds, self.key = rows, uris, holds, key.secret
+        self.vacuum = vacuum
         self.execute, self.log, self.batch_size, self.on_batch = execute, log, batch_size, on_batch
         self.hold_check = HoldCheck(holds, key)
         self._shown_ids: dict[str, dict[str, str]] = {}  # source -> {shown id: store id}
@@ -329,6 +332,8 @@ class Applier:
         for event in events:
             if event["event"] == "residue":
                 self.result.residue.append({k: v for k, v in event.items() if k != "event"})
+            elif event["event"] == "vacuum":
+                self.result.vacuumed.append({k: v for k, v in event.items() if k != "event"})
             self.log.add(event)
         self.log.flush()
 
@@ -366,11 +371,22 @@ class Applier:
                     gone.append(raw[id(row)])
             self.log.flush()
             self.on_batch()
+        if self.execute and self.vacuum and (gone or self._redacted_ids):
+            self._vacuum(connector)
         if self.execute and gone:
             self.events(connector.residue(gone))
         if self.execute and self._redacted_ids:
             self.events(connector.redaction_residue(self._redacted_ids))
             self._redacted_ids = []
+
+    def _vacuum(self, connector) -> None:
+        """--vacuum: the store's old versions and deleted rows removed, before the residue is read."""
+        if connector.vacuums:
+            self.events(connector.vacuum())
+        else:
+            self.events([{"event": "vacuum", "source": connector.source, "summary": f"not done: the "
+                          f"{connector.name} connector cannot vacuum (see the residue for what to do)"}])
+        self.log.flush()
 
     def _redact_by_id(self, connector, rows: list[dict], raw: dict, current: dict) -> None:
         """Each record's payload written again with its listed values replaced, then read back: a value
@@ -433,6 +449,8 @@ class Applier:
                 rewritten[file.path] = len(file_rows)
             self.log.flush()
             self.on_batch()
+        if self.execute and self.vacuum and changed:
+            self._vacuum(connector)
         if changed:
             self.events(connector.after_rewrite(fs, rewritten, changed))
 
@@ -608,7 +626,8 @@ def _id_check(record: Record) -> tuple[str, str] | None:
 
 
 def apply_worklist(worklist: Path, holds: list[Hold], key: DigestKey, execute: bool, log_path: Path | None,
-                   overrides: dict[str, str], batch_size: int = 500, no_holds: bool = False) -> ApplyResult:
+                   overrides: dict[str, str], batch_size: int = 500, no_holds: bool = False,
+                   vacuum: bool = False) -> ApplyResult:
     rows = read_worklist(worklist)
     evidence = sweep_evidence(worklist)
     check_run(worklist, rows, evidence, key)
@@ -617,7 +636,8 @@ def apply_worklist(worklist: Path, holds: list[Hold], key: DigestKey, execute: b
         log_path = default_log(worklist)
     with exclusive(log_path, "apply log") if log_path is not None else nullcontext():
         log = ApplyLog(log_path)
-        applier = Applier(rows, source_uris(evidence, overrides), holds, key, execute, log, batch_size)
+        applier = Applier(rows, source_uris(evidence, overrides), holds, key, execute, log, batch_size,
+                          vacuum=vacuum)
         applier.result.sample_warning = sample_warning(evidence)
         applier.result.log_path = log_path
         if applier.result.sample_warning:

@@ -1,6 +1,8 @@
 """No network call at run time: the model, the suffix list and everything else load offline."""
 
+import json
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +86,38 @@ def test_a_redaction_with_pseudonyms_makes_no_network_call(network_attempts, dem
     assert result.exit_code == EXIT_OK, result.output
     assert network_attempts == []
     assert (tmp_path / "o" / "redacted" / "support_eval" / "support_eval.jsonl").is_file()
+
+
+def test_lance_milvus_and_delta_scans_make_no_network_call(network_attempts, tmp_path):
+    from test_lakehouse import make_delta, make_lance, make_milvus
+    from test_sql import planted
+
+    rows = planted()
+    uris = [make_lance(tmp_path / "lance", rows), make_milvus(tmp_path / "m.db", rows),
+            make_delta(tmp_path / "delta", rows)]
+    result = run_cli("scan", *uris, "--full", "--entities", "EMAIL_ADDRESS", "--out", tmp_path / "out")
+    assert result.exit_code == EXIT_OK, result.output
+    assert network_attempts == []
+
+
+def test_lance_milvus_and_delta_scans_work_without_any_network(tmp_path):
+    """In a network namespace with nothing but loopback: what the clients do outside Python (Rust, gRPC
+    and the Milvus Lite process) cannot reach a network either."""
+    import shutil
+    import subprocess
+    import sys
+
+    from test_lakehouse import make_delta, make_lance, make_milvus
+    from test_sql import planted
+
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no network namespaces here (unshare -n)")
+    rows = planted()
+    uris = [make_lance(tmp_path / "lance", rows), make_milvus(tmp_path / "m.db", rows),
+            make_delta(tmp_path / "delta", rows)]
+    dhscan = shutil.which("dhscan", path=str(Path(sys.executable).parent))
+    done = subprocess.run(["unshare", "-n", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "-", dhscan,
+                           "scan", *uris, "--full", "--entities", "EMAIL_ADDRESS", "--out", str(tmp_path / "out"),
+                           "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == EXIT_OK, done.stderr[-2000:]
+    assert all(s["status"] == "ok" for s in json.loads(done.stdout)["sources"].values())

@@ -277,8 +277,12 @@ def sweep(as_json, formats, since_state, **options) -> None:
 @click.option("--source", "source_overrides", multiple=True,
               help="NAME=URI: where a source is, when evidence.json beside the worklist does not say.")
 @click.option("--batch-size", type=int, default=500, show_default=True, help="Records deleted per store request.")
+@click.option("--vacuum", is_flag=True,
+              help="After --execute, make stores that keep old versions (Delta, LanceDB) drop them for good; "
+                   "readers of an old version fail afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome counts as JSON.")
-def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrides, batch_size, as_json) -> None:
+def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrides, batch_size, vacuum,
+          as_json) -> None:
     """Carry out a deletion or redaction WORKLIST (a dry run unless --execute)."""
     from scanner.core.keys import load_key
     from retention.holds import HoldsFile
@@ -295,6 +299,8 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
             overrides[name] = uri
         if holds_path and no_holds:
             raise click.UsageError("give --holds or --no-holds, not both")
+        if vacuum and not execute:
+            raise click.UsageError("--vacuum goes with --execute (a dry run changes nothing)")
         key = load_key(create=False)  # a key made now would match none of the sweep's digests
         holds = load_model(HoldsFile, holds_path).holds if holds_path else []
         for hold in holds:
@@ -311,7 +317,7 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
             if not click.confirm(f"{doing.capitalize()} these records?", default=False):
                 sys.exit(EXIT_USAGE)
         result = apply_worklist(Path(worklist), holds, key, execute, Path(log_path) if log_path else None,
-                                overrides, batch_size, no_holds)
+                                overrides, batch_size, no_holds, vacuum)
     except DhscanError as exc:
         _fail(exc)
         return
@@ -321,7 +327,8 @@ def apply(worklist, holds_path, no_holds, execute, yes, log_path, source_overrid
         say("error", failure)
     if as_json:
         click.echo(json.dumps({"dry_run": not execute, "outcomes": dict(result.outcomes),
-                               "residue": result.residue, "sample_warning": result.sample_warning}, indent=2))
+                               "residue": result.residue, "vacuum": result.vacuumed,
+                               "sample_warning": result.sample_warning}, indent=2))
     else:
         print_apply_summary(result, _stdout_console(), dry_run=not execute)
     sys.exit(result.exit_code)
@@ -444,7 +451,7 @@ def fingerprint_info(path) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def connectors(as_json) -> None:
-    """List the installed connectors, their schemes and distributions, and which can delete and redact."""
+    """List the installed connectors, their schemes and distributions, and which can delete, redact and vacuum."""
     from rich.table import Table
 
     from scanner.connectors import connector_listing
@@ -454,11 +461,11 @@ def connectors(as_json) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="installed connectors")
-    for column in ("scheme", "distribution", "description", "deletes", "redacts"):
+    for column in ("scheme", "distribution", "description", "deletes", "redacts", "vacuum"):
         table.add_column(column)
     for row in rows:
         table.add_row(row["scheme"], row["distribution"], row["description"], row["deletes"] or "no",
-                      row["redacts"] or "no")
+                      row["redacts"] or "no", "yes" if row["vacuum"] else "no")
     _stdout_console().print(table)
 
 

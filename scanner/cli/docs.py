@@ -44,8 +44,8 @@ def connectors_table() -> str:
     from scanner.connectors import connector_listing, installed_connectors
     from scanner.core.uri import COMMON_OPTIONS
 
-    lines = ["| scheme | reads | apply deletes | redacts | options besides the common ones |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| scheme | reads | apply deletes | redacts | vacuum | options besides the common ones |",
+             "| --- | --- | --- | --- | --- | --- |"]
     by_class: dict[str, list[dict]] = {}
     for row in connector_listing():
         if row["distribution"].startswith("dhscan "):  # built in: a plugin installed here is not documented
@@ -55,7 +55,7 @@ def connectors_table() -> str:
         options = sorted(installed_connectors()[first["scheme"].rstrip(":")].load().options - COMMON_OPTIONS)
         schemes = ", ".join(f"`{row['scheme']}`" for row in rows)
         lines.append(f"| {schemes} | {first['description']} | {first['deletes'] or 'no'} | {first['redacts'] or 'no'} | "
-                     f"{', '.join(f'`{o}`' for o in options) or '-'} |")
+                     f"{'yes' if first['vacuum'] else 'no'} | {', '.join(f'`{o}`' for o in options) or '-'} |")
     return "\n".join(lines) + "\n"
 
 

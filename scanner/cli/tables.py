@@ -137,6 +137,8 @@ def print_apply_summary(result, console: Console, dry_run: bool = True) -> None:
         found = residue.get("summary") or (f"{residue['records']} of {residue['of']} deleted documents still in "
                                            "the store's files.")
         console.print(f"{residue['source']}: {found} {residue['advice']}", markup=False, highlight=False)
+    for vacuumed in result.vacuumed:
+        console.print(f"{vacuumed['source']}: vacuum: {vacuumed['summary']}", markup=False, highlight=False)
 
 
 def print_redaction_summary(redaction: dict, console: Console) -> None:

@@ -41,17 +41,17 @@ def installed_connectors() -> dict[str, InstalledConnector]:
 
 def connector_listing() -> list[dict]:
     """What `dhscan connectors` shows: each installed connector, where it comes from, and whether
-    (and how) `dhscan apply` can delete from it and redact in it."""
+    (and how) `dhscan apply` can delete from it, redact in it and vacuum it."""
     rows = []
     for scheme, installed in installed_connectors().items():
         try:
             cls = installed.load()
-            description, deletes, redacts = cls.description, cls.deletes, cls.redacts
+            description, deletes, redacts, vacuums = cls.description, cls.deletes, cls.redacts, cls.vacuums
         except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, not fatal
-            description, deletes, redacts = f"(cannot load: {type(exc).__name__})", None, None
+            description, deletes, redacts, vacuums = f"(cannot load: {type(exc).__name__})", None, None, False
         rows.append({"scheme": f"{scheme}:", "connector": installed.target,
                      "distribution": f"{installed.distribution} {installed.version}", "description": description,
-                     "deletes": deletes, "redacts": redacts})
+                     "deletes": deletes, "redacts": redacts, "vacuum": bool(vacuums)})
     return rows
 
 

@@ -97,6 +97,9 @@ class Connector:
     # How `dhscan apply` and `dhscan redact` replace values inside records: REWRITES_FILES (`rewrite_file`
     # with `edits`), BY_ID (`fetch`, `redact`), or None: it cannot. Never other than `deletes`.
     redacts: ClassVar[str | None] = None
+    # Whether `dhscan apply --vacuum` can make the store drop what it keeps of deleted and overwritten
+    # records (old versions, deleted rows left in data files): `vacuum` then does it.
+    vacuums: ClassVar[bool] = False
     # Whether records' locators name files of the source's path (`file_uri`).
     reads_files: ClassVar[bool] = False
 
@@ -210,6 +213,10 @@ class Connector:
         """Residue events: which of `record_ids` (deleted by this apply or an earlier one) the store still
         keeps a copy of, and where, with advice on erasing them."""
         return []
+
+    def vacuum(self) -> list[dict]:
+        """For `vacuums`: the store's old versions and deleted rows removed for good; `vacuum` events."""
+        raise NotImplementedError
 
     def file_uri(self, relpath: str) -> str | None:
         """Where the file a record's locator names is (files.file_uri); None: the source is not files."""

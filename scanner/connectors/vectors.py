@@ -82,6 +82,7 @@ class StoreConnector(Connector):
     deletes = BY_ID
     redacts = BY_ID
     secret_env_option: str = ""  # the URI option that names an environment variable holding a secret
+    collection_word = "collection"  # what the store calls the sets of records it holds
 
     def __init__(self, uri: SourceURI):
         super().__init__(uri)
@@ -139,8 +140,9 @@ class StoreConnector(Connector):
         names = sorted(guarded(self.source, self._where("list collections"), self.list_collections))
         if self.collection is None:
             if not names:
-                raise self.fail("the store has no collections")
+                raise self.fail(f"the store has no {self.collection_word}s")
             return names
         if self.collection not in names:
-            raise self.fail(f"no collection {self.collection!r} (collections: {', '.join(names) or 'none'})")
+            raise self.fail(f"no {self.collection_word} {self.collection!r} ({self.collection_word}s: "
+                            f"{', '.join(names) or 'none'})")
         return [self.collection]
