@@ -204,7 +204,7 @@ class ApplyResult:
     def exit_code(self) -> int:
         if self.outcomes["error"]:
             return EXIT_SOURCE_FAILED
-        if self.outcomes["skipped_hold"] or self.outcomes["stale"]:
+        if self.outcomes["skipped_hold"] or self.outcomes["stale"] or any(not v["done"] for v in self.vacuumed):
             return EXIT_FINDINGS
         return EXIT_OK
 
@@ -381,12 +381,34 @@ class Applier:
 
     def _vacuum(self, connector) -> None:
         """--vacuum: the store's old versions and deleted rows removed, before the residue is read."""
-        if connector.vacuums:
-            self.events(connector.vacuum())
+        lost = self._held_in_old_versions(connector) if connector.vacuums else {}
+        if not connector.vacuums:
+            why = f"the {connector.name} connector cannot vacuum (see the residue for what to do)"
+        elif lost:
+            holds = ", ".join(sorted({h for ids in lost.values() for h in ids}))
+            why = (f"an earlier version keeps {len(lost)} records under legal hold {holds} that the current "
+                   "version no longer has as they were; vacuuming would destroy them")
         else:
-            self.events([{"event": "vacuum", "source": connector.source, "summary": f"not done: the "
-                          f"{connector.name} connector cannot vacuum (see the residue for what to do)"}])
-        self.log.flush()
+            self.events([{**event, "done": True} for event in connector.vacuum()])
+            return
+        self.events([{"event": "vacuum", "source": connector.source, "done": False, "summary": f"not done: {why}"}])
+
+    def _held_in_old_versions(self, connector) -> dict[str, list[str]]:
+        """{record id: hold ids} for the held records in what a vacuum would destroy that the current
+        version does not hold as they were (a copy of an unchanged record is no loss)."""
+        if not self.hold_check.holds:
+            return {}
+        lost: dict[str, list[str]] = {}
+        old = connector.vacuumed_records()
+        while page := [r for _, r in zip(range(self.batch_size), old)]:
+            held = [(r, h) for r, h in zip(page, self.hold_check.held(page)) if h]
+            if held:
+                now = connector.fetch(sorted({r.record_id for r, _ in held}))
+                for record, holds in held:
+                    same = now.get(record.record_id)
+                    if same is None or record_digest(self.key, same) != record_digest(self.key, record):
+                        lost.setdefault(record.record_id, []).extend(holds)
+        return lost
 
     def _redact_by_id(self, connector, rows: list[dict], raw: dict, current: dict) -> None:
         """Each record's payload written again with its listed values replaced, then read back: a value

@@ -121,3 +121,4 @@ def test_lance_milvus_and_delta_scans_work_without_any_network(tmp_path):
                            "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert all(s["status"] == "ok" for s in json.loads(done.stdout)["sources"].values())
+    assert done.stderr == ""  # nor do the clients' own warnings reach the terminal

@@ -218,6 +218,11 @@ class Connector:
         """For `vacuums`: the store's old versions and deleted rows removed for good; `vacuum` events."""
         raise NotImplementedError
 
+    def vacuumed_records(self) -> Iterator[Record]:
+        """For `vacuums`: the records (in every earlier version) that `vacuum` would destroy; apply checks
+        them against the legal holds first."""
+        raise NotImplementedError
+
     def file_uri(self, relpath: str) -> str | None:
         """Where the file a record's locator names is (files.file_uri); None: the source is not files."""
         return file_uri(self.uri.path, relpath) if self.reads_files else None

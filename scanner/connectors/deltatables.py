@@ -212,6 +212,22 @@ class DeltaConnector(Connector):
         return [{"event": "residue", "source": self.source, "records": n, "of": n,
                  "summary": summary.format(n=n, files=len(old)), "advice": VACUUM_ADVICE}] if old else []
 
+    def vacuumed_records(self) -> Iterator[Record]:
+        """The rows of the earlier versions' files still on disk (partition values are not in the files)."""
+        import pyarrow.parquet as pq
+
+        try:
+            layout = self.layout()
+            for relpath in self._unreferenced():
+                table = pq.read_table(self.path() / relpath)
+                columns = [c for c in layout.columns if c in table.column_names]
+                if layout.key not in columns:
+                    continue
+                for row in table.select(columns).to_pylist():
+                    yield self._record(row, relpath)
+        finally:
+            self.close()
+
     def vacuum(self) -> list[dict]:
         try:
             removed = guarded(self.source, "vacuum the Delta table", lambda: self.table().vacuum(

@@ -19,6 +19,7 @@ from scanner.core.errors import UsageError
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
 
+FRAGMENT = "::fragment="  # between a table and one of its fragments in a shard name
 VACUUM_ADVICE = ("compact the table with its deletions materialized and remove its old versions "
                  "(dhscan apply --vacuum, or lance's compact_files(materialize_deletions_threshold=0) then "
                  "cleanup_old_versions(older_than=timedelta(0))), then check the folder's backups")
@@ -83,9 +84,34 @@ class LanceConnector(StoreConnector):
         for batch in reader:
             yield from batch.to_pylist()
 
-    def _keys(self, table: str) -> list[Any]:
+    def _keys(self, table: str, fragment: int | None = None) -> list[Any]:
         key = self.layout(table).key
-        return [row[key] for row in self._query(table, columns=[key])]
+        rows = self._query(table, columns=[key]) if fragment is None else self._fragment_rows(table, fragment, [key])
+        return [row[key] for row in rows]
+
+    def _fragment_rows(self, table: str, fragment: int, columns: list[str] | None = None) -> Iterator[dict]:
+        """The rows of one fragment (a cluster's shard), deleted ones left out."""
+        part = guarded(self.source, f"read table {table!r}", lambda: self._table(table).to_lance().get_fragment(fragment))
+        if part is None:
+            raise self.fail(f"table {table!r} has no fragment {fragment} (changed since the shards were listed)")
+        for batch in part.to_table(columns=columns or self.layout(table).columns).to_batches(PAGE):
+            yield from batch.to_pylist()
+
+    def _parts(self) -> list[tuple[str, int | None]]:
+        """(table, fragment) pairs this connector reads: whole tables, or its shard's one fragment."""
+        if self.shard is None:
+            return [(table, None) for table in self.collections()]
+        table, _, fragment = self.shard.rpartition(FRAGMENT)
+        return [(table, int(fragment))]
+
+    def shards(self) -> list[str | None]:
+        """A cluster reads each table's fragments (its data files) apart."""
+        try:
+            return self.shards_of([f"{t}{FRAGMENT}{f.fragment_id}" for t in self.collections()
+                                   for f in guarded(self.source, f"list the fragments of {t!r}",
+                                                    lambda: self._table(t).to_lance().get_fragments())])
+        finally:
+            self.close()
 
     def _by_keys(self, table: str, keys: list[Any]) -> dict[Any, dict]:
         layout = self.layout(table)
@@ -97,17 +123,21 @@ class LanceConnector(StoreConnector):
 
     def records(self, plan: SamplePlan, report: ReadReport) -> Iterator[Record]:
         try:
-            tables = self.collections()
-            for table in tables:
+            parts = self._parts()
+            for table, _ in parts:
                 self.layout(table)  # a table without an id column is said before anything is read
             if plan.mode == "full":
-                report.records_total = sum(guarded(self.source, "count", self._table(t).count_rows) for t in tables)
-                for table in tables:
-                    for row in self._query(table):
+                if self.shard is None:
+                    report.records_total = sum(guarded(self.source, "count", self._table(t).count_rows)
+                                               for t, _ in parts)
+                for table, fragment in parts:
+                    for row in self._query(table) if fragment is None else self._fragment_rows(table, fragment):
                         report.advance()
                         yield self._record(table, row)
+                if report.records_total is None:  # a shard: its fragment's rows
+                    report.records_total = report.records_read
                 return
-            everything = [(t, k) for t in tables for k in self._keys(t)]
+            everything = [(t, k) for t, fragment in parts for k in self._keys(t, fragment)]
             report.records_total = len(everything)
             chosen = sample_ids(plan, everything)
             for batch in pages(chosen, PAGE):
@@ -126,7 +156,8 @@ class LanceConnector(StoreConnector):
     def _split(self, record_ids: list[str]) -> dict[str, list[Any]]:
         grouped: dict[str, list[Any]] = {}
         for record_id in record_ids:
-            table, raw = (self.collection, record_id) if self.collection else record_id.rpartition("/")[::2]
+            # table names hold no "/" (an id may)
+            table, raw = (self.collection, record_id) if self.collection else record_id.partition("/")[::2]
             if not table:
                 raise self.fail("a record id names no table")
             grouped.setdefault(table, []).append(self.layout(table).typed(raw))
@@ -208,6 +239,22 @@ class LanceConnector(StoreConnector):
                                    "summary": f"{n} {what} rows of {table!r}: their old values are still in "
                                               f"{' and '.join(where)}", "advice": VACUUM_ADVICE})
             return events
+        finally:
+            self.close()
+
+    def vacuumed_records(self) -> Iterator[Record]:
+        """The rows of every earlier version of each table (rows marked deleted in a data file whose
+        versions were cleaned up already cannot be read, and are not among them)."""
+        try:
+            for table in self.collections():
+                layout = self.layout(table)
+                dataset = guarded(self.source, f"open table {table!r}", self._table(table).to_lance)
+                latest = dataset.version
+                for version in [v["version"] for v in dataset.versions() if v["version"] != latest]:
+                    old = guarded(self.source, f"read an earlier version of {table!r}",
+                                  lambda: dataset.checkout_version(version).to_table(columns=layout.columns))
+                    for row in old.to_pylist():
+                        yield self._record(table, row)
         finally:
             self.close()
 

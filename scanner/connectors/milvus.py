@@ -8,6 +8,7 @@ segment files until garbage collection; the residue says so.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -19,6 +20,7 @@ from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
 
 FIRST_VECTOR_TYPE = 100  # pymilvus DataType: BINARY_VECTOR and every vector type after it
+INTEGER_TYPES = {2, 3, 4, 5}  # pymilvus DataType: INT8 to INT64
 RESIDUE_ADVICE = ("Milvus marks deleted entities and keeps their data in the collection's segments until they "
                   "are compacted, and the old segment files until garbage collection: run a compaction "
                   "(MilvusClient.compact) and wait for the garbage collector, then check the store's backups")
@@ -33,6 +35,7 @@ class MilvusConnector(StoreConnector):
     def __init__(self, uri):
         super().__init__(uri)
         self._fields: dict[str, tuple[str, list[str], list[str]]] = {}
+        self._integer_keys: dict[str, bool] = {}
         self._loaded_by_us: list[str] = []
 
     def client(self):
@@ -42,6 +45,9 @@ class MilvusConnector(StoreConnector):
             from pymilvus import MilvusClient
         except ImportError:
             raise UsageError("the milvus connector needs pymilvus: pip install 'dhscan[milvus]'") from None
+        # pymilvus prints warnings of its own on stderr (Milvus Lite has no server timestamps for its
+        # iterators); failures reach dhscan as exceptions, said in one line
+        logging.getLogger("pymilvus").setLevel(logging.ERROR)
         if self.server:
             token_env = self.uri.options.get("token_env")
             self._client = guarded(self.source, self._where("connect"), lambda: MilvusClient(
@@ -77,7 +83,9 @@ class MilvusConnector(StoreConnector):
         if collection not in self._fields:
             described = guarded(self.source, self._where(f"describe {collection!r}"),
                                 lambda: self.client().describe_collection(collection))
-            key = next(f["name"] for f in described["fields"] if f.get("is_primary"))
+            primary = next(f for f in described["fields"] if f.get("is_primary"))
+            key = primary["name"]
+            self._integer_keys[collection] = int(primary["type"]) in INTEGER_TYPES
             vectors = [f["name"] for f in described["fields"] if int(f["type"]) >= FIRST_VECTOR_TYPE]
             read = [f["name"] for f in described["fields"] if f["name"] not in vectors]
             if described.get("enable_dynamic_field"):
@@ -152,10 +160,13 @@ class MilvusConnector(StoreConnector):
     def _split(self, record_ids: list[str]) -> dict[str, list[Any]]:
         grouped: dict[str, list[Any]] = {}
         for record_id in record_ids:
-            collection, raw = (self.collection, record_id) if self.collection else record_id.rpartition("/")[::2]
+            # collection names hold no "/" (a VARCHAR key may)
+            collection, raw = (self.collection, record_id) if self.collection else record_id.partition("/")[::2]
             if not collection:
                 raise self.fail("a record id names no collection")
-            grouped.setdefault(collection, []).append(int(raw) if raw.lstrip("-").isdigit() else raw)
+            self.fields(collection)
+            integer = self._integer_keys[collection] and raw.lstrip("-").isdigit()
+            grouped.setdefault(collection, []).append(int(raw) if integer else raw)
         return grouped
 
     def record_ids(self) -> list[str]:

@@ -12,7 +12,8 @@ EXIT_TERMINATED = 143  # 128 + 15
 EXIT_CODES = {
     "EXIT_OK": "the run finished; with `--fail-on`, nothing it names was found",
     "EXIT_FINDINGS": "`--fail-on` was given and what it names was found (findings, deletions, holds); for "
-                     "`apply`, some rows were skipped under a hold or stale; for `hook`, any finding",
+                     "`apply`, some rows were skipped under a hold or stale, or `--vacuum` was not done; for `hook`, "
+                     "any finding",
     "EXIT_USAGE": "usage or configuration error (unknown scheme or option, bad config, policy or holds file, "
                   "missing model, no key for apply, a worklist apply refuses, an output folder or apply log "
                   "that cannot be written or is in use); nothing was changed",
