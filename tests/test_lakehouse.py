@@ -335,3 +335,18 @@ def test_string_keys_with_slashes_and_leading_zeros_are_found_again_and_deleted(
     from scanner.core.uri import parse_source_uri
 
     assert connector_for(parse_source_uri(uri))(parse_source_uri(uri)).record_ids() == []
+
+
+@pytest.mark.slow
+def test_a_redacted_copy_of_a_store_leaves_the_store_as_it_was(store, tmp_path):
+    uri, rows, folder = store
+    name = name_of(uri)
+    before = stored_rows(uri, folder)
+    result = run_cli("redact", uri, "--entities", IDENTIFIERS, "--out", tmp_path / "r", "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(result.output)["sources"][name]["findings_after"] == {}
+    assert stored_rows(uri, folder) == before  # the source itself is untouched
+    copy = tmp_path / "r" / "redacted" / name
+    copy = copy / folder.name if uri.startswith("milvus:") else copy
+    assert stored_rows(uri, copy) == {r["id"]: ("Customer <EMAIL_ADDRESS> asked about SSN <US_SSN>."
+                                                if r["has"] else body(r)) for r in rows}

@@ -75,6 +75,17 @@ class MilvusConnector(StoreConnector):
 
                 server_manager_instance.release_server(str(Path(self.uri.path).expanduser()))
 
+    def copy_to(self, folder: Path) -> str:
+        """A Milvus Lite store copied whole under its own name (Milvus Lite opens only a path ending in .db)."""
+        if self.server:
+            return super().copy_to(folder)
+        self.close()
+        path = Path(self.uri.path).expanduser()
+        super().copy_to(folder / path.name)
+        from scanner.connectors.files import copy_uri
+
+        return copy_uri(self.uri, self.name, self.source, str(folder / path.name))
+
     def list_collections(self) -> list[str]:
         return self.client().list_collections()
 
