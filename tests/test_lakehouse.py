@@ -109,7 +109,11 @@ def test_a_sweep_lists_the_rows_apply_deletes_them_by_id_and_vacuum_removes_what
                     "--entities", IDENTIFIERS, "--out", tmp_path / "sweep")
     assert swept.exit_code == EXIT_OK, swept.output
     want = {str(r["id"]) for r in rows if r["has"] and r is not held}
-    assert {r["record_id"] for r in read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")} == want
+    listed = read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")
+    assert {r["record_id"] for r in listed} == want
+    by_id = {str(r["id"]): r["created_at"] for r in rows}  # what retention ages are counted from
+    assert all(datetime.fromisoformat(r["record_timestamp"]) == datetime.fromisoformat(by_id[r["record_id"]])
+               for r in listed)
     assert [r["record_id"] for r in read_jsonl(tmp_path / "sweep" / "legal_hold_worklist.jsonl")] == [str(held["id"])]
     worklist = tmp_path / "sweep" / "deletion_worklist.jsonl"
     apply = ("apply", worklist, "--holds", tmp_path / "holds.yaml", "--execute", "--yes", "--json")
