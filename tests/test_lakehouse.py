@@ -354,3 +354,18 @@ def test_a_redacted_copy_of_a_store_leaves_the_store_as_it_was(store, tmp_path):
     copy = copy / folder.name if uri.startswith("milvus:") else copy
     assert stored_rows(uri, copy) == {r["id"]: ("Customer <EMAIL_ADDRESS> asked about SSN <US_SSN>."
                                                 if r["has"] else body(r)) for r in rows}
+
+
+def test_a_store_error_on_a_call_that_carries_keys_says_only_its_type(tmp_path):
+    """A client's message can quote the filter or ids it was given (record ids can be personal)."""
+    from scanner.connectors.vectors import guarded
+    from scanner.core.errors import SourceError
+
+    def failing():
+        raise ValueError("Invalid filter: `id` IN ('ann@example.com')")
+
+    with pytest.raises(SourceError) as quoted:
+        guarded("s", "read", failing)
+    with pytest.raises(SourceError) as said:
+        guarded("s", "delete", failing, names_keys=True)
+    assert "ann@example.com" in str(quoted.value) and str(said.value).endswith("delete: ValueError")

@@ -89,7 +89,7 @@ class DeltaConnector(Connector):
     def _rows(self, fragment, columns: list[str] | None = None, where=None) -> Iterator[dict]:
         schema = self.dataset().schema
         table = guarded(self.source, "read a file of the table", lambda: fragment.to_table(
-            columns=columns or self.layout().columns, schema=schema, filter=where))
+            columns=columns or self.layout().columns, schema=schema, filter=where), names_keys=where is not None)
         for batch in table.to_batches(PAGE):
             yield from batch.to_pylist()
 
@@ -163,7 +163,8 @@ class DeltaConnector(Connector):
         try:
             layout = self.layout()
             keys = [layout.typed(i) for i in record_ids]
-            guarded(self.source, "delete from the Delta table", lambda: self.table().delete(key_in(layout.key, keys)))
+            guarded(self.source, "delete from the Delta table", lambda: self.table().delete(key_in(layout.key, keys)),
+                    names_keys=True)
         finally:
             self.close()
 
@@ -185,7 +186,7 @@ class DeltaConnector(Connector):
             guarded(self.source, "update the Delta table", lambda: self.table().merge(
                 source=update, source_alias="s", target_alias="t",
                 predicate=f"t.{quoted[layout.key]} = s.{quoted[layout.key]}").when_matched_update(
-                updates={quoted[c]: f"s.{quoted[c]}" for c in columns if c != layout.key}).execute())
+                updates={quoted[c]: f"s.{quoted[c]}" for c in columns if c != layout.key}).execute(), names_keys=True)
         finally:
             self.close()
 

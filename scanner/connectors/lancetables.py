@@ -80,8 +80,9 @@ class LanceConnector(StoreConnector):
         query = self._table(table).search().select(columns or layout.columns).limit(None)
         if where:
             query = query.where(where)
-        reader = guarded(self.source, f"read table {table!r}", query.to_batches)
-        for batch in reader:
+        reader = guarded(self.source, f"read table {table!r}", query.to_batches, names_keys=bool(where))
+        while (batch := guarded(self.source, f"read table {table!r}", lambda: next(reader, None),
+                                names_keys=bool(where))) is not None:
             yield from batch.to_pylist()
 
     def _keys(self, table: str, fragment: int | None = None) -> list[Any]:
@@ -91,7 +92,8 @@ class LanceConnector(StoreConnector):
 
     def _fragment_rows(self, table: str, fragment: int, columns: list[str] | None = None) -> Iterator[dict]:
         """The rows of one fragment (a cluster's shard), deleted ones left out."""
-        part = guarded(self.source, f"read table {table!r}", lambda: self._table(table).to_lance().get_fragment(fragment))
+        part = guarded(self.source, f"read table {table!r}",
+                       lambda: self._table(table).to_lance().get_fragment(fragment))
         if part is None:
             raise self.fail(f"table {table!r} has no fragment {fragment} (changed since the shards were listed)")
         for batch in part.to_table(columns=columns or self.layout(table).columns).to_batches(PAGE):
@@ -182,7 +184,7 @@ class LanceConnector(StoreConnector):
                 key = self.layout(table).key
                 for page in pages(keys, PAGE):
                     guarded(self.source, f"delete from {table!r}", lambda: self._table(table).delete(
-                        key_in(key, page, "`")))
+                        key_in(key, page, "`")), names_keys=True)
         finally:
             self.close()
 
@@ -209,7 +211,7 @@ class LanceConnector(StoreConnector):
                     schema = pa.schema([layout.schema.field(c) for c in layout.columns])
                     update = pa.Table.from_pylist(rows, schema=schema)
                     guarded(self.source, f"update {table!r}", lambda: self._table(table).merge_insert(layout.key)
-                            .when_matched_update_all().execute(update))
+                            .when_matched_update_all().execute(update), names_keys=True)
         finally:
             self.close()
 

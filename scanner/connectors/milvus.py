@@ -104,7 +104,8 @@ class MilvusConnector(StoreConnector):
             state = guarded(self.source, self._where(f"load state of {collection!r}"),
                             lambda: self.client().get_load_state(collection))
             if "NotLoad" in str(state.get("state")):
-                guarded(self.source, self._where(f"load {collection!r}"), lambda: self.client().load_collection(collection))
+                guarded(self.source, self._where(f"load {collection!r}"),
+                        lambda: self.client().load_collection(collection))
                 self._loaded_by_us.append(collection)
             self._fields[collection] = (key, read, vectors)
         return self._fields[collection]
@@ -120,7 +121,7 @@ class MilvusConnector(StoreConnector):
         found = {}
         for page in pages(ids):
             got = guarded(self.source, self._where(f"get from {collection!r}"), lambda: self.client().get(
-                collection, ids=page, output_fields=["*"] if everything else read))
+                collection, ids=page, output_fields=["*"] if everything else read), names_keys=True)
             found.update({entity[key]: dict(entity) for entity in got})
         return found
 
@@ -198,7 +199,7 @@ class MilvusConnector(StoreConnector):
             for collection, keys in self._split(record_ids).items():
                 for page in pages(keys):
                     guarded(self.source, self._where(f"delete from {collection!r}"),
-                            lambda: self.client().delete(collection, ids=page))
+                            lambda: self.client().delete(collection, ids=page), names_keys=True)
         finally:
             self.close()
 
@@ -221,7 +222,7 @@ class MilvusConnector(StoreConnector):
                                      **{v: entity[v] for v in vectors}})
                 for page in pages(entities):
                     guarded(self.source, self._where(f"upsert into {collection!r}"),
-                            lambda: self.client().upsert(collection, page))
+                            lambda: self.client().upsert(collection, page), names_keys=True)
         finally:
             self.close()
 

@@ -59,14 +59,17 @@ def payload_record(connector: Connector, record_id: str, locator: dict, payload:
                   attributes=attributes)
 
 
-def guarded(source: str, what: str, call: Callable[[], T]) -> T:
-    """Run a store call; any failure of the store becomes a one-line SourceError."""
+def guarded(source: str, what: str, call: Callable[[], T], names_keys: bool = False) -> T:
+    """Run a store call; any failure of the store becomes a one-line SourceError. `names_keys`: the call
+    carries record keys or values (a filter written out, a list of ids), which the client's message
+    could quote, so only the error's type is said."""
     try:
         return call()
     except DhscanError:
         raise
     except Exception as exc:  # noqa: BLE001 - clients raise transport, HTTP and gRPC errors of many types
-        raise SourceError(source, f"{what}: {type(exc).__name__}: {one_line(exc)[:300]}") from None
+        detail = "" if names_keys else f": {one_line(exc)[:300]}"
+        raise SourceError(source, f"{what}: {type(exc).__name__}{detail}") from None
 
 
 REEMBED_ADVICE = ("a vector can leak the text it was computed from (embedding inversion): compute the "
