@@ -142,7 +142,7 @@ class ChromaConnector(StoreConnector):
                 by_collection.setdefault(name, []).append(item_id)
             for name, ids in by_collection.items():
                 result = guarded(self.source, self._where(f"read {name!r}"), lambda: collections[name].get(
-                    ids=ids, include=["documents", "metadatas"]))
+                    ids=ids, include=["documents", "metadatas"]), names_keys=True)
                 order = {item_id: i for i, item_id in enumerate(ids)}
                 for record in sorted(self._records(name, result), key=lambda r: order[r.locator["id"]]):
                     report.advance()
@@ -169,7 +169,7 @@ class ChromaConnector(StoreConnector):
         for name, ids in self._split(record_ids).items():
             collection = self._collection(name)
             result = guarded(self.source, self._where(f"read {name!r}"),
-                             lambda: collection.get(ids=ids, include=["documents", "metadatas"]))
+                             lambda: collection.get(ids=ids, include=["documents", "metadatas"]), names_keys=True)
             found.update((record.record_id, record) for record in self._records(name, result))
         return found
 
@@ -181,14 +181,14 @@ class ChromaConnector(StoreConnector):
         for name, ids in self._split(list(edits)).items():
             collection = self._collection(name)
             result = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(
-                ids=ids, include=["documents", "metadatas", "embeddings"]))
+                ids=ids, include=["documents", "metadatas", "embeddings"]), names_keys=True)
             new = [edits[self._record_id(name, item_id)]({"document": document, "metadata": dict(metadata or {})})
                    for item_id, document, metadata in zip(result["ids"], result["documents"], result["metadatas"])]
             documents = [n["document"] for n in new]
             embeddings = embed([d or "" for d in documents]) if embed else result["embeddings"]
             guarded(self.source, self._where(f"update {name!r}"), lambda: collection.update(
                 ids=result["ids"], documents=documents, metadatas=[n["metadata"] or None for n in new],
-                embeddings=embeddings))
+                embeddings=embeddings), names_keys=True)
 
     def _embed_function(self):
         spec = self.uri.options.get("embed")
@@ -241,13 +241,15 @@ class ChromaConnector(StoreConnector):
     def delete(self, record_ids: list[str]) -> None:
         for name, ids in self._split(record_ids).items():
             collection = self._collection(name)
-            guarded(self.source, self._where(f"delete from {name!r}"), lambda: collection.delete(ids=ids))
+            guarded(self.source, self._where(f"delete from {name!r}"), lambda: collection.delete(ids=ids),
+                    names_keys=True)
 
     def verify_absent(self, record_ids: list[str]) -> list[str]:
         present = []
         for name, ids in self._split(record_ids).items():
             collection = self._collection(name)
-            found = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(ids=ids, include=[]))
+            found = guarded(self.source, self._where(f"read {name!r}"), lambda: collection.get(ids=ids, include=[]),
+                            names_keys=True)
             present.extend(self._record_id(name, item_id) for item_id in found["ids"])
         return sorted(present)
 

@@ -166,7 +166,7 @@ class QdrantConnector(StoreConnector):
                 for point in points:
                     payload = edits[self._record_id(collection, point.id)](point.payload or {})
                     guarded(self.source, self._where(f"update {collection!r}"), lambda: self.client().overwrite_payload(
-                        collection, payload=payload, points=[point.id], wait=True))
+                        collection, payload=payload, points=[point.id], wait=True), names_keys=True)
         finally:
             self.close()
 
