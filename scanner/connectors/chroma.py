@@ -149,14 +149,7 @@ class ChromaConnector(StoreConnector):
                     yield record
 
     def _split(self, record_ids: list[str]) -> dict[str, list[str]]:
-        grouped: dict[str, list[str]] = {}
-        for record_id in record_ids:
-            if self.collection is not None:
-                grouped.setdefault(self.collection, []).append(record_id)
-            else:
-                collection, _, item_id = record_id.partition("/")
-                grouped.setdefault(collection, []).append(item_id)
-        return grouped
+        return self.split_ids(record_ids)
 
     def record_ids(self) -> list[str]:
         """Every record id in the collections read (apply matches ids shown masked against these)."""

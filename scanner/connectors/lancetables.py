@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from scanner.connectors.arrowtables import PAGE, Layout, key_in
 from scanner.connectors.base import ReadReport
-from scanner.connectors.vectors import StoreConnector, guarded, pages, payload_record, sample_ids
+from scanner.connectors.vectors import StoreConnector, guarded, pages, payload_record
 from scanner.core.errors import UsageError
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -141,29 +141,14 @@ class LanceConnector(StoreConnector):
                 return
             everything = [(t, k) for t, fragment in parts for k in self._keys(t, fragment)]
             report.records_total = len(everything)
-            chosen = sample_ids(plan, everything)
-            for batch in pages(chosen, PAGE):
-                by_table: dict[str, list] = {}
-                for table, key in batch:
-                    by_table.setdefault(table, []).append(key)
-                for table, keys in by_table.items():
-                    rows = self._by_keys(table, keys)
-                    for key in keys:
-                        if key in rows:  # deleted since it was listed: gone, nothing to scan
-                            report.advance()
-                            yield self._record(table, rows[key])
+            for table, row in self.sampled(plan, everything, self._by_keys, PAGE):
+                report.advance()
+                yield self._record(table, row)
         finally:
             self.close()
 
     def _split(self, record_ids: list[str]) -> dict[str, list[Any]]:
-        grouped: dict[str, list[Any]] = {}
-        for record_id in record_ids:
-            # table names hold no "/" (an id may)
-            table, raw = (self.collection, record_id) if self.collection else record_id.partition("/")[::2]
-            if not table:
-                raise self.fail("a record id names no table")
-            grouped.setdefault(table, []).append(self.layout(table).typed(raw))
-        return grouped
+        return self.split_ids(record_ids, lambda table, raw: self.layout(table).typed(raw))
 
     def record_ids(self) -> list[str]:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from scanner.connectors.base import ReadReport
-from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
+from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record
 from scanner.core.errors import UsageError
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
@@ -156,30 +156,19 @@ class MilvusConnector(StoreConnector):
                 return
             everything = [(c, k) for c in collections for k in self._keys(c)]
             report.records_total = len(everything)
-            for batch in pages(sample_ids(plan, everything)):
-                by_collection: dict[str, list] = {}
-                for collection, key in batch:
-                    by_collection.setdefault(collection, []).append(key)
-                for collection, keys in by_collection.items():
-                    found = self._get(collection, keys)
-                    for key in keys:
-                        if key in found:  # deleted since it was listed: gone, nothing to scan
-                            report.advance()
-                            yield self._record(collection, found[key])
+            for collection, entity in self.sampled(plan, everything, self._get):
+                report.advance()
+                yield self._record(collection, entity)
         finally:
             self.close()
 
     def _split(self, record_ids: list[str]) -> dict[str, list[Any]]:
-        grouped: dict[str, list[Any]] = {}
-        for record_id in record_ids:
-            # collection names hold no "/" (a VARCHAR key may)
-            collection, raw = (self.collection, record_id) if self.collection else record_id.partition("/")[::2]
-            if not collection:
-                raise self.fail("a record id names no collection")
-            self.fields(collection)
-            integer = self._integer_keys[collection] and raw.lstrip("-").isdigit()
-            grouped.setdefault(collection, []).append(int(raw) if integer else raw)
-        return grouped
+        return self.split_ids(record_ids, self._typed)
+
+    def _typed(self, collection: str, raw: str) -> Any:
+        """A primary key as its field's type (a VARCHAR key that looks like a number stays text)."""
+        self.fields(collection)
+        return int(raw) if self._integer_keys[collection] and raw.lstrip("-").isdigit() else raw
 
     def record_ids(self) -> list[str]:
         try:

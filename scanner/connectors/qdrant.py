@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from scanner.connectors.base import ReadReport
-from scanner.connectors.vectors import PAGE, StoreConnector, guarded, pages, payload_record, sample_ids
-from scanner.core.errors import SourceError, UsageError
+from scanner.connectors.vectors import PAGE, StoreConnector, guarded, payload_record
+from scanner.core.errors import UsageError
 from scanner.core.records import Record
 from scanner.core.sampling import SamplePlan
 
@@ -85,21 +85,16 @@ class QdrantConnector(StoreConnector):
                 return
             everything = [(c, point_id) for c in collections for point_id in self._point_ids(c)]
             report.records_total = len(everything)
-            chosen = sample_ids(plan, everything)
-            for batch in pages(chosen):
-                by_collection: dict[str, list] = {}
-                for collection, point_id in batch:
-                    by_collection.setdefault(collection, []).append(point_id)
-                for collection, ids in by_collection.items():
-                    points = guarded(self.source, self._where(f"retrieve from {collection!r}"), lambda: self.client()
-                                     .retrieve(collection, ids=ids, with_payload=True, with_vectors=False))
-                    found = {p.id: p for p in points}
-                    for point_id in ids:
-                        if point_id in found:  # deleted since it was listed: gone, nothing to scan
-                            report.advance()
-                            yield self._record(collection, found[point_id])
+            for collection, point in self.sampled(plan, everything, self._retrieve):
+                report.advance()
+                yield self._record(collection, point)
         finally:
             self.close()
+
+    def _retrieve(self, collection: str, ids: list[Any]) -> dict[Any, Any]:
+        points = guarded(self.source, self._where(f"retrieve from {collection!r}"), lambda: self.client()
+                         .retrieve(collection, ids=ids, with_payload=True, with_vectors=False))
+        return {p.id: p for p in points}
 
     def _scroll_all(self, collection: str, report: ReadReport) -> Iterator[Record]:
         offset = None
@@ -113,17 +108,8 @@ class QdrantConnector(StoreConnector):
                 return
 
     def _split(self, record_ids: list[str]) -> dict[str, list[Any]]:
-        """Record ids back to (collection, typed point id): Qdrant ids are unsigned integers or UUIDs."""
-        grouped: dict[str, list[Any]] = {}
-        for record_id in record_ids:
-            if self.collection is not None:
-                collection, raw = self.collection, record_id
-            else:
-                collection, _, raw = record_id.rpartition("/")
-            if not collection:
-                raise SourceError(self.source, f"record id {record_id!r} names no collection")
-            grouped.setdefault(collection, []).append(int(raw) if raw.isdigit() else raw)
-        return grouped
+        """Qdrant ids are unsigned integers or UUIDs."""
+        return self.split_ids(record_ids, lambda _, raw: int(raw) if raw.isdigit() else raw)
 
     def record_ids(self) -> list[str]:
         """Every record id in the collections read (apply matches ids shown masked against these)."""

@@ -135,6 +135,30 @@ class StoreConnector(Connector):
     def _record_id(self, collection: str, item_id: Any) -> str:
         return str(item_id) if self.collection else f"{collection}/{item_id}"
 
+    def split_ids(self, record_ids: list[str], typed: Callable[[str, str], Any] = lambda _, raw: raw
+                  ) -> dict[str, list[Any]]:
+        """Record ids back to {collection: [the store's ids]}, each made by `typed(collection, raw)`:
+        `COLLECTION/ID` when every collection is read (collection names hold no "/", an id may)."""
+        grouped: dict[str, list[Any]] = {}
+        for record_id in record_ids:
+            collection, raw = (self.collection, record_id) if self.collection else record_id.partition("/")[::2]
+            if not collection:
+                raise self.fail(f"a record id names no {self.collection_word}")
+            grouped.setdefault(collection, []).append(typed(collection, raw))
+        return grouped
+
+    def sampled(self, plan: SamplePlan, everything: list[tuple[str, Any]],
+                fetch: Callable[[str, list[Any]], dict[Any, Any]], size: int = PAGE) -> Iterator[tuple[str, Any]]:
+        """The (collection, item) of each sampled (collection, id) pair, in sample order, fetched a page at
+        a time by `fetch(collection, ids)` -> {id: item}; an id deleted since it was listed is left out."""
+        for batch in pages(sample_ids(plan, everything), size):
+            by_collection: dict[str, list] = {}
+            for collection, item_id in batch:
+                by_collection.setdefault(collection, []).append(item_id)
+            for collection, ids in by_collection.items():
+                found = fetch(collection, ids)
+                yield from ((collection, found[i]) for i in ids if i in found)
+
     def list_collections(self) -> list[str]:
         raise NotImplementedError
 
