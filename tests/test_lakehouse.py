@@ -11,7 +11,7 @@ import pytest
 
 from conftest import read_jsonl, run_cli
 from scanner.core.errors import EXIT_FINDINGS, EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE
-from test_sql import IDENTIFIERS, N, body, expected_findings, planted
+from test_sql import IDENTIFIERS, N, body, expected_findings, planted, sweep_with_a_hold
 
 VECTOR = [0.25, 0.5, 0.75]
 
@@ -100,14 +100,7 @@ def test_a_store_scans_to_exactly_the_planted_findings_and_samples_by_seed(store
 def test_a_sweep_lists_the_rows_apply_deletes_them_by_id_and_vacuum_removes_what_the_store_keeps(store, tmp_path):
     uri, rows, folder = store
     name = name_of(uri)
-    (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  - id: no-ssn\n    match: {entities: [US_SSN]}\n"
-                                          "    action: delete\n")
-    held = next(r for r in rows if r["has"])
-    (tmp_path / "holds.yaml").write_text(f"holds:\n  - id: LH\n    matter: m\n    scope:\n      subjects: "
-                                         f"[{{email: '{held['email']}'}}]\n")
-    swept = run_cli("sweep", uri, "--policy", tmp_path / "policy.yaml", "--holds", tmp_path / "holds.yaml",
-                    "--entities", IDENTIFIERS, "--out", tmp_path / "sweep")
-    assert swept.exit_code == EXIT_OK, swept.output
+    held = sweep_with_a_hold(uri, rows, tmp_path)
     want = {str(r["id"]) for r in rows if r["has"] and r is not held}
     listed = read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")
     assert {r["record_id"] for r in listed} == want

@@ -104,10 +104,9 @@ def test_a_table_scans_to_exactly_the_planted_findings_and_samples_by_seed(table
     assert samples[0] == samples[1]
 
 
-@pytest.mark.slow
-def test_a_sweep_lists_the_rows_and_apply_deletes_them_by_key_and_states_what_the_database_keeps(table, tmp_path):
-    uri, rows = table
-    name = uri.rsplit("name=", 1)[1]
+def sweep_with_a_hold(uri: str, rows: list[dict], tmp_path: Path) -> dict:
+    """A sweep of `uri` into tmp_path/sweep deleting rows with an SSN, the first such row's email under
+    hold LH (tmp_path/holds.yaml); the held row."""
     (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  - id: no-ssn\n    match: {entities: [US_SSN]}\n"
                                           "    action: delete\n")
     held = next(r for r in rows if r["has"])
@@ -116,6 +115,14 @@ def test_a_sweep_lists_the_rows_and_apply_deletes_them_by_key_and_states_what_th
     swept = run_cli("sweep", uri, "--policy", tmp_path / "policy.yaml", "--holds", tmp_path / "holds.yaml",
                     "--entities", IDENTIFIERS, "--out", tmp_path / "sweep")
     assert swept.exit_code == EXIT_OK, swept.output
+    return held
+
+
+@pytest.mark.slow
+def test_a_sweep_lists_the_rows_and_apply_deletes_them_by_key_and_states_what_the_database_keeps(table, tmp_path):
+    uri, rows = table
+    name = uri.rsplit("name=", 1)[1]
+    held = sweep_with_a_hold(uri, rows, tmp_path)
     listed = read_jsonl(tmp_path / "sweep" / "deletion_worklist.jsonl")
     want = {str(r["id"]) for r in rows if r["has"] and r is not held}
     assert {r["record_id"] for r in listed} == want
