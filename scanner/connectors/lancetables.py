@@ -256,7 +256,8 @@ class LanceConnector(StoreConnector):
                     materialize_deletions=True, materialize_deletions_threshold=0.0))
                 cleaned = guarded(self.source, f"clean up {table!r}", lambda: dataset.cleanup_old_versions(
                     older_than=datetime.timedelta(0), delete_unverified=True))
-                events.append({"event": "vacuum", "source": self.source, "fragments_rewritten": compacted.fragments_removed,
+                events.append({"event": "vacuum", "source": self.source,
+                               "fragments_rewritten": compacted.fragments_removed,
                                "versions_removed": cleaned.old_versions, "bytes_removed": cleaned.bytes_removed,
                                "summary": f"table compacted ({compacted.fragments_removed} fragments rewritten) and "
                                           f"{cleaned.old_versions} earlier versions removed"
